@@ -1,0 +1,64 @@
+"""Helpers shared by the benchmarks: timing, corpora, result files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eventmask._catalogue import DEFAULT_EVENTS, DEFAULT_RESTRICTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    """The fastest of `repeat` runs of `fn`, in seconds (least disturbed by noise)."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def uuid(rng: random.Random) -> str:
+    """A random lower-case UUID-shaped id."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def mask_corpus(n: int, seed: int = 7) -> list[str]:
+    """`n` distinct, strictly valid masks of the forms people register."""
+    rng = random.Random(seed)
+    events = [e for e in DEFAULT_EVENTS if e != "ari"]
+    cases = json.loads((ROOT / "tests" / "data" / "mask_cases.json").read_text())
+    out: dict[str, None] = dict.fromkeys(text for text, _ in cases["valid"])
+    while len(out) < n:
+        items: list[str] = rng.sample(events, rng.randint(0, 3))
+        for _ in range(rng.randint(0 if items else 1, 2)):
+            restrictions = (
+                "*" if rng.random() < 0.3 else ",".join(rng.sample(DEFAULT_RESTRICTIONS, 2))
+            )
+            rooms = "*" if rng.random() < 0.5 else ",".join(uuid(rng) for _ in range(2))
+            rates = "*" if rng.random() < 0.5 else uuid(rng)
+            items.append(f"ari:{restrictions}:{rooms}:{rates}")
+        out[";".join(items)] = None
+    return list(out)[:n]
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {"python": platform.python_version(), "machine": platform.machine()}
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Save a benchmark's figures as JSON under benchmarks/results/."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({**payload, "machine": machine()}, indent=2) + "\n")
+    return path

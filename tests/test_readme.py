@@ -1,0 +1,64 @@
+"""The README's examples and commands are executed, so they stay true."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```", README, re.M | re.S)
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+@pytest.mark.parametrize("code", _blocks("python"))
+def test_python_examples_run(code: str) -> None:
+    """Every ```python block executes without error (its asserts are the checks)."""
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_setup_and_test_commands() -> None:
+    """The README's test command is the one .ci/run runs; both commands set up first."""
+    main_job, tests = _blocks("sh")[:2]
+    assert main_job.startswith("bash scripts/setup.sh && ")
+    assert tests.strip() == "bash scripts/setup.sh && .venv/bin/python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash scripts/setup.sh" in ci
+    assert "\n.venv/bin/python -m pytest\n" in ci
+
+
+def test_main_job_runs_on_the_sample_data() -> None:
+    """The main-job command (after set-up) succeeds on the bundled data."""
+    command = _blocks("sh")[0].split("&&", 1)[1].strip()
+    command = command.replace(".venv/bin/", str(Path(sys.executable).parent) + "/")
+    done = subprocess.run(
+        command, shell=True, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+
+
+def test_console_examples_print_what_the_readme_shows() -> None:
+    """Each `$ eventmask ...` line in a console block prints the lines shown under it."""
+    env = {**os.environ, "COLUMNS": "200"}
+    for block in _blocks("console"):
+        for command, shown in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", block, re.M):
+            argv = shlex.split(command)
+            assert argv[0] == "eventmask"
+            done = subprocess.run(
+                [_bin("eventmask"), *argv[1:]], capture_output=True, text=True, env=env, check=False
+            )
+            assert (done.stdout + done.stderr).splitlines() == shown.splitlines(), command
