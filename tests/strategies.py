@@ -64,3 +64,46 @@ def mask_texts(draw: st.DrawFn, mask_strategy: st.SearchStrategy[Mask] = masks) 
         else:
             parts.append(str(item))
     return mask, ";".join(parts)
+
+
+# -- notifications -------------------------------------------------------------------
+
+PROPERTIES = ["aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"]
+UNMENTIONED_ID = "ffffffff-ffff-4fff-8fff-ffffffffffff"
+
+
+def _id_value(pool: list[str]) -> st.SearchStrategy[object]:
+    known = st.sampled_from([*pool, UNMENTIONED_ID])
+    return st.one_of(known, known.map(str.upper), st.none(), st.just(7))
+
+
+@st.composite
+def ari_items(draw: st.DrawFn) -> dict[str, object]:
+    """A sparse ARI item: some restriction keys, ids that may be null, absent or odd."""
+    item: dict[str, object] = {"date": "2026-03-01"}
+    if draw(st.booleans()):
+        item["room_type_id"] = draw(_id_value(ROOM_TYPES))
+    if draw(st.booleans()):
+        item["rate_plan_id"] = draw(_id_value(RATE_PLANS))
+    for key in draw(st.lists(st.sampled_from([*RESTRICTIONS[:5], "mystery_key"]), max_size=3)):
+        item[key] = draw(st.integers(0, 5) | st.none())
+    return item
+
+
+@st.composite
+def notifications(draw: st.DrawFn) -> dict[str, object]:
+    """A notification as Channex could send it, ARI or not, scoped or not."""
+    event = draw(st.sampled_from(["ari", "ari", "ari", *EVENTS[:8], "disconnected_channel", "x"]))
+    doc: dict[str, object] = {"event": event}
+    prop = draw(st.sampled_from([*PROPERTIES, PROPERTIES[0].upper(), None]))
+    if prop is not None:
+        doc["property_id"] = prop
+    if event == "ari":
+        shape = draw(st.sampled_from(["items", "items", "items", "empty", "signal"]))
+        if shape == "items":
+            doc["payload"] = draw(st.lists(ari_items(), min_size=1, max_size=8))
+        elif shape == "empty":
+            doc["payload"] = []
+    elif draw(st.booleans()):
+        doc["payload"] = {"booking_id": "b"}
+    return doc

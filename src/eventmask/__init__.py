@@ -9,21 +9,58 @@ from ._ast import AriFilter, EventItem, Item, Mask, Wildcard
 from ._catalogue import Catalogue
 from ._diagnostics import Diagnostic
 from ._errors import MaskError, MaskSyntaxError, NotificationError
+from ._matching import ItemVerdict, MaskExplanation
+from ._notification import (
+    AriChange,
+    BookingPayload,
+    ChannelPayload,
+    GenericPayload,
+    MessagePayload,
+    Notification,
+    ReviewPayload,
+    SyncErrorPayload,
+)
 from ._parser import MAX_MASK_LENGTH, lint, parse
+from ._router import (
+    Delivery,
+    DispatchResult,
+    HandlerError,
+    Match,
+    Route,
+    RouteExplanation,
+    Router,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
+    "AriChange",
     "AriFilter",
+    "BookingPayload",
     "Catalogue",
+    "ChannelPayload",
+    "Delivery",
     "Diagnostic",
+    "DispatchResult",
     "EventItem",
+    "GenericPayload",
+    "HandlerError",
     "Item",
+    "ItemVerdict",
     "MAX_MASK_LENGTH",
     "Mask",
     "MaskError",
+    "MaskExplanation",
     "MaskSyntaxError",
+    "Match",
+    "MessagePayload",
+    "Notification",
     "NotificationError",
+    "ReviewPayload",
+    "Route",
+    "RouteExplanation",
+    "Router",
+    "SyncErrorPayload",
     "Wildcard",
     "lint",
     "parse",

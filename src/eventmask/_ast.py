@@ -11,12 +11,16 @@ the methods here only delegate, so that this module stays the data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from ._notification import NotificationInput
 
 __all__ = ["AriFilter", "EventItem", "Item", "Mask", "Span", "Wildcard"]
 
@@ -176,6 +180,39 @@ class Mask:
 
     def __hash__(self) -> int:
         return hash(self.text)
+
+    @property
+    def is_wildcard(self) -> bool:
+        """Whether the mask is ``*``."""
+        return len(self.items) == 1 and isinstance(self.items[0], Wildcard)
+
+    # -- matching (SPEC 3) -------------------------------------------------
+
+    def matches(self, notification: NotificationInput) -> bool:
+        """Whether the mask matches `notification` (a mapping, or JSON bytes/str).
+
+        >>> from eventmask import parse
+        >>> parse("booking;message").matches({"event": "message", "payload": {}})
+        True
+        >>> parse("ari:rate:*:*").matches(b'{"event": "ari", "payload": [{"booked": 1}]}')
+        False
+        """
+        from ._matching import reference_matches
+
+        return reference_matches(self, notification)
+
+    def select(self, notification: NotificationInput) -> list[Mapping[str, Any]]:
+        """The ARI items of `notification` the mask selects, in payload order.
+
+        >>> from eventmask import parse
+        >>> n = {"event": "ari", "payload": [{"date": "2026-01-01", "rate": 100},
+        ...                                  {"date": "2026-01-01", "availability": 2}]}
+        >>> parse("ari:availability:*:*").select(n)
+        [{'date': '2026-01-01', 'availability': 2}]
+        """
+        from ._matching import reference_select
+
+        return reference_select(self, notification)
 
 
 def mask_of(items: Sequence[Item], source: str | None = None) -> Mask:

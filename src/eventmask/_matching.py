@@ -1,0 +1,151 @@
+"""The matching semantics of SPEC 3, written to be obviously correct.
+
+This is the reference matcher: one mask, one notification, item by item, no
+cleverness.  `Mask.matches` and `Mask.select` use it, the compiled router is
+tested against it, and `explain` reuses its per-item verdicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._ast import AriFilter, EventItem, Item, Mask, Wildcard
+from ._catalogue import Catalogue
+from ._notification import NotificationInput, ari_items, load
+
+__all__ = [
+    "ItemVerdict",
+    "MaskExplanation",
+    "explain_mask",
+    "filter_selects",
+    "reference_matches",
+    "reference_select",
+]
+
+
+def current_event(name: str, catalogue: Catalogue | None = None) -> str:
+    """The notification's event under its current name (aliases resolved)."""
+    cat = catalogue or Catalogue.default()
+    return cat.alias_map.get(name, name)
+
+
+def _lower(value: object) -> str | None:
+    return value.lower() if isinstance(value, str) else None
+
+
+def rejection(f: AriFilter, item: Mapping[str, Any]) -> str | None:
+    """Why filter `f` does not select `item` (None when it does).
+
+    The reason names the first failing part: restriction, room type or rate plan.
+    """
+    if f.restrictions is not None and not any(key in item for key in f.restrictions):
+        return "restriction: the item carries none of " + ",".join(sorted(f.restrictions))
+    if f.room_type_ids is not None and _lower(item.get("room_type_id")) not in f.room_type_ids:
+        return f"room type: {item.get('room_type_id')!r} is not in the filter"
+    if f.rate_plan_ids is not None and _lower(item.get("rate_plan_id")) not in f.rate_plan_ids:
+        return f"rate plan: {item.get('rate_plan_id')!r} is not in the filter"
+    return None
+
+
+def filter_selects(f: AriFilter, item: Mapping[str, Any]) -> bool:
+    """Whether ARI filter `f` selects `item` (SPEC 3)."""
+    return rejection(f, item) is None
+
+
+def _item_matches(item: Item, event: str, items: Sequence[Mapping[str, Any]] | None) -> bool:
+    if isinstance(item, Wildcard):
+        return True
+    if isinstance(item, EventItem):
+        return event == item.name
+    if event != "ari":
+        return False
+    if item.is_all or items is None:
+        return True  # plain `ari`, or a signal-only notification: the receiver pulls
+    return any(filter_selects(item, i) for i in items)
+
+
+def reference_matches(mask: Mask, notification: NotificationInput) -> bool:
+    """Whether `mask` matches `notification` (SPEC 3)."""
+    doc = load(notification)
+    event = current_event(doc["event"])
+    items = ari_items(doc) if event == "ari" else None
+    return any(_item_matches(i, event, items) for i in mask.items)
+
+
+def reference_select(mask: Mask, notification: NotificationInput) -> list[Mapping[str, Any]]:
+    """The ARI items `mask` selects, in payload order, each once (SPEC 3)."""
+    doc = load(notification)
+    if current_event(doc["event"]) != "ari":
+        return []
+    items = ari_items(doc) or []
+    chosen: list[Mapping[str, Any]] = []
+    for ari_item in items:
+        for item in mask.items:
+            if isinstance(item, Wildcard) or (
+                isinstance(item, AriFilter) and filter_selects(item, ari_item)
+            ):
+                chosen.append(ari_item)
+                break
+    return chosen
+
+
+@attrs.frozen(slots=True)
+class ItemVerdict:
+    """What one mask did with one ARI item: which mask item selected it, or why none did."""
+
+    index: int
+    selected_by: str | None
+    reasons: tuple[str, ...]
+
+
+@attrs.frozen(slots=True)
+class MaskExplanation:
+    """Why a mask matched a notification or not.
+
+    ``reason`` is one line for the notification; ``items`` has one verdict per
+    ARI item (empty for other events and for signal-only notifications).
+    """
+
+    matched: bool
+    reason: str
+    items: tuple[ItemVerdict, ...] = ()
+
+
+def explain_mask(mask: Mask, doc: Mapping[str, Any]) -> MaskExplanation:
+    """Explain `mask` against a loaded notification `doc`."""
+    event = current_event(doc["event"])
+    if mask.is_wildcard:
+        return MaskExplanation(True, "'*' matches every notification")
+    names = [str(i) for i in mask.items if isinstance(i, EventItem)]
+    filters = [i for i in mask.items if isinstance(i, AriFilter)]
+    if event in names:
+        return MaskExplanation(True, f"event {event!r} is in the mask")
+    if event != "ari" or not filters:
+        listed = ", ".join(str(i) for i in mask.items)
+        return MaskExplanation(False, f"event: {event!r} is not in the mask ({listed})")
+    everything = next((f for f in filters if f.is_all), None)
+    if everything is not None:
+        return MaskExplanation(True, "'ari' matches every ARI notification")
+    items = ari_items(doc)
+    if items is None:
+        return MaskExplanation(True, "signal-only ARI notification: every ari filter matches")
+    verdicts = []
+    for index, ari_item in enumerate(items):
+        reasons = []
+        selected_by = None
+        for f in filters:
+            why = rejection(f, ari_item)
+            if why is None:
+                selected_by = str(f)
+                break
+            reasons.append(f"{f}: {why}")
+        verdicts.append(ItemVerdict(index, selected_by, () if selected_by else tuple(reasons)))
+    chosen = sum(1 for v in verdicts if v.selected_by)
+    if chosen:
+        return MaskExplanation(
+            True, f"{chosen} of {len(items)} ARI items selected", tuple(verdicts)
+        )
+    return MaskExplanation(False, f"none of {len(items)} ARI items selected", tuple(verdicts))

@@ -1,0 +1,454 @@
+"""The router: handlers registered by mask, dispatch sync and async.
+
+Routes live in a registry; matching uses an immutable compiled `Index` that
+is rebuilt lazily, on the first match after a change.  A dispatch running in
+another thread keeps the snapshot it started with and never sees a
+half-built index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from ._ast import Mask
+from ._catalogue import Catalogue
+from ._index import Index, RawMatch
+from ._matching import MaskExplanation, explain_mask
+from ._notification import Notification, NotificationInput, load
+from ._parser import parse
+
+__all__ = [
+    "Delivery",
+    "DispatchResult",
+    "HandlerError",
+    "Match",
+    "Route",
+    "RouteExplanation",
+    "Router",
+]
+
+Handler = Callable[[Notification], Any]
+H = TypeVar("H", bound=Callable[..., Any])
+
+_order = itertools.count()
+
+
+def _mask(value: Mask | str) -> Mask:
+    if isinstance(value, Mask):
+        return value
+    if isinstance(value, str):
+        return parse(value)
+    raise TypeError(f"a route's mask is a Mask or mask text, not {type(value).__name__}")
+
+
+def _property(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"property_id is a non-empty str or None, not {value!r}")
+    return value.lower()
+
+
+@attrs.frozen(slots=True, eq=False)
+class Route:
+    """One registration: a mask, a handler and an optional property scope.
+
+    Text masks are parsed strictly, so a bad mask fails here, at
+    registration.  Two routes are equal only if they are the same object.
+
+    >>> route = Route("booking_new", print, property_id="ABC")
+    >>> str(route.mask), route.property_id
+    ('booking_new', 'abc')
+    """
+
+    mask: Mask = attrs.field(converter=_mask)
+    handler: Handler
+    property_id: str | None = attrs.field(default=None, converter=_property)
+    order: int = attrs.field(factory=lambda: next(_order), repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not callable(self.handler):
+            raise TypeError(f"a route's handler must be callable, not {self.handler!r}")
+
+    @property
+    def name(self) -> str:
+        """A readable name: the handler's qualified name, the mask and the scope."""
+        handler = getattr(self.handler, "__qualname__", repr(self.handler))
+        scope = f" @ {self.property_id}" if self.property_id else ""
+        return f"{handler} <- {self.mask}{scope}"
+
+
+@attrs.frozen(slots=True)
+class Match:
+    """A route that matched, and the ARI items it selects (empty for other events)."""
+
+    route: Route
+    items: tuple[Mapping[str, Any], ...]
+
+
+@attrs.frozen(slots=True)
+class HandlerError:
+    """A handler that raised: the route (None for ``on_unmatched``) and the exception."""
+
+    route: Route | None
+    exception: BaseException
+
+
+@attrs.frozen(slots=True)
+class Delivery:
+    """One handler call: its routes, what it received, what it returned or raised."""
+
+    handler: Handler
+    routes: tuple[Route, ...]
+    notification: Notification
+    result: Any = None
+    error: BaseException | None = None
+
+
+@attrs.frozen(slots=True)
+class DispatchResult:
+    """What a dispatch did: every handler call, and the failures among them."""
+
+    deliveries: tuple[Delivery, ...] = ()
+    errors: tuple[HandlerError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no handler raised."""
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise an `ExceptionGroup` of the handlers' original exceptions, if any.
+
+        >>> DispatchResult().raise_for_errors() is None
+        True
+        """
+        if self.errors:
+            excs = [e.exception for e in self.errors]
+            raise ExceptionGroup(
+                f"{len(excs)} handler{'s' if len(excs) != 1 else ''} failed",
+                [e if isinstance(e, Exception) else RuntimeError(repr(e)) for e in excs],
+            )
+
+
+@attrs.frozen(slots=True)
+class RouteExplanation:
+    """Why one route matched a notification or not (see `Router.explain`)."""
+
+    route: Route
+    matched: bool
+    reason: str
+    detail: MaskExplanation | None = None
+
+
+@attrs.frozen(slots=True)
+class _Call:
+    handler: Handler
+    routes: tuple[Route, ...]
+    notification: Notification
+
+
+class Router:
+    """Routes Channex notifications to handlers by event mask.
+
+    >>> router = Router()
+    >>> @router.on("booking_new;booking_modification")
+    ... def on_booking(n):
+    ...     return n.payload.revision_id
+    >>> result = router.dispatch({"event": "booking_new", "property_id": "p",
+    ...                           "payload": {"booking_id": "b", "revision_id": "r1"}})
+    >>> [d.result for d in result.deliveries]
+    ['r1']
+    """
+
+    def __init__(
+        self,
+        routes: Iterable[Route] = (),
+        *,
+        catalogue: Catalogue | None = None,
+        on_unmatched: Handler | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._routes: dict[int, Route] = {}
+        self._index: Index | None = None
+        self.catalogue = catalogue
+        self.on_unmatched = on_unmatched
+        for route in routes:
+            self._register(route)
+
+    # -- registration ----------------------------------------------------------
+
+    def _register(self, route: Route) -> Route:
+        if not isinstance(route, Route):
+            raise TypeError(f"expected a Route, got {type(route).__name__}")
+        with self._lock:
+            if route.order in self._routes:
+                raise ValueError(f"route {route.name} is already registered")
+            self._routes[route.order] = route
+            self._index = None
+        return route
+
+    def add(self, mask: Mask | str, handler: Handler, *, property_id: str | None = None) -> Route:
+        """Register `handler` for `mask` (text is parsed strictly) and return the route.
+
+        >>> router = Router()
+        >>> router.add("ari:rate:*:*", print, property_id="P1").property_id
+        'p1'
+        """
+        return self._register(Route(self._parse(mask), handler, property_id))
+
+    def _parse(self, mask: Mask | str) -> Mask:
+        if isinstance(mask, str):
+            return parse(mask, catalogue=self.catalogue)
+        return _mask(mask)
+
+    def on(self, mask: Mask | str, *, property_id: str | None = None) -> Callable[[H], H]:
+        """Decorator form of `add`; returns the function unchanged, so it stacks.
+
+        >>> router = Router()
+        >>> @router.on("message")
+        ... @router.on("review", property_id="p1")
+        ... def notify(n): ...
+        >>> len(router.routes)
+        2
+        """
+
+        parsed = self._parse(mask)  # a bad mask fails here, not at decoration
+
+        def decorate(handler: H) -> H:
+            self.add(parsed, handler, property_id=property_id)
+            return handler
+
+        return decorate
+
+    def remove(self, route: Route) -> None:
+        """Unregister `route`; raise `ValueError` if it is not registered here."""
+        with self._lock:
+            if self._routes.get(route.order) is not route:
+                raise ValueError(f"route {route.name} is not registered with this router")
+            del self._routes[route.order]
+            self._index = None
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """The registered routes, in registration order."""
+        with self._lock:
+            return tuple(self._routes.values())
+
+    def compile(self) -> Index:
+        """The current compiled snapshot (built now if routes changed since the last)."""
+        index = self._index
+        if index is None:
+            with self._lock:
+                index = self._index
+                if index is None:
+                    index = self._index = Index(tuple(self._routes.values()), self.catalogue)
+        return index
+
+    # -- matching ----------------------------------------------------------------
+
+    def _raw(self, doc: Mapping[str, Any]) -> tuple[Index, list[RawMatch]]:
+        index = self.compile()
+        return index, index.match(doc)
+
+    def match(self, notification: NotificationInput) -> list[Match]:
+        """One `Match` per matching route, in registration order; calls nothing.
+
+        >>> router = Router()
+        >>> route = router.add("ari:availability:*:*", print)
+        >>> n = {"event": "ari", "payload": [{"rate": 1}, {"availability": 0}]}
+        >>> [m.items for m in router.match(n)]
+        [({'availability': 0},)]
+        """
+        doc = load(notification)
+        index, raw = self._raw(doc)
+        payload = doc.get("payload")
+        items = payload if isinstance(payload, list) else ()
+        out = []
+        for position, chosen in raw:
+            selected = tuple(items) if chosen is None else tuple(items[i] for i in chosen)
+            out.append(Match(index.routes[position], selected))
+        return out
+
+    def explain(self, notification: NotificationInput) -> list[RouteExplanation]:
+        """For each route, why it matched or which part failed.
+
+        The part is one of event, property, restriction, room type or rate plan.
+
+        >>> router = Router()
+        >>> _ = router.add("booking", print, property_id="p1")
+        >>> [e.reason for e in router.explain({"event": "booking", "property_id": "p2"})]
+        ["property: the notification is for 'p2', the route only for 'p1'"]
+        """
+        doc = load(notification)
+        prop = doc.get("property_id")
+        prop_lower = prop.lower() if isinstance(prop, str) else None
+        out = []
+        for route in self.routes:
+            if route.property_id is not None and route.property_id != prop_lower:
+                reason = (
+                    f"property: the notification is for {prop!r}, "
+                    f"the route only for {route.property_id!r}"
+                )
+                out.append(RouteExplanation(route, False, reason))
+                continue
+            detail = explain_mask(route.mask, doc)
+            out.append(RouteExplanation(route, detail.matched, detail.reason, detail))
+        return out
+
+    def _calls(self, doc: Mapping[str, Any]) -> list[_Call]:
+        """Group matches by handler: one call each, with the union of its items."""
+        index, raw = self._raw(doc)
+        if not raw:
+            return []
+        payload = doc.get("payload")
+        items = payload if isinstance(payload, list) else []
+        by_handler: dict[int, tuple[Handler, list[Route], set[int] | None]] = {}
+        for position, chosen in raw:
+            route = index.routes[position]
+            key = id(route.handler)
+            entry = by_handler.get(key)
+            if entry is None:
+                by_handler[key] = (
+                    route.handler,
+                    [route],
+                    None if chosen is None else set(chosen),
+                )
+                continue
+            entry[1].append(route)
+            if entry[2] is not None:
+                if chosen is None:
+                    by_handler[key] = (entry[0], entry[1], None)
+                else:
+                    entry[2].update(chosen)
+        calls = []
+        for handler, routes, chosen_set in by_handler.values():
+            if chosen_set is None:
+                selected = tuple(items)
+            else:
+                selected = tuple(items[i] for i in sorted(chosen_set))
+            calls.append(_Call(handler, tuple(routes), Notification(doc, selected)))
+        return calls
+
+    # -- dispatch -------------------------------------------------------------------
+
+    def dispatch(self, notification: NotificationInput) -> DispatchResult:
+        """Call every matching handler once, in registration order, isolating errors.
+
+        Refuses (TypeError, before calling anything) when a matched handler is
+        a coroutine function: use `adispatch` for those.
+        """
+        doc = load(notification)
+        calls = self._calls(doc)
+        if not calls:
+            return self._unmatched_sync(doc)
+        for call in calls:
+            if _is_async(call.handler):
+                raise TypeError(
+                    f"handler {call.routes[0].name} is a coroutine function; "
+                    "dispatch() cannot run it: use 'await router.adispatch(...)'"
+                )
+        deliveries: list[Delivery] = []
+        errors: list[HandlerError] = []
+        for call in calls:
+            try:
+                result = call.handler(call.notification)
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    raise TypeError(
+                        f"handler {call.routes[0].name} returned an awaitable; "
+                        "use 'await router.adispatch(...)'"
+                    )
+            except Exception as exc:
+                errors.append(HandlerError(call.routes[0], exc))
+                deliveries.append(Delivery(call.handler, call.routes, call.notification, None, exc))
+            else:
+                deliveries.append(Delivery(call.handler, call.routes, call.notification, result))
+        return DispatchResult(tuple(deliveries), tuple(errors))
+
+    async def adispatch(self, notification: NotificationInput) -> DispatchResult:
+        """Like `dispatch`, but coroutine handlers are awaited concurrently.
+
+        Sync handlers run in registration order on the event loop's thread;
+        coroutine handlers are started in registration order and awaited
+        together.  One failure does not stop the others.
+        """
+        doc = load(notification)
+        calls = self._calls(doc)
+        if not calls:
+            return (
+                self._unmatched_sync(doc)
+                if not _is_async(self.on_unmatched)
+                else (await self._unmatched_async(doc))
+            )
+        outcomes: dict[int, tuple[Any, BaseException | None]] = {}
+        tasks: list[tuple[int, asyncio.Future[Any]]] = []
+        try:
+            for number, call in enumerate(calls):
+                try:
+                    result = call.handler(call.notification)
+                except Exception as exc:
+                    outcomes[number] = (None, exc)
+                    continue
+                if inspect.isawaitable(result):
+                    tasks.append((number, asyncio.ensure_future(result)))
+                else:
+                    outcomes[number] = (result, None)
+            if tasks:
+                results = await asyncio.gather(*(t for _, t in tasks), return_exceptions=True)
+                for (number, _), value in zip(tasks, results, strict=True):
+                    if isinstance(value, Exception):
+                        outcomes[number] = (None, value)
+                    elif isinstance(value, BaseException):
+                        raise value
+                    else:
+                        outcomes[number] = (value, None)
+        finally:
+            for _, task in tasks:
+                if not task.done():
+                    task.cancel()
+        deliveries = []
+        errors = []
+        for number, call in enumerate(calls):
+            result, error = outcomes[number]
+            deliveries.append(Delivery(call.handler, call.routes, call.notification, result, error))
+            if error is not None:
+                errors.append(HandlerError(call.routes[0], error))
+        return DispatchResult(tuple(deliveries), tuple(errors))
+
+    def _unmatched_sync(self, doc: Mapping[str, Any]) -> DispatchResult:
+        hook = self.on_unmatched
+        if hook is None:
+            return DispatchResult()
+        if _is_async(hook):
+            raise TypeError("on_unmatched is a coroutine function; use 'await router.adispatch'")
+        try:
+            hook(Notification(doc))
+        except Exception as exc:
+            return DispatchResult((), (HandlerError(None, exc),))
+        return DispatchResult()
+
+    async def _unmatched_async(self, doc: Mapping[str, Any]) -> DispatchResult:
+        hook = self.on_unmatched
+        assert hook is not None
+        try:
+            await hook(Notification(doc))
+        except Exception as exc:
+            return DispatchResult((), (HandlerError(None, exc),))
+        return DispatchResult()
+
+
+def _is_async(handler: Callable[..., Any] | None) -> bool:
+    if handler is None:
+        return False
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an async __call__ counts
+    )
