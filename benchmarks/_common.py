@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import platform
 import random
@@ -17,12 +18,22 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """The fastest of `repeat` runs of `fn`, in seconds (least disturbed by noise)."""
+    """The fastest of `repeat` runs of `fn`, in seconds (least disturbed by noise).
+
+    The garbage collector is paused while timing, as `timeit` does, so that a
+    collection triggered by a large live heap does not land in one side only.
+    """
     best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - started)
+    finally:
+        if enabled:
+            gc.enable()
     return best
 
 

@@ -19,7 +19,8 @@ ARI notification usually repeats one combination over many dates.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from itertools import compress, count
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import attrs
 
@@ -39,8 +40,29 @@ __all__ = ["Index"]
 EXPANSION_LIMIT: Final = 64
 STAR: Final = "*"
 
-# A route position, and the positions of the items it selects (None: all items).
-RawMatch = tuple[int, "list[int] | None"]
+MEMO_LIMIT: Final = 65_536
+
+# An ARI item's (room type id, rate plan id, *keys), values as sent.
+Pattern = tuple[Any, ...]
+# Which items a route selects: None for all, else the ids of their patterns.
+Selector = frozenset[int] | None
+NOTHING: Final[frozenset[int]] = frozenset()
+_ODD: Final = ("not a string",)
+# Building a named tuple through tuple.__new__ skips its Python-level
+# __new__ and halves the cost; the match path builds one per notification.
+_new: Final = tuple.__new__
+
+
+class Selection(NamedTuple):
+    """The result of `Index.match` for one notification.
+
+    ``matches`` holds ``(route position, selector)`` in registration order;
+    ``ids`` holds each ARI item's pattern id (None when there are no items
+    to select from: other events, signal-only notifications).
+    """
+
+    matches: Sequence[tuple[int, Selector]]
+    ids: list[int] | None = None
 
 
 @attrs.frozen(slots=True)
@@ -51,7 +73,7 @@ class _Leaf:
     rates: frozenset[str] | None  # rate plans to verify
 
 
-def _first(entry: RawMatch) -> int:
+def _first(entry: tuple[int, Selector]) -> int:
     return entry[0]
 
 
@@ -59,13 +81,16 @@ class Index:
     """An immutable, compiled snapshot of a router's routes."""
 
     __slots__ = (
+        "_memo",
         "aliases",
         "ari_all",
         "bits",
+        "by_event",
         "events",
         "filter_routes",
         "leaves",
         "routes",
+        "scoped",
         "star",
     )
 
@@ -76,7 +101,7 @@ class Index:
         star: dict[str | None, list[int]] = {}
         ari_all: dict[str | None, list[int]] = {}
         filter_routes: dict[str | None, list[int]] = {}
-        leaves: dict[tuple[str | None, str, str], list[_Leaf]] = {}
+        leaves: dict[str | None, dict[tuple[str, str], list[_Leaf]]] = {}
         bits: dict[str, int] = {}
         for position, route in enumerate(self.routes):
             prop = route.property_id
@@ -96,14 +121,31 @@ class Index:
                 filter_routes.setdefault(prop, []).append(position)
         self.events = {k: tuple(v) for k, v in events.items()}
         self.star = {k: tuple(v) for k, v in star.items()}
+        # (property, event) -> matches for that event, '*' routes included;
+        # (property, None) -> the '*' routes alone, for events nobody names.
+        by_event: dict[tuple[str | None, str | None], tuple[tuple[int, Selector], ...]] = {}
+        for (prop, name), found in self.events.items():
+            merged = sorted({*found, *self.star.get(prop, ())})
+            by_event[prop, name] = tuple((r, NOTHING) for r in merged)
+        for prop, found in self.star.items():
+            by_event[prop, None] = tuple((r, NOTHING) for r in found)
+        self.by_event = by_event
+        self.scoped = any(route.property_id is not None for route in self.routes)
         self.ari_all = {k: tuple(v) for k, v in ari_all.items()}
         self.filter_routes = {k: tuple(v) for k, v in filter_routes.items()}
-        self.leaves = {k: tuple(v) for k, v in leaves.items()}
+        self.leaves = {
+            prop: {key: tuple(found) for key, found in table.items()}
+            for prop, table in leaves.items()
+        }
         self.bits = bits
+        # Pattern -> routes, per property: real streams repeat the same room
+        # type, rate plan and keys over many dates and notifications.  The
+        # memo belongs to this immutable snapshot, so it can never go stale.
+        self._memo: dict[tuple[str | None, Pattern], tuple[int, ...]] = {}
 
     @staticmethod
     def _add_filter(
-        leaves: dict[tuple[str | None, str, str], list[_Leaf]],
+        leaves: dict[str | None, dict[tuple[str, str], list[_Leaf]]],
         bits: dict[str, int],
         prop: str | None,
         position: int,
@@ -125,28 +167,29 @@ class Index:
             else:
                 verify_rates, rates = f.rate_plan_ids, [STAR]
         leaf = _Leaf(position, mask, verify_rooms, verify_rates)
+        table = leaves.setdefault(prop, {})
         for rate in rates:
             for room in rooms:
-                leaves.setdefault((prop, rate, room), []).append(leaf)
+                table.setdefault((rate, room), []).append(leaf)
 
-    def match(self, doc: Mapping[str, Any]) -> list[RawMatch]:
-        """The routes matching a loaded notification, in registration order.
-
-        Each entry is ``(route position, item positions)``; item positions
-        are None for "every item" and an empty list for a non-ARI event or a
-        signal-only notification.
-        """
+    def match(self, doc: Mapping[str, Any]) -> Selection:
+        """The routes matching a loaded notification, in registration order."""
         event = doc["event"]
         event = self.aliases.get(event, event)
         prop = doc.get("property_id")
-        props: tuple[str | None, ...] = (prop.lower(), None) if isinstance(prop, str) else (None,)
         if event != "ari":
-            found: list[int] = []
-            for p in props:
-                found += self.events.get((p, event), ())
-                found += self.star.get(p, ())
-            found.sort()
-            return [(r, []) for r in found]
+            # Precomputed per (property, event), '*' routes merged in.
+            found = self.by_event.get((None, event)) or self.by_event.get((None, None), ())
+            if not self.scoped or prop.__class__ is not str:
+                return _new(Selection, (found, None))
+            scope = prop.lower()
+            mine = self.by_event.get((scope, event)) or self.by_event.get((scope, None), ())
+            if not mine:
+                return _new(Selection, (found, None))
+            if not found:
+                return _new(Selection, (mine, None))
+            return _new(Selection, (sorted(found + mine, key=_first), None))
+        props: tuple[str | None, ...] = (prop.lower(), None) if isinstance(prop, str) else (None,)
         everything: list[int] = []
         filtered: list[int] = []
         for p in props:
@@ -155,70 +198,118 @@ class Index:
         payload = doc.get("payload")
         if payload is None:
             # Signal-only: every ari filter matches and selects nothing.
-            signal: list[RawMatch] = [(r, None) for r in everything]
-            signal += [(r, []) for r in filtered]
+            signal: list[tuple[int, Selector]] = [(r, None) for r in everything]
+            signal += [(r, NOTHING) for r in filtered]
             signal.sort(key=_first)
-            return signal
+            return Selection(signal)
         if not filtered:
+            check_ari_array(payload)
             everything.sort()
-            return [(r, None) for r in everything]
-        selected = self._select(payload, props)
-        out: list[RawMatch] = [(r, None) for r in everything]
-        out += selected.items()
+            return Selection([(r, None) for r in everything])
+        ids, distinct = _patterns(payload)
+        out: list[tuple[int, Selector]] = [(r, None) for r in everything]
+        out += self._select(distinct, props)
         out.sort(key=_first)
-        return out
+        return Selection(out, ids)
 
-    def _select(self, payload: object, props: tuple[str | None, ...]) -> dict[int, list[int]]:
-        check_ari_array(payload)
-        assert isinstance(payload, Sequence)
-        groups: dict[tuple[Any, Any, tuple[str, ...]], list[int]] = {}
-        for index, item in enumerate(payload):
-            if item.__class__ is not dict and not isinstance(item, Mapping):
-                raise NotificationError(
-                    f"expected an ARI item object, got {type_name(item)}",
-                    f"$.payload[{index}]",
-                )
-            room = item.get("room_type_id")
-            rate = item.get("rate_plan_id")
-            key = (
-                room if room.__class__ is str else None,
-                rate if rate.__class__ is str else None,
-                tuple(item),
-            )
-            members = groups.get(key)
-            if members is None:
-                groups[key] = [index]
-            else:
-                members.append(index)
-        leaves = self.leaves
+    def _select(
+        self, distinct: dict[Pattern, int], props: tuple[str | None, ...]
+    ) -> list[tuple[int, Selector]]:
+        tables = [t for t in (self.leaves.get(p) for p in props) if t]
+        memo = self._memo
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
+        chosen: dict[int, list[int]] = {}
+        for pattern, number in distinct.items():
+            key = (props[0], pattern)
+            routes = memo.get(key)
+            if routes is None:
+                routes = memo[key] = self._routes_for(tables, pattern)
+            for route in routes:
+                found = chosen.get(route)
+                if found is None:
+                    chosen[route] = [number]
+                else:
+                    found.append(number)
+        whole = len(distinct)
+        return [
+            (route, None if len(found) == whole else frozenset(found))
+            for route, found in chosen.items()
+        ]
+
+    def _routes_for(
+        self, tables: list[dict[tuple[str, str], tuple[_Leaf, ...]]], pattern: Pattern
+    ) -> tuple[int, ...]:
+        """The filter routes that select items of one (room, rate plan, keys) pattern."""
+        room, rate, keys = pattern[0], pattern[1], pattern[2:]
+        room = room.lower() if room.__class__ is str else STAR
+        rate = rate.lower() if rate.__class__ is str else STAR
+        probes = [(rate, room)]
+        if room is not STAR:
+            probes.append((rate, STAR))
+        if rate is not STAR:
+            probes.append((STAR, room))
+            if room is not STAR:
+                probes.append((STAR, STAR))
+        have = 0
         bits = self.bits
-        selected: dict[int, list[int]] = {}
-        for (room, rate, keys), members in groups.items():
-            room = room.lower() if room is not None else None
-            rate = rate.lower() if rate is not None else None
-            have = 0
-            for name in keys:
-                have |= bits.get(name, 0)
-            seen: set[int] = set()
-            for p in props:
-                for rk in (rate, STAR) if rate is not None else (STAR,):
-                    for mk in (room, STAR) if room is not None else (STAR,):
-                        for leaf in leaves.get((p, rk, mk), ()):
-                            if leaf.bits and not leaf.bits & have:
-                                continue
-                            if leaf.rooms is not None and room not in leaf.rooms:
-                                continue
-                            if leaf.rates is not None and rate not in leaf.rates:
-                                continue
-                            if leaf.route in seen:
-                                continue
-                            seen.add(leaf.route)
-                            chosen = selected.get(leaf.route)
-                            if chosen is None:
-                                selected[leaf.route] = list(members)
-                            else:
-                                chosen += members
-        if len(groups) > 1:
-            for chosen in selected.values():
-                chosen.sort()
-        return selected
+        for name in keys:
+            have |= bits.get(name, 0)
+        found: dict[int, None] = {}
+        for table in tables:
+            for probe in probes:
+                for leaf in table.get(probe, ()):
+                    if leaf.bits and not leaf.bits & have:
+                        continue
+                    if leaf.rooms is not None and room not in leaf.rooms:
+                        continue
+                    if leaf.rates is not None and rate not in leaf.rates:
+                        continue
+                    found[leaf.route] = None
+        return tuple(found)
+
+
+def _patterns(payload: object) -> tuple[list[int], dict[Pattern, int]]:
+    """Each ARI item's pattern id, and the distinct patterns with their ids.
+
+    The common case is one comprehension with C-level dict operations; odd
+    input falls back to a careful loop that names the bad item.
+    """
+    if payload.__class__ is not list:
+        check_ari_array(payload)
+        payload = list(payload)  # type: ignore[call-overload]
+    assert isinstance(payload, list)
+    # A pattern's id is the position of its first item; C-level map and
+    # setdefault keep the per-item cost to one tuple and one hash.
+    seen: dict[Pattern, int] = {}
+    try:
+        patterns = [(i.get("room_type_id"), i.get("rate_plan_id"), *i) for i in payload]
+        ids = list(map(seen.setdefault, patterns, count()))
+    except (AttributeError, TypeError):
+        seen.clear()
+        ids = list(map(seen.setdefault, _patterns_carefully(payload), count()))
+    return ids, seen
+
+
+def _patterns_carefully(payload: list[Any]) -> list[Pattern]:
+    patterns: list[Pattern] = []
+    for index, item in enumerate(payload):
+        if not isinstance(item, Mapping):
+            raise NotificationError(
+                f"expected an ARI item object, got {type_name(item)}", f"$.payload[{index}]"
+            )
+        room, rate = item.get("room_type_id"), item.get("rate_plan_id")
+        # Ids that are not strings never equal a listed id; keep them hashable.
+        room = room if room is None or room.__class__ is str else _ODD
+        rate = rate if rate is None or rate.__class__ is str else _ODD
+        patterns.append((room, rate, *(k if isinstance(k, str) else repr(k) for k in item)))
+    return patterns
+
+
+def pick(items: Sequence[Any], selection: Selection, selector: Selector) -> tuple[Any, ...]:
+    """The items a selector picks, in payload order."""
+    if selector is None:
+        return tuple(items)
+    if not selector or selection.ids is None:
+        return ()
+    return tuple(compress(items, map(selector.__contains__, selection.ids)))

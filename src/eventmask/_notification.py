@@ -16,7 +16,6 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
 from typing import Any, Final, TypeAlias, TypeVar
 
 import attrs
@@ -68,6 +67,10 @@ def load(notification: NotificationInput) -> Mapping[str, Any]:
     ...
     eventmask._errors.NotificationError: @ $: expected a JSON object, got array
     """
+    if notification.__class__ is dict:
+        event = notification.get("event")
+        if event.__class__ is str:
+            return notification
     if isinstance(notification, (bytes, bytearray, memoryview, str)):
         try:
             doc = orjson.loads(notification)
@@ -437,7 +440,9 @@ def structure_payload(event: str, payload: Mapping[str, Any]) -> Payload:
         raise NotificationError(message + extra, path or "$.payload") from err
 
 
-@attrs.frozen(slots=True)
+_UNSET: Final[Any] = object()
+
+
 class Notification:
     """What a handler receives: the envelope, the typed payload and the selected items.
 
@@ -452,10 +457,35 @@ class Notification:
     ...                      "payload": {"booking_id": "B", "booking_revision_id": "R"}})
     >>> n.payload.revision_id
     'R'
+
+    Read-only: the attributes are properties.  It is a plain slotted class
+    rather than an attrs one because the router creates one per handler call
+    and the typed views are computed lazily, on first access.
     """
 
-    raw: Mapping[str, Any] = attrs.field(repr=False)
-    selected: tuple[Mapping[str, Any], ...] = attrs.field(default=(), repr=False)
+    __slots__ = ("_items", "_payload", "_raw", "_selected", "_timestamp")
+
+    def __init__(
+        self, raw: Mapping[str, Any], selected: tuple[Mapping[str, Any], ...] = ()
+    ) -> None:
+        self._raw = raw
+        self._selected = selected
+        self._items: Any = _UNSET
+        self._payload: Any = _UNSET
+        self._timestamp: Any = _UNSET
+
+    def __repr__(self) -> str:
+        return f"Notification(event={self.event!r}, property_id={self.property_id!r})"
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The decoded JSON object, exactly as received."""
+        return self._raw
+
+    @property
+    def selected(self) -> tuple[Mapping[str, Any], ...]:
+        """The selected ARI items as the original mappings, in payload order."""
+        return self._selected
 
     @classmethod
     def of(
@@ -481,25 +511,35 @@ class Notification:
         value = self.raw.get("user_id")
         return value if isinstance(value, str) else None
 
-    @cached_property
+    @property
     def timestamp(self) -> dt.datetime | None:
         """When Channex produced the notification (absent in older deliveries)."""
-        value = self.raw.get("timestamp")
-        if not isinstance(value, str):
-            return None
-        try:
-            return parse_timestamp(value)
-        except ValueError:
-            raise NotificationError(f"not a timestamp: {value!r}", "$.timestamp") from None
+        if self._timestamp is _UNSET:
+            value = self.raw.get("timestamp")
+            if not isinstance(value, str):
+                self._timestamp = None
+            else:
+                try:
+                    self._timestamp = parse_timestamp(value)
+                except ValueError:
+                    raise NotificationError(f"not a timestamp: {value!r}", "$.timestamp") from None
+        stamp: dt.datetime | None = self._timestamp
+        return stamp
 
     @property
     def signal_only(self) -> bool:
         """True when the notification carries no payload."""
         return self.raw.get("payload") is None
 
-    @cached_property
+    @property
     def items(self) -> tuple[AriChange, ...]:
         """The selected ARI items, typed, in payload order."""
+        if self._items is _UNSET:
+            self._items = self._type_items()
+        items: tuple[AriChange, ...] = self._items
+        return items
+
+    def _type_items(self) -> tuple[AriChange, ...]:
         out = []
         positions = {id(item): index for index, item in enumerate(self.raw.get("payload") or ())}
         for item in self.selected:
@@ -511,9 +551,15 @@ class Notification:
                 raise NotificationError(str(err), f"{path}.{err.key}") from None
         return tuple(out)
 
-    @cached_property
+    @property
     def payload(self) -> Payload | tuple[AriChange, ...] | None:
         """The typed payload (see the class docstring)."""
+        if self._payload is _UNSET:
+            self._payload = self._type_payload()
+        payload: Payload | tuple[AriChange, ...] | None = self._payload
+        return payload
+
+    def _type_payload(self) -> Payload | tuple[AriChange, ...] | None:
         if self.event == "ari":
             return self.items
         payload = self.raw.get("payload")

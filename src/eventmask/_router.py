@@ -12,14 +12,14 @@ import asyncio
 import inspect
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, NamedTuple, TypeVar
 
 import attrs
 
 from ._ast import Mask
 from ._catalogue import Catalogue
-from ._index import Index, RawMatch
+from ._index import NOTHING, Index, Selection, Selector, pick
 from ._matching import MaskExplanation, explain_mask
 from ._notification import Notification, NotificationInput, load
 from ._parser import parse
@@ -72,10 +72,13 @@ class Route:
     handler: Handler
     property_id: str | None = attrs.field(default=None, converter=_property)
     order: int = attrs.field(factory=lambda: next(_order), repr=False)
+    is_async: bool = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not callable(self.handler):
             raise TypeError(f"a route's handler must be callable, not {self.handler!r}")
+        # Checked once here: inspect is too slow to ask on every dispatch.
+        object.__setattr__(self, "is_async", _is_async(self.handler))
 
     @property
     def name(self) -> str:
@@ -85,24 +88,21 @@ class Route:
         return f"{handler} <- {self.mask}{scope}"
 
 
-@attrs.frozen(slots=True)
-class Match:
+class Match(NamedTuple):
     """A route that matched, and the ARI items it selects (empty for other events)."""
 
     route: Route
     items: tuple[Mapping[str, Any], ...]
 
 
-@attrs.frozen(slots=True)
-class HandlerError:
+class HandlerError(NamedTuple):
     """A handler that raised: the route (None for ``on_unmatched``) and the exception."""
 
     route: Route | None
     exception: BaseException
 
 
-@attrs.frozen(slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One handler call: its routes, what it received, what it returned or raised."""
 
     handler: Handler
@@ -112,8 +112,9 @@ class Delivery:
     error: BaseException | None = None
 
 
-@attrs.frozen(slots=True)
-class DispatchResult:
+# The result records are named tuples, not attrs classes: the router makes
+# several per dispatch and a tuple is several times cheaper to create.
+class DispatchResult(NamedTuple):
     """What a dispatch did: every handler call, and the failures among them."""
 
     deliveries: tuple[Delivery, ...] = ()
@@ -138,6 +139,10 @@ class DispatchResult:
             )
 
 
+_NOTHING_DONE: Final = DispatchResult()
+_new: Final = tuple.__new__
+
+
 @attrs.frozen(slots=True)
 class RouteExplanation:
     """Why one route matched a notification or not (see `Router.explain`)."""
@@ -148,11 +153,8 @@ class RouteExplanation:
     detail: MaskExplanation | None = None
 
 
-@attrs.frozen(slots=True)
-class _Call:
-    handler: Handler
-    routes: tuple[Route, ...]
-    notification: Notification
+# One handler call to make: the handler, its matched routes, what it receives.
+_Call = tuple[Handler, tuple[Route, ...], Notification]
 
 
 class Router:
@@ -254,7 +256,7 @@ class Router:
 
     # -- matching ----------------------------------------------------------------
 
-    def _raw(self, doc: Mapping[str, Any]) -> tuple[Index, list[RawMatch]]:
+    def _raw(self, doc: Mapping[str, Any]) -> tuple[Index, Selection]:
         index = self.compile()
         return index, index.match(doc)
 
@@ -268,14 +270,13 @@ class Router:
         [({'availability': 0},)]
         """
         doc = load(notification)
-        index, raw = self._raw(doc)
-        payload = doc.get("payload")
-        items = payload if isinstance(payload, list) else ()
-        out = []
-        for position, chosen in raw:
-            selected = tuple(items) if chosen is None else tuple(items[i] for i in chosen)
-            out.append(Match(index.routes[position], selected))
-        return out
+        index, selection = self._raw(doc)
+        items = _items(doc)
+        routes = index.routes
+        return [
+            Match(routes[position], pick(items, selection, selector))
+            for position, selector in selection.matches
+        ]
 
     def explain(self, notification: NotificationInput) -> list[RouteExplanation]:
         """For each route, why it matched or which part failed.
@@ -305,37 +306,35 @@ class Router:
 
     def _calls(self, doc: Mapping[str, Any]) -> list[_Call]:
         """Group matches by handler: one call each, with the union of its items."""
-        index, raw = self._raw(doc)
-        if not raw:
+        index = self._index or self.compile()
+        selection = index.match(doc)
+        matches = selection.matches
+        if not matches:
             return []
-        payload = doc.get("payload")
-        items = payload if isinstance(payload, list) else []
-        by_handler: dict[int, tuple[Handler, list[Route], set[int] | None]] = {}
-        for position, chosen in raw:
-            route = index.routes[position]
+        routes = index.routes
+        if len(matches) == 1:
+            position, selector = matches[0]
+            route = routes[position]
+            selected = pick(_items(doc), selection, selector) if selector != NOTHING else ()
+            return [(route.handler, (route,), Notification(doc, selected))]
+        by_handler: dict[int, tuple[Handler, list[Route], Selector]] = {}
+        for position, selector in matches:
+            route = routes[position]
             key = id(route.handler)
             entry = by_handler.get(key)
             if entry is None:
-                by_handler[key] = (
-                    route.handler,
-                    [route],
-                    None if chosen is None else set(chosen),
-                )
+                by_handler[key] = (route.handler, [route], selector)
                 continue
-            entry[1].append(route)
-            if entry[2] is not None:
-                if chosen is None:
-                    by_handler[key] = (entry[0], entry[1], None)
-                else:
-                    entry[2].update(chosen)
-        calls = []
-        for handler, routes, chosen_set in by_handler.values():
-            if chosen_set is None:
-                selected = tuple(items)
-            else:
-                selected = tuple(items[i] for i in sorted(chosen_set))
-            calls.append(_Call(handler, tuple(routes), Notification(doc, selected)))
-        return calls
+            handler, grouped, merged = entry
+            grouped.append(route)
+            if merged is not None:
+                merged = None if selector is None else merged | selector
+                by_handler[key] = (handler, grouped, merged)
+        items = _items(doc)
+        return [
+            (handler, tuple(grouped), Notification(doc, pick(items, selection, merged)))
+            for handler, grouped, merged in by_handler.values()
+        ]
 
     # -- dispatch -------------------------------------------------------------------
 
@@ -349,29 +348,34 @@ class Router:
         calls = self._calls(doc)
         if not calls:
             return self._unmatched_sync(doc)
-        for call in calls:
-            if _is_async(call.handler):
+        for _, routes, _ in calls:
+            if routes[0].is_async:
                 raise TypeError(
-                    f"handler {call.routes[0].name} is a coroutine function; "
+                    f"handler {routes[0].name} is a coroutine function; "
                     "dispatch() cannot run it: use 'await router.adispatch(...)'"
                 )
+        if len(calls) == 1:  # the common case, without the bookkeeping lists
+            handler, routes, received = calls[0]
+            try:
+                result = _call_sync(handler, routes[0], received)
+            except Exception as exc:
+                return DispatchResult(
+                    (Delivery(handler, routes, received, None, exc),),
+                    (HandlerError(routes[0], exc),),
+                )
+            # tuple.__new__ skips the named tuples' Python-level __new__.
+            delivery = _new(Delivery, (handler, routes, received, result, None))
+            return _new(DispatchResult, ((delivery,), ()))
         deliveries: list[Delivery] = []
         errors: list[HandlerError] = []
-        for call in calls:
+        for handler, routes, received in calls:
             try:
-                result = call.handler(call.notification)
-                if inspect.isawaitable(result):
-                    if inspect.iscoroutine(result):
-                        result.close()
-                    raise TypeError(
-                        f"handler {call.routes[0].name} returned an awaitable; "
-                        "use 'await router.adispatch(...)'"
-                    )
+                result = _call_sync(handler, routes[0], received)
             except Exception as exc:
-                errors.append(HandlerError(call.routes[0], exc))
-                deliveries.append(Delivery(call.handler, call.routes, call.notification, None, exc))
+                errors.append(HandlerError(routes[0], exc))
+                deliveries.append(Delivery(handler, routes, received, None, exc))
             else:
-                deliveries.append(Delivery(call.handler, call.routes, call.notification, result))
+                deliveries.append(Delivery(handler, routes, received, result))
         return DispatchResult(tuple(deliveries), tuple(errors))
 
     async def adispatch(self, notification: NotificationInput) -> DispatchResult:
@@ -392,9 +396,9 @@ class Router:
         outcomes: dict[int, tuple[Any, BaseException | None]] = {}
         tasks: list[tuple[int, asyncio.Future[Any]]] = []
         try:
-            for number, call in enumerate(calls):
+            for number, (handler, _, received) in enumerate(calls):
                 try:
-                    result = call.handler(call.notification)
+                    result = handler(received)
                 except Exception as exc:
                     outcomes[number] = (None, exc)
                     continue
@@ -417,17 +421,17 @@ class Router:
                     task.cancel()
         deliveries = []
         errors = []
-        for number, call in enumerate(calls):
+        for number, (handler, routes, received) in enumerate(calls):
             result, error = outcomes[number]
-            deliveries.append(Delivery(call.handler, call.routes, call.notification, result, error))
+            deliveries.append(Delivery(handler, routes, received, result, error))
             if error is not None:
-                errors.append(HandlerError(call.routes[0], error))
+                errors.append(HandlerError(routes[0], error))
         return DispatchResult(tuple(deliveries), tuple(errors))
 
     def _unmatched_sync(self, doc: Mapping[str, Any]) -> DispatchResult:
         hook = self.on_unmatched
         if hook is None:
-            return DispatchResult()
+            return _NOTHING_DONE
         if _is_async(hook):
             raise TypeError("on_unmatched is a coroutine function; use 'await router.adispatch'")
         try:
@@ -444,6 +448,24 @@ class Router:
         except Exception as exc:
             return DispatchResult((), (HandlerError(None, exc),))
         return DispatchResult()
+
+
+def _call_sync(handler: Handler, route: Route, received: Notification) -> Any:
+    result = handler(received)
+    if result is not None and inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()  # never awaited: close it rather than leak a warning
+        raise TypeError(
+            f"handler {route.name} returned an awaitable; use 'await router.adispatch(...)'"
+        )
+    return result
+
+
+def _items(doc: Mapping[str, Any]) -> Sequence[Any]:
+    payload = doc.get("payload")
+    if isinstance(payload, Sequence) and not isinstance(payload, (str, bytes)):
+        return payload
+    return ()
 
 
 def _is_async(handler: Callable[..., Any] | None) -> bool:
