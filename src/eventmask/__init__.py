@@ -5,6 +5,7 @@
 'booking_cancellation;booking_new'
 """
 
+from ._algebra import overlap_example
 from ._ast import AriFilter, EventItem, Item, Mask, Wildcard
 from ._catalogue import Catalogue
 from ._diagnostics import Diagnostic
@@ -63,5 +64,6 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "SyncErrorPayload",
     "Wildcard",
     "lint",
+    "overlap_example",
     "parse",
 ]

@@ -214,6 +214,49 @@ class Mask:
 
         return reference_select(self, notification)
 
+    # -- algebra (SPEC 4), in eventmask._algebra -----------------------------
+
+    def covers(self, other: Mask) -> bool:
+        """Whether this mask matches and selects everything `other` does.
+
+        >>> from eventmask import parse
+        >>> parse("ari:rate:*:*;ari:availability:*:*").covers(parse("ari:availability,rate:*:*"))
+        True
+        """
+        from ._algebra import covers
+
+        return covers(self, other)
+
+    def overlaps(self, other: Mask) -> bool:
+        """Whether some notification with data is selected by both masks.
+
+        >>> from eventmask import parse
+        >>> parse("ari:rate:*:*").overlaps(parse("ari:availability:*:*"))
+        True
+        """
+        from ._algebra import overlaps
+
+        return overlaps(self, other)
+
+    def equivalent(self, other: Mask) -> bool:
+        """Whether each mask covers the other.
+
+        >>> from eventmask import parse
+        >>> parse("ari:rate:*:*;ari:booked:*:*").equivalent(parse("ari:booked,rate:*:*"))
+        True
+        """
+        return self.covers(other) and other.covers(self)
+
+    def __or__(self, other: Mask) -> Mask:
+        from ._algebra import union
+
+        return union(self, other)
+
+    def __and__(self, other: Mask) -> Mask | None:
+        from ._algebra import intersection
+
+        return intersection(self, other)
+
 
 def mask_of(items: Sequence[Item], source: str | None = None) -> Mask:
     """Build a mask from items (canonicalized), with no warnings."""

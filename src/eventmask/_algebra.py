@@ -1,0 +1,344 @@
+"""Exact set algebra over masks (SPEC 4): covers, overlaps, union, intersection.
+
+A mask denotes two things: which notifications it matches and, for ``ari``
+notifications, which items it selects.  An ARI item is characterised by its
+room type id, its rate plan id and the set of keys it carries; a filter
+selects it when the ids are in its lists and the keys meet its restriction
+list.  Everything below follows from three facts:
+
+* The universe is open: unknown events, unmentioned ids, null ids and keys
+  no mask names all exist.  Only ``*`` matches every event; only ``ari``
+  (or ``*``) selects every item and matches an empty ARI payload.
+* Ids matter only through which filters accept them, so a dimension splits
+  into at most ``len(filters) + 1`` classes of equivalent ids; covering is
+  checked class by class, never id by id (no blow-up on 500-id lists).
+* An item may carry several keys, so two filters whose id lists meet always
+  select a common item (one key from each restriction list).
+
+The brute-force oracle in the tests checks these functions against explicit
+evaluation over a finite universe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from ._ast import AriFilter, EventItem, Item, Mask, mask_of
+
+__all__ = ["covers", "intersection", "overlap_example", "overlaps", "union"]
+
+# A value no mask mentions: stands for every unmentioned id.
+_OTHER: Final = "\x00other"
+EXAMPLE_PROPERTY: Final = "00000000-0000-4000-8000-000000000000"
+EXAMPLE_ROOM_TYPE: Final = "00000000-0000-4000-8000-0000000000aa"
+EXAMPLE_RATE_PLAN: Final = "00000000-0000-4000-8000-0000000000bb"
+_EXAMPLE_VALUES: Final[dict[str, Any]] = {
+    "rate": "100.00",
+    "availability": 1,
+    "availability_offset": 0,
+    "booked": 1,
+    "max_availability": 1,
+    "max_stay": 30,
+    "min_stay": 1,
+    "min_stay_arrival": 1,
+    "min_stay_through": 1,
+    "closed_to_arrival": False,
+    "closed_to_departure": False,
+    "stop_sell": False,
+    "stop_sell_manual": False,
+}
+
+
+def _events(mask: Mask) -> frozenset[str]:
+    return frozenset(i.name for i in mask.items if isinstance(i, EventItem))
+
+
+def _filters(mask: Mask) -> list[AriFilter]:
+    return [i for i in mask.items if isinstance(i, AriFilter)]
+
+
+def _classes(
+    own: frozenset[str] | None, lists: Sequence[frozenset[str] | None]
+) -> set[frozenset[int]]:
+    """The distinct ways the filters accept an id that `own` allows.
+
+    Each class is the set of filter positions accepting its ids.
+    """
+    if own is not None:
+        values: Iterable[str] = own
+    else:
+        mentioned: set[str] = set()
+        for ids in lists:
+            if ids is not None:
+                mentioned |= ids
+        values = [*mentioned, _OTHER]
+    return {
+        frozenset(i for i, ids in enumerate(lists) if ids is None or value in ids)
+        for value in values
+    }
+
+
+def filter_covered(f: AriFilter, others: Sequence[AriFilter]) -> bool:
+    """Whether the union of `others` selects every item `f` selects."""
+    if not others:
+        return False
+    if any(g.is_all for g in others):
+        return True
+    if f.is_all:
+        return False  # items with unmentioned ids and no keys: only `ari` takes them
+    rooms = _classes(f.room_type_ids, [g.room_type_ids for g in others])
+    rates = _classes(f.rate_plan_ids, [g.rate_plan_ids for g in others])
+    for room_class in rooms:
+        for rate_class in rates:
+            applicable = room_class & rate_class
+            if any(others[i].restrictions is None for i in applicable):
+                continue
+            if f.restrictions is None:
+                return False  # an item with no key (or an unmentioned one) escapes
+            union: set[str] = set()
+            for i in applicable:
+                union |= others[i].restrictions or frozenset()
+            if not f.restrictions <= union:
+                return False
+    return True
+
+
+def covers(a: Mask, b: Mask) -> bool:
+    """Whether `a` matches every notification `b` matches and selects what `b` selects.
+
+    >>> from eventmask import parse
+    >>> covers(parse("ari:rate:*:*;ari:availability:*:*"), parse("ari:availability,rate:*:*"))
+    True
+    >>> covers(parse("ari:availability,rate:*:*"), parse("ari"))
+    False
+    """
+    if a.is_wildcard:
+        return True
+    if b.is_wildcard:
+        return False  # only '*' matches events nobody has named yet
+    if not _events(b) <= _events(a):
+        return False
+    fb = _filters(b)
+    if not fb:
+        return True
+    fa = _filters(a)
+    if not fa:
+        return False  # b matches signal-only ARI notifications, a does not
+    if any(f.is_all for f in fa):
+        return True
+    if any(f.is_all for f in fb):
+        return False  # an empty ARI payload, or an item no filter of a takes
+    return all(filter_covered(f, fa) for f in fb)
+
+
+def _meet(x: frozenset[str] | None, y: frozenset[str] | None) -> bool:
+    return x is None or y is None or not x.isdisjoint(y)
+
+
+def _pair_overlaps(f: AriFilter, g: AriFilter) -> bool:
+    # Restrictions never separate two filters: an item may carry a key of each.
+    return _meet(f.room_type_ids, g.room_type_ids) and _meet(f.rate_plan_ids, g.rate_plan_ids)
+
+
+def overlaps(a: Mask, b: Mask) -> bool:
+    """Whether some notification with data is matched by both (and an item selected by both).
+
+    >>> from eventmask import parse
+    >>> overlaps(parse("booking;message"), parse("message;review"))
+    True
+    >>> overlaps(parse("ari:rate:27e24739-239c-4619-9c30-0dc390f5d7ac:*"), parse("booking"))
+    False
+    """
+    return overlap_example(a, b) is not None
+
+
+def _pick(x: frozenset[str] | None, y: frozenset[str] | None, default: str) -> str:
+    if x is None and y is None:
+        return default
+    if x is None:
+        assert y is not None
+        return min(y)
+    if y is None:
+        return min(x)
+    return min(x & y)
+
+
+def _example_keys(f: AriFilter, g: AriFilter) -> list[str]:
+    rf, rg = f.restrictions, g.restrictions
+    if rf is None and rg is None:
+        return ["availability"]
+    if rf is None or rg is None:
+        known = rf if rf is not None else rg
+        assert known is not None
+        return [min(known)]
+    common = rf & rg
+    if common:
+        return [min(common)]
+    return sorted({min(rf), min(rg)})
+
+
+def _notification(event: str, payload: Any) -> dict[str, Any]:
+    return {
+        "event": event,
+        "property_id": EXAMPLE_PROPERTY,
+        "user_id": None,
+        "timestamp": "2026-01-01T00:00:00.000000Z",
+        "payload": payload,
+    }
+
+
+def _ari_example(f: AriFilter, g: AriFilter) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "date": "2026-01-01",
+        "room_type_id": _pick(f.room_type_ids, g.room_type_ids, EXAMPLE_ROOM_TYPE),
+        "rate_plan_id": _pick(f.rate_plan_ids, g.rate_plan_ids, EXAMPLE_RATE_PLAN),
+    }
+    for key in _example_keys(f, g):
+        item[key] = _EXAMPLE_VALUES.get(key, 1)
+    return _notification("ari", [item])
+
+
+def _any_example(mask: Mask) -> dict[str, Any]:
+    """A data-carrying notification `mask` matches (and, for ARI, selects an item of)."""
+    for item in mask.items:
+        if isinstance(item, EventItem):
+            return _notification(item.name, {})
+        if isinstance(item, AriFilter):
+            return _ari_example(item, item)
+    return _notification("booking", {})  # the wildcard: any event will do
+
+
+def overlap_example(a: Mask, b: Mask) -> dict[str, Any] | None:
+    """A notification both masks match and select an item of, or None when none exists.
+
+    >>> from eventmask import parse
+    >>> example = overlap_example(parse("ari:rate:*:*"), parse("ari:availability:*:*"))
+    >>> sorted(example["payload"][0])
+    ['availability', 'date', 'rate', 'rate_plan_id', 'room_type_id']
+    """
+    if a.is_wildcard:
+        return _any_example(b)
+    if b.is_wildcard:
+        return _any_example(a)
+    common = _events(a) & _events(b)
+    if common:
+        return _notification(min(common), {})
+    for f in _filters(a):
+        for g in _filters(b):
+            if _pair_overlaps(f, g):
+                return _ari_example(f, g)
+    return None
+
+
+def _merge(filters: list[AriFilter]) -> list[AriFilter]:
+    """Merge filters that differ in one dimension only (an exact rewrite).
+
+    Two filters equal in two dimensions select the union of their third
+    dimension: ``ari:rate:X:*`` and ``ari:booked:X:*`` are ``ari:booked,rate:X:*``.
+    """
+    changed = True
+    while changed and len(filters) > 1:
+        changed = False
+        for dim in range(3):
+            groups: dict[tuple[Any, ...], list[AriFilter]] = {}
+            for f in filters:
+                dims = (f.restrictions, f.room_type_ids, f.rate_plan_ids)
+                groups.setdefault(dims[:dim] + dims[dim + 1 :], []).append(f)
+            merged = []
+            for group in groups.values():
+                if len(group) == 1:
+                    merged.append(group[0])
+                    continue
+                changed = True
+                values = [(g.restrictions, g.room_type_ids, g.rate_plan_ids)[dim] for g in group]
+                joined: frozenset[str] | None = None
+                if None not in values:
+                    joined = frozenset().union(*(v for v in values if v is not None))
+                r, rooms, rates = (
+                    group[0].restrictions,
+                    group[0].room_type_ids,
+                    group[0].rate_plan_ids,
+                )
+                if dim == 0:
+                    r = joined
+                elif dim == 1:
+                    rooms = joined
+                else:
+                    rates = joined
+                merged.append(AriFilter(r, rooms, rates))
+            filters = merged
+    return filters
+
+
+def _minimal(items: Iterable[Item]) -> Mask:
+    """A mask of `items`, filters merged and every covered filter dropped."""
+    mask = mask_of(list(items))
+    filters = _filters(mask)
+    if len(filters) < 2:
+        return mask
+    filters = _filters(mask_of(_merge(filters)))
+    kept = list(filters)
+    for f in filters:
+        rest = [g for g in kept if g is not f]
+        if filter_covered(f, rest):
+            kept = rest
+    events = [i for i in mask.items if not isinstance(i, AriFilter)]
+    return mask_of([*events, *kept])
+
+
+def union(a: Mask, b: Mask) -> Mask:
+    """``a | b``: everything either mask delivers, canonical and minimized.
+
+    >>> from eventmask import parse
+    >>> str(parse("ari:rate:*:*;ari:availability:*:*") | parse("ari:availability,rate:*:*"))
+    'ari:availability,rate:*:*'
+    """
+    return _minimal([*a.items, *b.items])
+
+
+def _intersect(x: frozenset[str] | None, y: frozenset[str] | None) -> frozenset[str] | None:
+    if x is None:
+        return y
+    if y is None:
+        return x
+    return x & y
+
+
+def _filter_meet(f: AriFilter, g: AriFilter) -> AriFilter | None:
+    """The largest single filter inside both, or None."""
+    rooms = _intersect(f.room_type_ids, g.room_type_ids)
+    rates = _intersect(f.rate_plan_ids, g.rate_plan_ids)
+    restrictions = _intersect(f.restrictions, g.restrictions)
+    if any(dim is not None and not dim for dim in (rooms, rates, restrictions)):
+        return None
+    return AriFilter(restrictions, rooms, rates)
+
+
+def intersection(a: Mask, b: Mask) -> Mask | None:
+    """``a & b``: the largest mask both masks cover, or None when there is none.
+
+    Exact whenever the common part can be written as a mask.  It cannot when
+    two filters share only items that carry keys from both restriction lists
+    (``ari:rate:*:*`` and ``ari:availability:*:*`` both select an item with
+    ``rate`` and ``availability``): no mask selects "items with both keys".
+    Then the result is None although `overlaps` is true; `overlap_example`
+    shows such an item.
+
+    >>> from eventmask import parse
+    >>> str(parse("booking;ari:rate,booked:*:*") & parse("ari:rate:*:*;message"))
+    'ari:rate:*:*'
+    """
+    if a.is_wildcard:
+        return b
+    if b.is_wildcard:
+        return a
+    items: list[Item] = [EventItem(name) for name in _events(a) & _events(b)]
+    for f in _filters(a):
+        for g in _filters(b):
+            meet = _filter_meet(f, g)
+            if meet is not None:
+                items.append(meet)
+    if not items:
+        return None
+    return _minimal(items)
