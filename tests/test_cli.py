@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,107 @@ def test_python_dash_m_and_console_script() -> None:
     )
     assert done.returncode == 1
     assert "expected an event name after ';'" in done.stderr
+
+
+# -- webhook bodies and the algebra ------------------------------------------------------
+
+CHANNEX = Path(__file__).parent / "data" / "channex"
+
+
+def test_check_webhook_valid_with_existing(capsys: pytest.CaptureFixture[str]) -> None:
+    """check --webhook prints 'valid', the warnings and the overlap report; exit 0."""
+    status, out, _ = run(
+        capsys,
+        "check",
+        "--webhook",
+        str(CHANNEX / "webhook-create-request.json"),
+        "--existing",
+        str(CHANNEX / "webhook-list-response.json"),
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "valid: *"
+    assert lines[1].startswith("warning: headers has no secret-looking header")
+    assert lines[2].startswith("same_url: webhook a9a88747-767e-458c-99e0-9212fcfb0b39")
+    assert lines[3].startswith("redundant: webhook a9a88747-767e-458c-99e0-9212fcfb0b39")
+
+
+def test_check_webhook_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json output is one JSON document with the findings."""
+    status, out, _ = run(
+        capsys,
+        "check",
+        "--json",
+        "--webhook",
+        str(CHANNEX / "webhook-create-request.json"),
+        "--existing",
+        str(CHANNEX / "webhook-list-response.json"),
+    )
+    doc = json.loads(out)
+    assert status == 0
+    assert doc["valid"] is True
+    assert [f["kind"] for f in doc["existing"]] == ["same_url", "redundant"]
+
+
+def test_check_webhook_invalid_prints_422(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An invalid body prints Channex's 422 shape and exits 1."""
+    body = tmp_path / "body.json"
+    body.write_text('{"webhook": {"callback_url": "https://x.example", "event_mask": "*"}}')
+    status, out, _ = run(capsys, "check", "--webhook", str(body))
+    assert status == 1
+    assert json.loads(out) == json.loads(
+        (CHANNEX / "webhook-validation-error-response.json").read_text()
+    )
+
+
+def test_check_webhook_unreadable_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A missing file or invalid JSON is unreadable input: exit 2, file:line:column."""
+    status, _, err = run(capsys, "check", "--webhook", str(tmp_path / "nope.json"))
+    assert status == 2
+    assert "cannot read" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "webhook": ,\n}')
+    status, _, err = run(capsys, "check", "--webhook", str(bad))
+    assert status == 2
+    assert f"{bad}:2:14: invalid JSON" in err
+
+
+def test_check_needs_masks_or_webhook(capsys: pytest.CaptureFixture[str]) -> None:
+    """check with neither masks nor --webhook, or both, is a usage error."""
+    assert run(capsys, "check")[0] == 2
+    assert run(capsys, "check", "booking", "--webhook", "x.json")[0] == 2
+
+
+def test_covers_yes_and_no(capsys: pytest.CaptureFixture[str]) -> None:
+    """covers exits 0 for yes; for no it exits 1 and shows what is missed."""
+    status, out, _ = run(
+        capsys, "covers", "ari:rate:*:*;ari:availability:*:*", "ari:rate,availability:*:*"
+    )
+    assert (status, out) == (
+        0,
+        "yes: ari:availability:*:*;ari:rate:*:* delivers everything "
+        "ari:availability,rate:*:* does\n",
+    )
+    status, out, _ = run(capsys, "covers", "ari:rate:*:*", "ari:booked,rate:*:*")
+    assert status == 1
+    assert out.startswith("no: ari:rate:*:* does not deliver everything ari:booked,rate:*:* does\n")
+    example = json.loads(out.splitlines()[1].removeprefix("  for example: "))
+    assert "booked" in example["payload"][0]
+
+
+def test_overlaps_yes_and_no(capsys: pytest.CaptureFixture[str]) -> None:
+    """overlaps exits 0 with a witness, or 1."""
+    status, out, _ = run(capsys, "overlaps", "booking;message", "message")
+    assert status == 0
+    assert json.loads(out.splitlines()[1])["event"] == "message"
+    status, out, _ = run(capsys, "overlaps", "booking", "message")
+    assert (status, out) == (1, "no: booking and message never deliver the same notification\n")
+
+
+def test_covers_invalid_mask_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid mask is neither yes nor no: exit 2 with the caret error."""
+    status, _, err = run(capsys, "covers", "booking;;", "booking")
+    assert status == 2
+    assert "expected an event name after ';'" in err

@@ -31,6 +31,13 @@ from ._router import (
     RouteExplanation,
     Router,
 )
+from ._webhook import (
+    ExistingWebhook,
+    OverlapFinding,
+    WebhookReport,
+    overlaps_with_existing,
+    validate_webhook,
+)
 
 __version__ = "0.1.0"
 
@@ -44,6 +51,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Diagnostic",
     "DispatchResult",
     "EventItem",
+    "ExistingWebhook",
     "GenericPayload",
     "HandlerError",
     "Item",
@@ -57,13 +65,17 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "MessagePayload",
     "Notification",
     "NotificationError",
+    "OverlapFinding",
     "ReviewPayload",
     "Route",
     "RouteExplanation",
     "Router",
     "SyncErrorPayload",
+    "WebhookReport",
     "Wildcard",
     "lint",
     "overlap_example",
+    "overlaps_with_existing",
     "parse",
+    "validate_webhook",
 ]

@@ -26,7 +26,14 @@ from typing import Any, Final
 
 from ._ast import AriFilter, EventItem, Item, Mask, mask_of
 
-__all__ = ["covers", "intersection", "overlap_example", "overlaps", "union"]
+__all__ = [
+    "covers",
+    "intersection",
+    "overlap_example",
+    "overlaps",
+    "uncovered_example",
+    "union",
+]
 
 # A value no mask mentions: stands for every unmentioned id.
 _OTHER: Final = "\x00other"
@@ -60,48 +67,96 @@ def _filters(mask: Mask) -> list[AriFilter]:
 
 def _classes(
     own: frozenset[str] | None, lists: Sequence[frozenset[str] | None]
-) -> set[frozenset[int]]:
+) -> dict[frozenset[int], str]:
     """The distinct ways the filters accept an id that `own` allows.
 
-    Each class is the set of filter positions accepting its ids.
+    Each class (the set of filter positions accepting its ids) maps to one
+    representative id; `_OTHER` stands for ids nobody mentions.
     """
     if own is not None:
-        values: Iterable[str] = own
+        values: Iterable[str] = sorted(own)
     else:
         mentioned: set[str] = set()
         for ids in lists:
             if ids is not None:
                 mentioned |= ids
-        values = [*mentioned, _OTHER]
-    return {
-        frozenset(i for i, ids in enumerate(lists) if ids is None or value in ids)
-        for value in values
-    }
+        values = [*sorted(mentioned), _OTHER]
+    classes: dict[frozenset[int], str] = {}
+    for value in values:
+        key = frozenset(i for i, ids in enumerate(lists) if ids is None or value in ids)
+        classes.setdefault(key, value)
+    return classes
+
+
+def _escape(f: AriFilter, others: Sequence[AriFilter]) -> dict[str, Any] | None:
+    """An ARI item `f` selects and no filter of `others` does, or None."""
+    if any(g.is_all for g in others):
+        return None
+    rooms = _classes(f.room_type_ids, [g.room_type_ids for g in others])
+    rates = _classes(f.rate_plan_ids, [g.rate_plan_ids for g in others])
+    for room_class, room in rooms.items():
+        for rate_class, rate in rates.items():
+            applicable = room_class & rate_class
+            if any(others[i].restrictions is None for i in applicable):
+                continue
+            union: set[str] = set()
+            for i in applicable:
+                union |= others[i].restrictions or frozenset()
+            if f.restrictions is None:
+                keys: list[str] = []  # an item that carries no restriction key
+            elif not f.restrictions <= union:
+                keys = [min(f.restrictions - union)]
+            else:
+                continue
+            return _item(
+                EXAMPLE_ROOM_TYPE if room == _OTHER else room,
+                EXAMPLE_RATE_PLAN if rate == _OTHER else rate,
+                keys,
+            )
+    return None
 
 
 def filter_covered(f: AriFilter, others: Sequence[AriFilter]) -> bool:
     """Whether the union of `others` selects every item `f` selects."""
-    if not others:
-        return False
-    if any(g.is_all for g in others):
-        return True
-    if f.is_all:
-        return False  # items with unmentioned ids and no keys: only `ari` takes them
-    rooms = _classes(f.room_type_ids, [g.room_type_ids for g in others])
-    rates = _classes(f.rate_plan_ids, [g.rate_plan_ids for g in others])
-    for room_class in rooms:
-        for rate_class in rates:
-            applicable = room_class & rate_class
-            if any(others[i].restrictions is None for i in applicable):
-                continue
-            if f.restrictions is None:
-                return False  # an item with no key (or an unmentioned one) escapes
-            union: set[str] = set()
-            for i in applicable:
-                union |= others[i].restrictions or frozenset()
-            if not f.restrictions <= union:
-                return False
-    return True
+    return _escape(f, others) is None
+
+
+def _item(room: str, rate: str, keys: Iterable[str]) -> dict[str, Any]:
+    item: dict[str, Any] = {"date": "2026-01-01", "room_type_id": room, "rate_plan_id": rate}
+    for key in keys:
+        item[key] = _EXAMPLE_VALUES.get(key, 1)
+    return item
+
+
+def uncovered_example(a: Mask, b: Mask) -> dict[str, Any] | None:
+    """A notification `b` delivers (or an item it selects) that `a` misses; None if `a` covers `b`.
+
+    >>> from eventmask import parse
+    >>> uncovered_example(parse("ari:rate:*:*"), parse("ari:booked,rate:*:*"))["payload"]
+    [{'date': '2026-01-01', 'room_type_id': '00000000-0000-4000-8000-0000000000aa', \
+'rate_plan_id': '00000000-0000-4000-8000-0000000000bb', 'booked': 1}]
+    """
+    if a.is_wildcard:
+        return None
+    if b.is_wildcard:
+        named = _events(a)
+        event = next(
+            n for n in ("booking", "message", "review", "a_future_event") if n not in named
+        )
+        return _notification(event, {})
+    missing = _events(b) - _events(a)
+    if missing:
+        return _notification(min(missing), {})
+    fa, fb = _filters(a), _filters(b)
+    if not fb or any(f.is_all for f in fa):
+        return None
+    if not fa:
+        return _ari_example(fb[0], fb[0])
+    for f in fb:
+        item = _escape(f, fa)
+        if item is not None:
+            return _notification("ari", [item])
+    return None
 
 
 def covers(a: Mask, b: Mask) -> bool:
@@ -189,14 +244,9 @@ def _notification(event: str, payload: Any) -> dict[str, Any]:
 
 
 def _ari_example(f: AriFilter, g: AriFilter) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "date": "2026-01-01",
-        "room_type_id": _pick(f.room_type_ids, g.room_type_ids, EXAMPLE_ROOM_TYPE),
-        "rate_plan_id": _pick(f.rate_plan_ids, g.rate_plan_ids, EXAMPLE_RATE_PLAN),
-    }
-    for key in _example_keys(f, g):
-        item[key] = _EXAMPLE_VALUES.get(key, 1)
-    return _notification("ari", [item])
+    room = _pick(f.room_type_ids, g.room_type_ids, EXAMPLE_ROOM_TYPE)
+    rate = _pick(f.rate_plan_ids, g.rate_plan_ids, EXAMPLE_RATE_PLAN)
+    return _notification("ari", [_item(room, rate, _example_keys(f, g))])
 
 
 def _any_example(mask: Mask) -> dict[str, Any]:
