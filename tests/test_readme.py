@@ -48,7 +48,12 @@ def test_main_job_runs_on_the_sample_data() -> None:
         command, shell=True, cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip()
+    shown = re.search(r"It prints (\d+) lines such as\n\n```\n(.*?)\n```", README, re.S)
+    assert shown is not None
+    lines = done.stdout.splitlines()
+    assert len(lines) == int(shown.group(1))
+    assert shown.group(2) in lines
+    assert "selected 33 of" in done.stderr
 
 
 def test_console_examples_print_what_the_readme_shows() -> None:

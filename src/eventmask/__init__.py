@@ -10,6 +10,7 @@ from ._ast import AriFilter, EventItem, Item, Mask, Wildcard
 from ._catalogue import Catalogue
 from ._diagnostics import Diagnostic
 from ._errors import MaskError, MaskSyntaxError, NotificationError
+from ._filter import FilterStats, InputError, filter_lines
 from ._matching import ItemVerdict, MaskExplanation
 from ._notification import (
     AriChange,
@@ -52,8 +53,10 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "DispatchResult",
     "EventItem",
     "ExistingWebhook",
+    "FilterStats",
     "GenericPayload",
     "HandlerError",
+    "InputError",
     "Item",
     "ItemVerdict",
     "MAX_MASK_LENGTH",
@@ -73,6 +76,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "SyncErrorPayload",
     "WebhookReport",
     "Wildcard",
+    "filter_lines",
     "lint",
     "overlap_example",
     "overlaps_with_existing",

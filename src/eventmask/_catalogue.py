@@ -8,6 +8,8 @@ time without waiting for a release.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
+from types import MappingProxyType
 
 import attrs
 
@@ -119,14 +121,14 @@ class Catalogue:
         """
         return _DEFAULT
 
-    @property
-    def alias_map(self) -> dict[str, str]:
+    @cached_property
+    def alias_map(self) -> Mapping[str, str]:
         """Old spelling -> current event name.
 
         >>> Catalogue.default().alias_map["disconnected_channel"]
         'disconnect_channel'
         """
-        return dict(self.aliases)
+        return MappingProxyType(dict(self.aliases))
 
     def with_events(self, *names: str) -> Catalogue:
         """A copy that also knows the event `names`.

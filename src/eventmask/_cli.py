@@ -7,16 +7,29 @@ question answered no), 2 usage errors and unreadable input.
 from __future__ import annotations
 
 import argparse
+import gzip
+import os
 import sys
+import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import IO, Any, NoReturn, TextIO
 
 import orjson
 
 from ._ast import Mask
-from ._errors import MaskSyntaxError
+from ._errors import MaskSyntaxError, NotificationError
+from ._filter import (
+    FilterStats,
+    InputError,
+    decode_line,
+    filter_lines,
+    open_input,
+    read_notifications,
+)
 from ._parser import lint, parse
+from ._router import Router
 from ._webhook import overlaps_with_existing, validate_webhook
 
 __all__ = ["main"]
@@ -190,6 +203,184 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return status
 
 
+def _binary(stream: TextIO) -> IO[bytes]:
+    stream.flush()
+    return stream.buffer if hasattr(stream, "buffer") else stream  # type: ignore[return-value]
+
+
+class _Progress:
+    """A tqdm bar over the bytes of one input file, with items per second."""
+
+    def __init__(self, raw: IO[bytes], path: str, err: TextIO, stats: FilterStats) -> None:
+        from tqdm import tqdm
+
+        self.raw = raw
+        self.stats = stats
+        self.seen = 0
+        self.bar = tqdm(
+            total=os.fstat(raw.fileno()).st_size,
+            unit="B",
+            unit_scale=True,
+            desc=os.path.basename(path),
+            file=err,
+            leave=False,
+            mininterval=0.25,
+        )
+        self.items = stats.items_read
+        self.started = time.perf_counter()
+
+    def tick(self) -> None:
+        position = self.raw.tell()
+        if position > self.seen:
+            self.bar.update(position - self.seen)
+            self.seen = position
+            elapsed = max(time.perf_counter() - self.started, 1e-9)
+            rate = (self.stats.items_read - self.items) / elapsed
+            self.bar.set_postfix_str(f"{rate:,.0f} items/s", refresh=False)
+
+    def close(self) -> None:
+        self.tick()
+        self.bar.refresh()  # show the final figures once, however short the run
+        self.bar.close()
+
+
+def _open(path: str, err: TextIO) -> IO[bytes] | None:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
+        return None
+
+
+def _cmd_filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        mask = parse(args.mask, lenient=args.lenient)
+    except MaskSyntaxError as exc:
+        err.write(f"eventmask: invalid mask {args.mask!r}: {exc}\n")
+        return EXIT_USAGE
+    sink = _binary(out)
+    stats = FilterStats()
+    pending: list[bytes] = []
+    count = 0
+    reported = 0
+
+    def flush() -> None:
+        if pending:
+            sink.write(b"\n".join(pending) + b"\n")
+            pending.clear()
+        sink.flush()
+
+    def invalid(exc: InputError) -> None:
+        nonlocal reported
+        reported += 1
+        if reported <= 20:
+            err.write(f"eventmask: skipped {exc}\n")
+
+    status = EXIT_OK
+    for path in args.files or ["-"]:
+        raw = _open(path, err)
+        if raw is None:
+            flush()
+            return EXIT_USAGE
+        show = args.progress if args.progress is not None else (path != "-" and err.isatty())
+        progress = _Progress(raw, path, err, stats) if show and path != "-" else None
+        try:
+            lines = read_notifications(open_input(raw), path)
+            selected = filter_lines(
+                mask,
+                lines,
+                property_id=args.property,
+                items=args.items,
+                source=path,
+                on_invalid=invalid if args.skip_invalid else None,
+                stats=stats,
+            )
+            for number, line in enumerate(selected):
+                if args.count:
+                    count += 1
+                else:
+                    pending.append(line)
+                    if len(pending) >= 512:
+                        flush()
+                if progress is not None and not number % 256:
+                    progress.tick()
+        except InputError as exc:
+            flush()
+            err.write(f"eventmask: {exc}\n")
+            status = EXIT_INVALID
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            flush()
+            err.write(f"eventmask: {path}: corrupt or truncated gzip stream: {exc}\n")
+            status = EXIT_INVALID
+        except OSError as exc:
+            flush()
+            err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
+            status = EXIT_USAGE
+        finally:
+            if progress is not None:
+                progress.close()
+            if raw is not sys.stdin.buffer:
+                raw.close()
+        if status != EXIT_OK:
+            break
+    flush()
+    if args.count:
+        sink.write(f"{count}\n".encode())
+        sink.flush()
+    if reported > 20:
+        err.write(f"eventmask: skipped {reported - 20} more invalid lines\n")
+    if args.stats:
+        err.write(f"eventmask: {stats.summary()}\n")
+    return status
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        mask = parse(args.mask, lenient=args.lenient)
+    except MaskSyntaxError as exc:
+        err.write(f"eventmask: invalid mask {args.mask!r}: {exc}\n")
+        return EXIT_USAGE
+    raw = _open(args.file, err)
+    if raw is None:
+        return EXIT_USAGE
+    router = Router()
+    router.add(mask, _ignore, property_id=args.property)
+    try:
+        for number, line in enumerate(read_notifications(open_input(raw), args.file), 1):
+            if not line.strip():
+                continue
+            doc = decode_line(line, args.file, number)
+            try:
+                (verdict,) = router.explain(doc)
+            except NotificationError as exc:
+                raise InputError(f"{exc.message} (at {exc.path})", args.file, number) from None
+            state = "matched" if verdict.matched else "not matched"
+            out.write(f"{args.file}:{number}: {doc['event']}: {state}: {verdict.reason}\n")
+            for item in verdict.detail.items if verdict.detail else ():
+                if item.selected_by:
+                    out.write(f"  item {item.index}: selected by {item.selected_by}\n")
+                else:
+                    out.write(f"  item {item.index}: rejected: {'; '.join(item.reasons)}\n")
+    except InputError as exc:
+        out.flush()
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_INVALID
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        out.flush()
+        err.write(f"eventmask: {args.file}: corrupt or truncated gzip stream: {exc}\n")
+        return EXIT_INVALID
+    finally:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+    return EXIT_OK
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``eventmask`` command."""
     top = _Parser(
@@ -224,6 +415,33 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--lenient", action="store_true", help="parse both masks leniently")
         cmd.set_defaults(run=run)
 
+    filt = sub.add_parser(
+        "filter",
+        help="print the notifications (JSON Lines) a mask matches, ARI payloads narrowed",
+    )
+    filt.add_argument("mask", metavar="MASK")
+    filt.add_argument("files", nargs="*", metavar="FILE", help="JSON Lines, .gz, or '-' (stdin)")
+    filt.add_argument("--items", action="store_true", help="one selected ARI item per line")
+    filt.add_argument("--property", metavar="ID", help="only notifications of this property")
+    filt.add_argument("--lenient", action="store_true", help="parse the mask leniently")
+    filt.add_argument("--count", action="store_true", help="print only the number of matches")
+    filt.add_argument("--stats", action="store_true", help="print counts and throughput to stderr")
+    filt.add_argument("--skip-invalid", action="store_true", help="report and skip malformed lines")
+    filt.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: on when stderr is a terminal and input a file)",
+    )
+    filt.set_defaults(run=_cmd_filter)
+
+    expl = sub.add_parser("explain", help="say why each notification (and ARI item) matched")
+    expl.add_argument("mask", metavar="MASK")
+    expl.add_argument("file", metavar="FILE", help="JSON Lines, .gz, or '-' (stdin)")
+    expl.add_argument("--property", metavar="ID", help="scope the mask to one property")
+    expl.add_argument("--lenient", action="store_true", help="parse the mask leniently")
+    expl.set_defaults(run=_cmd_explain)
+
     lint_cmd = sub.add_parser("lint", help="print every finding about each mask")
     lint_cmd.add_argument("masks", nargs="+", metavar="MASK")
     lint_cmd.set_defaults(run=_cmd_lint)
@@ -237,11 +455,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     booking;booking_new
     0
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # FILE arguments after options (`filter MASK --stats a.jsonl b.jsonl`).
+        if args.command == "filter" and all(e == "-" or not e.startswith("-") for e in extra):
+            args.files = [*args.files, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     status: int = args.run(args, sys.stdout, sys.stderr)
     return status
 
 
 def run() -> NoReturn:
     """Entry point of the console script and of ``python -m eventmask``."""
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`eventmask filter ... | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = EXIT_OK
+    except KeyboardInterrupt:
+        status = 130
+    sys.exit(status)

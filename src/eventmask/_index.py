@@ -47,6 +47,13 @@ Pattern = tuple[Any, ...]
 # Which items a route selects: None for all, else the ids of their patterns.
 Selector = frozenset[int] | None
 NOTHING: Final[frozenset[int]] = frozenset()
+# What a pattern holds, decided once per index from what its filters look at:
+# ids and keys, only the keys (no filter names an id), only the ids (every
+# filter takes any restriction).  Fewer parts, cheaper patterns.
+_DICT_ONLY: Final = frozenset({dict})
+FULL: Final = 0
+KEYS: Final = 1
+IDS: Final = 2
 _ODD: Final = ("not a string",)
 # Building a named tuple through tuple.__new__ skips its Python-level
 # __new__ and halves the cost; the match path builds one per notification.
@@ -88,6 +95,7 @@ class Index:
         "by_event",
         "events",
         "filter_routes",
+        "layout",
         "leaves",
         "routes",
         "scoped",
@@ -96,7 +104,7 @@ class Index:
 
     def __init__(self, routes: Sequence[Route], catalogue: Catalogue | None = None) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
-        self.aliases: dict[str, str] = (catalogue or Catalogue.default()).alias_map
+        self.aliases: Mapping[str, str] = (catalogue or Catalogue.default()).alias_map
         events: dict[tuple[str | None, str], list[int]] = {}
         star: dict[str | None, list[int]] = {}
         ari_all: dict[str | None, list[int]] = {}
@@ -138,6 +146,14 @@ class Index:
             for prop, table in leaves.items()
         }
         self.bits = bits
+        every = [
+            leaf for table in self.leaves.values() for found in table.values() for leaf in found
+        ]
+        uses_ids = any(
+            key != (STAR, STAR) for table in self.leaves.values() for key in table
+        ) or any(leaf.rooms is not None or leaf.rates is not None for leaf in every)
+        uses_keys = any(leaf.bits for leaf in every)
+        self.layout = FULL if uses_ids and uses_keys else KEYS if uses_keys else IDS
         # Pattern -> routes, per property: real streams repeat the same room
         # type, rate plan and keys over many dates and notifications.  The
         # memo belongs to this immutable snapshot, so it can never go stale.
@@ -206,7 +222,7 @@ class Index:
             check_ari_array(payload)
             everything.sort()
             return Selection([(r, None) for r in everything])
-        ids, distinct = _patterns(payload)
+        ids, distinct = _patterns(payload, self.layout)
         out: list[tuple[int, Selector]] = [(r, None) for r in everything]
         out += self._select(distinct, props)
         out.sort(key=_first)
@@ -241,7 +257,14 @@ class Index:
         self, tables: list[dict[tuple[str, str], tuple[_Leaf, ...]]], pattern: Pattern
     ) -> tuple[int, ...]:
         """The filter routes that select items of one (room, rate plan, keys) pattern."""
-        room, rate, keys = pattern[0], pattern[1], pattern[2:]
+        layout = self.layout
+        if layout == FULL:
+            room, rate, keys = pattern[0], pattern[1], pattern[2:]
+        elif layout == KEYS:
+            room = rate = None
+            keys = pattern
+        else:
+            room, rate, keys = pattern[0], pattern[1], ()
         room = room.lower() if room.__class__ is str else STAR
         rate = rate.lower() if rate.__class__ is str else STAR
         probes = [(rate, room)]
@@ -269,7 +292,7 @@ class Index:
         return tuple(found)
 
 
-def _patterns(payload: object) -> tuple[list[int], dict[Pattern, int]]:
+def _patterns(payload: object, layout: int) -> tuple[list[int], dict[Pattern, int]]:
     """Each ARI item's pattern id, and the distinct patterns with their ids.
 
     The common case is one comprehension with C-level dict operations; odd
@@ -282,13 +305,30 @@ def _patterns(payload: object) -> tuple[list[int], dict[Pattern, int]]:
     # A pattern's id is the position of its first item; C-level map and
     # setdefault keep the per-item cost to one tuple and one hash.
     seen: dict[Pattern, int] = {}
+    patterns: list[Pattern]
     try:
-        patterns = [(i.get("room_type_id"), i.get("rate_plan_id"), *i) for i in payload]
+        if layout == FULL:
+            patterns = [(i.get("room_type_id"), i.get("rate_plan_id"), *i) for i in payload]
+        elif layout == KEYS:
+            if {*map(type, payload)} - _DICT_ONLY:
+                raise TypeError  # map(tuple) would take a list item for a pattern
+            patterns = list(map(tuple, payload))
+        else:
+            patterns = [(i.get("room_type_id"), i.get("rate_plan_id")) for i in payload]
         ids = list(map(seen.setdefault, patterns, count()))
     except (AttributeError, TypeError):
         seen.clear()
-        ids = list(map(seen.setdefault, _patterns_carefully(payload), count()))
+        patterns = [_cut(p, layout) for p in _patterns_carefully(payload)]
+        ids = list(map(seen.setdefault, patterns, count()))
     return ids, seen
+
+
+def _cut(pattern: Pattern, layout: int) -> Pattern:
+    if layout == KEYS:
+        return pattern[2:]
+    if layout == IDS:
+        return pattern[:2]
+    return pattern
 
 
 def _patterns_carefully(payload: list[Any]) -> list[Pattern]:
