@@ -381,6 +381,116 @@ def _ignore(_: object) -> None:
     return None
 
 
+def _secrets(err: TextIO) -> list[str] | None:
+    raw = os.environ.get("EVENTMASK_SECRET", "")
+    secrets = [s.strip() for s in raw.split(",") if s.strip()]
+    if not secrets:
+        err.write(
+            "eventmask: set EVENTMASK_SECRET to the shared secret Channex sends "
+            "(several, comma-separated, while rotating); it is never taken from the command line\n"
+        )
+        return None
+    return secrets
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    secrets = _secrets(err)
+    if secrets is None:
+        return EXIT_USAGE
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError:
+        err.write("eventmask: serve needs uvicorn: pip install 'eventmask[server]'\n")
+        return EXIT_USAGE
+    from ._serve import load_router, serve
+
+    try:
+        load_router(args.app)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        err.write(f"eventmask: cannot load {args.app}: {exc}\n")
+        return EXIT_USAGE
+    serve(
+        args.app,
+        db=None if args.inline else args.db,
+        secrets=secrets,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        header=args.header,
+        max_body=args.max_body,
+        dedup_revisions=args.dedup_revisions,
+        lease=args.lease,
+        max_attempts=args.max_attempts,
+        log_level=args.log_level,
+    )
+    return EXIT_OK
+
+
+def _cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import signal
+    import threading
+
+    from ._inbox import open_inbox
+    from ._serve import load_router, setup_logging
+    from ._worker import Worker
+
+    setup_logging(args.log_level)
+    try:
+        router = load_router(args.app)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        err.write(f"eventmask: cannot load {args.app}: {exc}\n")
+        return EXIT_USAGE
+    inbox = open_inbox(args.db, lease=args.lease, max_attempts=args.max_attempts)
+    workers = [Worker(inbox, router).start() for _ in range(args.workers)]
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    for worker in workers:
+        worker.stop()
+    inbox.close()
+    return EXIT_OK
+
+
+def _cmd_inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._inbox import InboxError, open_inbox
+
+    if args.db != "-" and "://" not in args.db and not os.path.exists(args.db):
+        err.write(f"eventmask: no inbox at {args.db}\n")
+        return EXIT_USAGE
+    inbox = open_inbox(args.db)
+    try:
+        if args.action == "stats":
+            _write_json(inbox.stats(), out)
+        elif args.action == "list":
+            for entry in inbox.entries(args.state, args.limit):
+                error = f"  {entry.last_error}" if entry.last_error else ""
+                out.write(
+                    f"{entry.id}\t{entry.state}\t{entry.event}\tattempts={entry.attempts}{error}\n"
+                )
+        elif args.action == "rejections":
+            for row in inbox.rejections(args.limit):
+                out.write(f"{row['id']}\t{row['status']}\t{row['remote']}\t{row['reason']}\n")
+        elif args.action in ("show", "retry"):
+            if args.id is None:
+                err.write(f"eventmask: inbox {args.action} needs an entry ID\n")
+                return EXIT_USAGE
+            if args.action == "show":
+                _write_json(inbox.get(args.id).as_dict(), out)
+            else:
+                inbox.retry(args.id)
+                out.write(f"entry {args.id} is pending again\n")
+        elif args.action == "purge":
+            removed = inbox.purge(args.older_than * 86_400)
+            out.write(f"purged {removed} done entries older than {args.older_than:g} days\n")
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_INVALID
+    finally:
+        inbox.close()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``eventmask`` command."""
     top = _Parser(
@@ -442,6 +552,43 @@ def build_parser() -> argparse.ArgumentParser:
     expl.add_argument("--lenient", action="store_true", help="parse the mask leniently")
     expl.set_defaults(run=_cmd_explain)
 
+    srv = sub.add_parser("serve", help="run the webhook receiver (and inbox workers)")
+    srv.add_argument("app", metavar="APP", help="module:router")
+    srv.add_argument("--db", help="inbox: a file path or sqlite:///PATH")
+    srv.add_argument("--inline", action="store_true", help="no inbox: dispatch before answering")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--workers", type=int, default=1, help="inbox worker threads")
+    srv.add_argument("--header", default="X-Channex-Webhook-Secret", help="the secret's header")
+    srv.add_argument("--max-body", type=int, default=1_048_576, help="bytes (413 above)")
+    srv.add_argument(
+        "--dedup-revisions",
+        action="store_true",
+        help="one entry per booking revision, whether it came as booking or booking_*",
+    )
+    srv.add_argument("--lease", type=float, default=60.0, help="seconds a claim is held")
+    srv.add_argument("--max-attempts", type=int, default=10, help="then a dead letter")
+    srv.add_argument("--log-level", default="info")
+    srv.set_defaults(run=_cmd_serve)
+
+    wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
+    wrk.add_argument("app", metavar="APP", help="module:router")
+    wrk.add_argument("--db", required=True, help="inbox: a file path or sqlite:///PATH")
+    wrk.add_argument("--workers", type=int, default=1)
+    wrk.add_argument("--lease", type=float, default=60.0, help="seconds a claim is held")
+    wrk.add_argument("--max-attempts", type=int, default=10, help="then a dead letter")
+    wrk.add_argument("--log-level", default="info")
+    wrk.set_defaults(run=_cmd_worker)
+
+    box = sub.add_parser("inbox", help="read and replay the inbox: stats, list, show, retry, purge")
+    box.add_argument("action", choices=["stats", "list", "show", "retry", "purge", "rejections"])
+    box.add_argument("id", nargs="?", type=int, metavar="ID")
+    box.add_argument("--db", required=True)
+    box.add_argument("--state", choices=["pending", "claimed", "done", "dead"])
+    box.add_argument("--limit", type=int, default=50)
+    box.add_argument("--older-than", type=float, default=7.0, metavar="DAYS")
+    box.set_defaults(run=_cmd_inbox)
+
     lint_cmd = sub.add_parser("lint", help="print every finding about each mask")
     lint_cmd.add_argument("masks", nargs="+", metavar="MASK")
     lint_cmd.set_defaults(run=_cmd_lint)
@@ -463,6 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.files = [*args.files, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "serve" and not args.db and not args.inline:
+        parser.error("serve needs --db PATH (durable inbox) or --inline")
     status: int = args.run(args, sys.stdout, sys.stderr)
     return status
 

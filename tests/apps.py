@@ -1,0 +1,38 @@
+"""Routers the receiver tests serve, importable as ``tests.apps:<name>``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from eventmask import Notification, Router
+from eventmask.asgi import current_delivery
+
+# Records every delivery through the worker's transaction: the exactly-once path.
+recording = Router()
+
+
+@recording.on("*")
+def record(n: Notification) -> None:
+    ctx = current_delivery()
+    ctx.connection.execute(
+        "CREATE TABLE IF NOT EXISTS effects (delivery TEXT NOT NULL, entry INTEGER NOT NULL)"
+    )
+    payload = n.raw.get("payload") or {}
+    ctx.connection.execute(
+        "INSERT INTO effects (delivery, entry) VALUES (?, ?)",
+        (payload.get("delivery", "?"), ctx.entry_id),
+    )
+    # A little work, so that kills land while handlers run, too.
+    time.sleep(float(os.environ.get("EVENTMASK_TEST_HANDLER_SLEEP", "0")))
+
+
+# Fails on purpose for deliveries that ask for it: the retry and dead-letter path.
+flaky = Router()
+
+
+@flaky.on("*")
+def maybe_fail(n: Notification) -> None:
+    payload = n.raw.get("payload") or {}
+    if payload.get("fail"):
+        raise RuntimeError(f"failing on purpose: {payload.get('delivery')}")

@@ -1,0 +1,56 @@
+"""The example receiver in examples/pms_receiver.py records what to pull, exactly once."""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from eventmask.asgi import SQLiteInbox, Worker
+
+from .conftest import CHANNEX
+
+example = importlib.import_module("examples.pms_receiver")
+RT, RP = "27e24739-239c-4619-9c30-0dc390f5d7ac", "04c607e4-644d-45ea-ab1a-da920ee36e50"
+
+
+def _put(inbox: SQLiteInbox, doc: dict[str, object]) -> None:
+    inbox.put(orjson.dumps(doc), doc)
+
+
+def ari(*days: int) -> dict[str, object]:
+    items = [
+        {"date": f"2026-05-{d:02d}", "room_type_id": RT, "rate_plan_id": RP, "rate": "100.00"}
+        for d in days
+    ]
+    return {"event": "ari", "property_id": "p1", "payload": items}
+
+
+def test_bookings_and_ari_ranges(tmp_path: Path) -> None:
+    """Booking revisions are recorded once; ARI dates coalesce into ranges across deliveries."""
+    inbox = SQLiteInbox(tmp_path / "inbox.db")
+    try:
+        booking = orjson.loads((CHANNEX / "notification-booking.json").read_bytes())
+        _put(inbox, {**booking, "event": "booking_new"})
+        _put(inbox, {**booking, "event": "booking_modification"})  # the same revision again
+        _put(inbox, {**booking, "event": "booking"})  # not routed by the example
+        _put(inbox, ari(1, 2, 3, 7))
+        _put(inbox, ari(4, 9))
+        _put(inbox, {"event": "ari", "property_id": "p1"})  # signal-only
+        worker = Worker(inbox, example.router)
+        while worker.run_once():
+            pass
+        assert inbox.stats()["done"] == 6
+    finally:
+        inbox.close()
+    db = sqlite3.connect(tmp_path / "inbox.db")
+    revisions = db.execute("SELECT revision_id, event FROM revisions_to_pull").fetchall()
+    assert revisions == [("80b3b60c-5e24-35c5-ad1b-da67cd704093", "booking_new")]
+    ranges = db.execute("SELECT date_from, date_to FROM ari_to_pull ORDER BY date_from").fetchall()
+    assert ranges == [
+        ("2026-05-01", "2026-05-04"),
+        ("2026-05-07", "2026-05-07"),
+        ("2026-05-09", "2026-05-09"),
+    ]

@@ -1,0 +1,302 @@
+"""`eventmask serve` as a real process: crash safety, graceful shutdown, the inbox commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from .conftest import ROOT
+
+EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
+SECRET = "crash-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Served:
+    """An `eventmask serve` process that can be killed and started again."""
+
+    def __init__(self, tmp: Path, app: str, *extra: str, sleep: str = "0") -> None:
+        self.db = tmp / "inbox.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.argv = [
+            EVENTMASK,
+            "serve",
+            app,
+            "--db",
+            str(self.db),
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            *extra,
+        ]
+        self.env = {
+            **os.environ,
+            "EVENTMASK_SECRET": f"old-secret,{SECRET}",
+            "EVENTMASK_TEST_HANDLER_SLEEP": sleep,
+        }
+        self.log = (tmp / "serve.log").open("ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait: bool = True) -> None:
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
+        )
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            assert self.proc.poll() is None, "eventmask serve exited"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("eventmask serve did not become healthy")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+
+def deliver(url: str, doc: dict[str, Any], stop_at: float) -> None:
+    """Post like Channex: retry on 5xx, connection errors and timeouts until a 2xx."""
+    body = orjson.dumps(doc)
+    while time.monotonic() < stop_at:
+        try:
+            response = httpx.post(
+                f"{url}/channex",
+                content=body,
+                headers={"X-Channex-Webhook-Secret": SECRET},
+                timeout=2,
+            )
+        except httpx.HTTPError:
+            time.sleep(0.05)
+            continue
+        if response.status_code < 300:
+            return
+        assert response.status_code >= 500, response.text  # a 4xx would be final: a loss
+        time.sleep(0.05)
+    raise AssertionError(f"delivery {doc['payload']['delivery']} was never acknowledged")
+
+
+def effects(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT delivery, count(*) FROM effects GROUP BY delivery").fetchall()
+    except sqlite3.OperationalError:
+        rows = []
+    finally:
+        conn.close()
+    return dict(rows)
+
+
+def wait_drained(served: Served, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = json.loads(
+            subprocess.run(
+                [EVENTMASK, "inbox", "stats", "--db", str(served.db)],
+                capture_output=True,
+                check=True,
+            ).stdout
+        )
+        if stats["pending"] == 0 and stats["claimed"] == 0:
+            return stats
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+    """Deliveries replayed Channex-style while the server is SIGKILLed again and again."""
+    served = Served(
+        tmp_path,
+        "tests.apps:recording",
+        "--workers",
+        "2",
+        "--lease",
+        "1.5",
+        "--max-attempts",
+        "1000",
+        sleep="0.003",
+    )
+    served.start()
+    total = 300
+    todo: queue.Queue[int] = queue.Queue()
+    for n in range(total):
+        todo.put(n)
+    stop_at = time.monotonic() + 240
+    failures: list[BaseException] = []
+
+    def client() -> None:
+        while True:
+            try:
+                n = todo.get_nowait()
+            except queue.Empty:
+                return
+            doc = {"event": "message", "property_id": "p", "payload": {"delivery": f"d{n}"}}
+            try:
+                deliver(served.url, doc, stop_at)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    clients = [threading.Thread(target=client) for _ in range(4)]
+    for thread in clients:
+        thread.start()
+    rng = random.Random(5)
+    kills = 0
+    while any(t.is_alive() for t in clients):
+        time.sleep(rng.uniform(0.2, 0.7))
+        served.kill()
+        kills += 1
+        served.start(wait=False)
+    for thread in clients:
+        thread.join()
+    assert failures == []
+    served.wait_healthy()
+    stats = wait_drained(served)
+    assert served.stop() == 0
+    handled = effects(served.db)
+    lost = [f"d{n}" for n in range(total) if f"d{n}" not in handled]
+    twice = {k: v for k, v in handled.items() if v > 1}
+    print(f"{total} deliveries, {kills} kills, {len(lost)} lost, {len(twice)} handled twice")
+    assert kills >= 5
+    assert lost == []
+    assert twice == {}
+    assert set(handled) == {f"d{n}" for n in range(total)}
+    assert stats["dead"] == 0
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_requests_and_releases_claims(tmp_path: Path) -> None:
+    """On SIGTERM the server answers what is in flight, exits 0, and leaves nothing claimed."""
+    served = Served(tmp_path, "tests.apps:recording", "--workers", "1", sleep="0.2")
+    served.start()
+    for n in range(10):
+        deliver(
+            served.url,
+            {"event": "message", "payload": {"delivery": f"g{n}"}},
+            time.monotonic() + 10,
+        )
+    time.sleep(0.3)  # the worker is inside a handler now
+    assert served.stop() == 0
+    conn = sqlite3.connect(served.db)
+    states = dict(conn.execute("SELECT state, count(*) FROM eventmask_deliveries GROUP BY state"))
+    conn.close()
+    assert states.get("claimed", 0) == 0
+    assert states.get("done", 0) + states.get("pending", 0) == 10
+    assert 1 <= states.get("done", 0) < 10
+    served.start()  # what was given back is processed after a restart
+    wait_drained(served)
+    assert served.stop() == 0
+    assert effects(served.db) == {f"g{n}": 1 for n in range(10)}
+
+
+def test_serve_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    """The secret comes from EVENTMASK_SECRET only; without it serve exits 2."""
+    env = {k: v for k, v in os.environ.items() if k != "EVENTMASK_SECRET"}
+    done = subprocess.run(
+        [EVENTMASK, "serve", "tests.apps:recording", "--db", str(tmp_path / "x.db")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert b"EVENTMASK_SECRET" in done.stderr
+
+
+def test_serve_needs_db_or_inline_and_a_loadable_app(tmp_path: Path) -> None:
+    """Usage errors: no --db and no --inline; an APP that is not a router."""
+    env = {**os.environ, "EVENTMASK_SECRET": "x"}
+    done = subprocess.run(
+        [EVENTMASK, "serve", "tests.apps:recording"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    done = subprocess.run(
+        [EVENTMASK, "serve", "tests.apps:SECRET_NOPE", "--inline"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert b"cannot load" in done.stderr
+
+
+def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """stats, list, show, retry and purge read and replay the inbox."""
+    from eventmask import Router
+    from eventmask._cli import main
+    from eventmask.asgi import SQLiteInbox, Worker
+
+    from .apps import flaky
+
+    db = tmp_path / "inbox.db"
+    inbox = SQLiteInbox(db, max_attempts=1)
+    inbox.put(
+        b'{"event":"message","payload":{"fail":true,"delivery":"x"}}',
+        {"event": "message", "payload": {"fail": True}},
+    )
+    inbox.put(b'{"event":"message","payload":{"delivery":"y"}}', {"event": "message"})
+    Worker(inbox, flaky).run_once()
+    inbox.close()
+    assert isinstance(flaky, Router)
+
+    def run(*argv: str) -> tuple[int, str]:
+        status = main([*argv, "--db", str(db)])
+        return status, capsys.readouterr().out
+
+    status, out = run("inbox", "stats")
+    assert (status, json.loads(out)["dead"], json.loads(out)["done"]) == (0, 1, 1)
+    status, out = run("inbox", "list", "--state", "dead")
+    assert out.startswith("1\tdead\tmessage\tattempts=1  ")
+    assert "failing on purpose: x" in out
+    status, out = run("inbox", "show", "1")
+    assert json.loads(out)["body"]["payload"]["delivery"] == "x"
+    assert run("inbox", "retry", "1") == (0, "entry 1 is pending again\n")
+    assert main(["inbox", "retry", "2", "--db", str(db)]) == 1
+    assert "only dead or pending entries are retried" in capsys.readouterr().err
+    status, out = run("inbox", "purge", "--older-than", "0")
+    assert out == "purged 1 done entries older than 0 days\n"
+    assert main(["inbox", "stats", "--db", str(tmp_path / "missing.db")]) == 2
