@@ -241,3 +241,22 @@ def test_reopening_keeps_entries(tmp_path: Path) -> None:
         assert second.stats()["pending"] == 1
     finally:
         second.close()
+
+
+def test_stopping_mid_batch_gives_the_rest_back(inbox: SQLiteInbox) -> None:
+    """A worker told to stop finishes the entry in hand and releases the others."""
+    for n in range(3):
+        inbox.put(*body(n))
+    entries = inbox.claim("w")
+    calls: list[int] = []
+
+    def run(ctx: Any) -> None:
+        calls.append(ctx.entry_id)
+
+    states = inbox.process_batch(entries, "w", run, stopping=lambda: bool(calls))
+    assert states == ["done", "pending", "pending"]
+    assert [(e.state, e.attempts) for e in reversed(inbox.entries())] == [
+        ("done", 1),
+        ("pending", 0),
+        ("pending", 0),
+    ]

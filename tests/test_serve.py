@@ -205,24 +205,25 @@ def test_sigterm_finishes_requests_and_releases_claims(tmp_path: Path) -> None:
     """On SIGTERM the server answers what is in flight, exits 0, and leaves nothing claimed."""
     served = Served(tmp_path, "tests.apps:recording", "--workers", "1", sleep="0.2")
     served.start()
-    for n in range(10):
-        deliver(
-            served.url,
-            {"event": "message", "payload": {"delivery": f"g{n}"}},
-            time.monotonic() + 10,
-        )
-    time.sleep(0.3)  # the worker is inside a handler now
+    total = 30  # 0.2 s each: the worker is far from done when SIGTERM comes
+    for n in range(total):
+        doc = {"event": "message", "payload": {"delivery": f"g{n}"}}
+        deliver(served.url, doc, time.monotonic() + 10)
+    deadline = time.monotonic() + 10
+    while len(effects(served.db)) < 1:  # one has committed; the next is in hand
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     assert served.stop() == 0
     conn = sqlite3.connect(served.db)
     states = dict(conn.execute("SELECT state, count(*) FROM eventmask_deliveries GROUP BY state"))
     conn.close()
     assert states.get("claimed", 0) == 0
-    assert states.get("done", 0) + states.get("pending", 0) == 10
-    assert 1 <= states.get("done", 0) < 10
+    assert states.get("done", 0) + states.get("pending", 0) == total
+    assert 1 <= states.get("done", 0) < total
     served.start()  # what was given back is processed after a restart
     wait_drained(served)
     assert served.stop() == 0
-    assert effects(served.db) == {f"g{n}": 1 for n in range(10)}
+    assert effects(served.db) == {f"g{n}": 1 for n in range(total)}
 
 
 def test_serve_refuses_to_start_without_a_secret(tmp_path: Path) -> None:

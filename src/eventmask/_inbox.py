@@ -23,6 +23,7 @@ Deduplication keys (documented in docs/receiver.md):
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextvars
 import hashlib
@@ -189,6 +190,16 @@ class Inbox:
         """
         raise NotImplementedError
 
+    def process_batch(
+        self,
+        entries: list[Entry],
+        owner: str,
+        run: Callable[[DeliveryContext], str | None],
+        stopping: Callable[[], bool] | None = None,
+    ) -> list[State]:
+        """`process` for several entries, committed together; see SQLiteInbox."""
+        raise NotImplementedError
+
     def release(self, owner: str) -> int:
         """Give back every entry `owner` has claimed (graceful shutdown)."""
         raise NotImplementedError
@@ -262,6 +273,31 @@ _COLUMNS: Final = (
     "available_at, lease_owner, lease_until, last_error, done_at"
 )
 _STOP: Final = object()
+
+
+def _settle_all(outcomes: list[tuple[Any, Any, BaseException | None]]) -> None:
+    """Resolve the writers' waiters: thread futures directly, asyncio ones per loop."""
+    by_loop: dict[Any, list[tuple[Any, Any, BaseException | None]]] = {}
+    for waiter, value, error in outcomes:
+        if isinstance(waiter, tuple):
+            by_loop.setdefault(waiter[0], []).append((waiter[1], value, error))
+        elif error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(value)
+    for loop, settled in by_loop.items():
+        with suppress(RuntimeError):  # a loop that closed meanwhile has nobody waiting
+            loop.call_soon_threadsafe(_settle_in_loop, settled)
+
+
+def _settle_in_loop(settled: list[tuple[Any, Any, BaseException | None]]) -> None:
+    for future, value, error in settled:
+        if future.done():
+            continue  # the request was cancelled (client gone): nothing to tell
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
@@ -368,31 +404,28 @@ class SQLiteInbox(Inbox):
         conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
-        results: list[tuple[concurrent.futures.Future[Any], Any]] = []
+        outcomes: list[tuple[Any, Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for kind, args, future in batch:
+            for kind, args, waiter in batch:
                 if kind == "put":
-                    results.append((future, self._insert(conn, *args)))
+                    outcomes.append((waiter, self._insert(conn, *args), None))
                 elif kind == "flush":
-                    results.append((future, None))
+                    outcomes.append((waiter, None, None))
                 else:
                     conn.execute(
                         "INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
                         "VALUES (?, ?, ?, ?, ?)",
                         args,
                     )
-                    results.append((future, None))
+                    outcomes.append((waiter, None, None))
             conn.execute("COMMIT")  # one fsync for the whole batch
         except BaseException as exc:
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(InboxError(f"could not store the delivery: {exc}"))
-            return
-        for future, value in results:
-            future.set_result(value)
+            failure = InboxError(f"could not store the delivery: {exc}")
+            outcomes = [(waiter, None, failure) for _, _, waiter in batch]
+        _settle_all(outcomes)
 
     def _insert(self, conn: sqlite3.Connection, body: bytes, doc: Mapping[str, Any]) -> PutResult:
         now = self.clock()
@@ -442,10 +475,13 @@ class SQLiteInbox(Inbox):
         return result
 
     async def aput(self, body: bytes, doc: Mapping[str, Any]) -> PutResult:
-        import asyncio
-
-        result: PutResult = await asyncio.wrap_future(self._submit("put", (body, doc)))
-        return result
+        if self._closed:
+            raise InboxError("the inbox is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[PutResult] = loop.create_future()
+        # The writer wakes each event loop once per batch, not once per delivery.
+        self._queue.put(("put", (body, doc), (loop, future)))
+        return await future
 
     def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
         if self._closed:
@@ -486,17 +522,61 @@ class SQLiteInbox(Inbox):
     def process(
         self, entry: Entry, owner: str, run: Callable[[DeliveryContext], str | None]
     ) -> State:
+        (state,) = self.process_batch([entry], owner, run)
+        return state
+
+    def process_batch(
+        self,
+        entries: list[Entry],
+        owner: str,
+        run: Callable[[DeliveryContext], str | None],
+        stopping: Callable[[], bool] | None = None,
+    ) -> list[State]:
+        """Process claimed entries in one transaction, each inside its own savepoint.
+
+        When `stopping()` turns true, the entries not yet started are given
+        back (pending again, the claim not counted) in the same transaction.
+
+        A failing entry rolls back to its savepoint (its handlers' writes go)
+        and records the failure; the batch commits once, so a busy worker
+        pays one fsync per batch rather than one per delivery.  A crash
+        before the commit undoes the whole batch, effects included, and the
+        entries are claimed again after their lease: still exactly once.
+        """
         conn = self._conn()
-        context = DeliveryContext(
-            conn, entry.id, entry.idempotency_key, entry.attempts, entry.event
-        )
+        states: list[State] = []
         conn.execute("BEGIN")
         try:
-            with delivery_context(context):
-                error = run(context)
+            for entry in entries:
+                if stopping is not None and stopping():
+                    conn.execute(
+                        "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
+                        "lease_until = NULL, attempts = max(attempts - 1, 0) "
+                        "WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+                        (entry.id, owner),
+                    )
+                    states.append("pending")
+                else:
+                    states.append(self._process_one(conn, entry, owner, run))
+            conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return states
+
+    def _process_one(
+        self,
+        conn: sqlite3.Connection,
+        entry: Entry,
+        owner: str,
+        run: Callable[[DeliveryContext], str | None],
+    ) -> State:
+        context = DeliveryContext(
+            conn, entry.id, entry.idempotency_key, entry.attempts, entry.event
+        )
+        conn.execute("SAVEPOINT eventmask_entry")
+        with delivery_context(context):
+            error = run(context)
         if error is None:
             cur = conn.execute(
                 "UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
@@ -505,26 +585,22 @@ class SQLiteInbox(Inbox):
                 (self.clock(), entry.id, owner),
             )
             if cur.rowcount == 1:
-                conn.execute("COMMIT")
+                conn.execute("RELEASE eventmask_entry")
                 return "done"
             # The lease ran out and another worker owns the entry now: undo.
-            conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK TO eventmask_entry")
+            conn.execute("RELEASE eventmask_entry")
             return "claimed"
-        conn.execute("ROLLBACK")  # the handlers' database effects go with it
-        return self._fail(entry, owner, error)
-
-    def _fail(self, entry: Entry, owner: str, error: str) -> State:
-        conn = self._conn()
+        conn.execute("ROLLBACK TO eventmask_entry")  # the handlers' database effects go
+        conn.execute("RELEASE eventmask_entry")
         dead = entry.attempts >= self.max_attempts
         delay = min(self.backoff * 2 ** (entry.attempts - 1), self.max_backoff)
         state: State = "dead" if dead else "pending"
-        conn.execute("BEGIN IMMEDIATE")
         conn.execute(
             "UPDATE eventmask_deliveries SET state = ?, available_at = ?, last_error = ?, "
             "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
             (state, self.clock() + delay, error[:4000], entry.id, owner),
         )
-        conn.execute("COMMIT")
         return state
 
     def release(self, owner: str) -> int:

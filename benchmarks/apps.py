@@ -1,0 +1,32 @@
+"""Applications the receiver benchmark serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventmask import Notification, Router
+
+router = Router()
+
+
+@router.on("*")
+def noop(n: Notification) -> None:
+    """A handler that does nothing: the benchmark measures the receiver, not the PMS."""
+
+
+async def bare(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The floor: read the body, answer 200."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b'{"status":"ok"}'})
