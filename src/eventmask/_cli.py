@@ -115,14 +115,9 @@ def _cmd_check_webhook(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 
 def _two_masks(args: argparse.Namespace, err: TextIO) -> tuple[Mask, Mask] | None:
-    masks = []
-    for text in (args.a, args.b):
-        try:
-            masks.append(parse(text, lenient=args.lenient))
-        except MaskSyntaxError as exc:
-            err.write(f"eventmask: invalid mask {text!r}: {exc}\n")
-            return None
-    return masks[0], masks[1]
+    a = _mask_argument(args.a, args.lenient, err)
+    b = _mask_argument(args.b, args.lenient, err) if a is not None else None
+    return None if a is None or b is None else (a, b)
 
 
 def _cmd_covers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -254,11 +249,18 @@ def _open(path: str, err: TextIO) -> IO[bytes] | None:
         return None
 
 
-def _cmd_filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _mask_argument(text: str, lenient: bool, err: TextIO) -> Mask | None:
+    """A MASK argument parsed, or None after a caret error on stderr."""
     try:
-        mask = parse(args.mask, lenient=args.lenient)
+        return parse(text, lenient=lenient)
     except MaskSyntaxError as exc:
-        err.write(f"eventmask: invalid mask {args.mask!r}: {exc}\n")
+        err.write(f"eventmask: invalid mask {text!r}: {exc}\n")
+        return None
+
+
+def _cmd_filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    mask = _mask_argument(args.mask, args.lenient, err)
+    if mask is None:
         return EXIT_USAGE
     sink = _binary(out)
     stats = FilterStats()
@@ -337,10 +339,8 @@ def _cmd_filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    try:
-        mask = parse(args.mask, lenient=args.lenient)
-    except MaskSyntaxError as exc:
-        err.write(f"eventmask: invalid mask {args.mask!r}: {exc}\n")
+    mask = _mask_argument(args.mask, args.lenient, err)
+    if mask is None:
         return EXIT_USAGE
     raw = _open(args.file, err)
     if raw is None:

@@ -91,20 +91,24 @@ class Worker:
     def process(self, entry: Entry) -> State:
         """Process one claimed entry; return its new state."""
         state = self.inbox.process(entry, self.name, lambda ctx: self._dispatch(entry, ctx))
-        log.info(
-            "delivery processed",
-            extra={
-                "fields": {
-                    "id": entry.id,
-                    "event": entry.event,
-                    "state": state,
-                    "attempt": entry.attempts,
-                    "worker": self.name,
-                }
-            },
-        )
-        self.processed += 1
+        self._record([entry], [state])
         return state
+
+    def _record(self, entries: list[Entry], states: list[State]) -> None:
+        for entry, state in zip(entries, states, strict=True):
+            log.info(
+                "delivery processed",
+                extra={
+                    "fields": {
+                        "id": entry.id,
+                        "event": entry.event,
+                        "state": state,
+                        "attempt": entry.attempts,
+                        "worker": self.name,
+                    }
+                },
+            )
+        self.processed += len(entries)
 
     def run_once(self) -> int:
         """Claim and process one batch; return how many entries it processed."""
@@ -121,20 +125,7 @@ class Worker:
             lambda ctx: self._dispatch(by_id[ctx.entry_id], ctx),
             stopping=self._stop.is_set,
         )
-        for entry, state in zip(entries, states, strict=True):
-            log.info(
-                "delivery processed",
-                extra={
-                    "fields": {
-                        "id": entry.id,
-                        "event": entry.event,
-                        "state": state,
-                        "attempt": entry.attempts,
-                        "worker": self.name,
-                    }
-                },
-            )
-        self.processed += len(entries)
+        self._record(entries, states)
         return len(entries)
 
     def run(self) -> None:
