@@ -32,6 +32,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_servers() -> Any:
+    """Kill any server a failing test left running (its workers die with it)."""
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 class Served:
     """An `eventmask serve` process that can be killed and started again."""
 
@@ -63,6 +77,7 @@ class Served:
         self.proc = subprocess.Popen(
             self.argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
         )
+        _started.append(self.proc)
         if wait:
             self.wait_healthy()
 
@@ -203,17 +218,19 @@ def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_sigterm_finishes_requests_and_releases_claims(tmp_path: Path) -> None:
     """On SIGTERM the server answers what is in flight, exits 0, and leaves nothing claimed."""
-    served = Served(tmp_path, "tests.apps:recording", "--workers", "1", sleep="0.2")
+    served = Served(tmp_path, "tests.apps:recording", "--workers", "1", sleep="0.25")
     served.start()
-    total = 30  # 0.2 s each: the worker is far from done when SIGTERM comes
+    total = 48  # 0.25 s each: the worker is far from done when SIGTERM comes
     for n in range(total):
         doc = {"event": "message", "payload": {"delivery": f"g{n}"}}
         deliver(served.url, doc, time.monotonic() + 10)
     deadline = time.monotonic() + 10
-    while len(effects(served.db)) < 1:  # one has committed; the next is in hand
+    while len(effects(served.db)) < 1:  # one batch has committed; the next is in hand
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    stopping = time.monotonic()
     assert served.stop() == 0
+    assert time.monotonic() - stopping < 5  # the entry in hand, not the whole backlog
     conn = sqlite3.connect(served.db)
     states = dict(conn.execute("SELECT state, count(*) FROM eventmask_deliveries GROUP BY state"))
     conn.close()

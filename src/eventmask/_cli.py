@@ -441,10 +441,14 @@ def _cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"eventmask: cannot load {args.app}: {exc}\n")
         return EXIT_USAGE
     inbox = open_inbox(args.db, lease=args.lease, max_attempts=args.max_attempts)
-    workers = [Worker(inbox, router).start() for _ in range(args.workers)]
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if args.parent_pid is not None:
+        from ._serve import exit_with_parent
+
+        exit_with_parent(args.parent_pid, stop.set)
+    workers = [Worker(inbox, router).start() for _ in range(args.workers)]
     stop.wait()
     for worker in workers:
         worker.stop()
@@ -558,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--inline", action="store_true", help="no inbox: dispatch before answering")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--workers", type=int, default=1, help="inbox worker threads")
+    srv.add_argument("--workers", type=int, default=1, help="inbox worker processes")
     srv.add_argument("--header", default="X-Channex-Webhook-Secret", help="the secret's header")
     srv.add_argument("--max-body", type=int, default=1_048_576, help="bytes (413 above)")
     srv.add_argument(
@@ -578,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     wrk.add_argument("--lease", type=float, default=60.0, help="seconds a claim is held")
     wrk.add_argument("--max-attempts", type=int, default=10, help="then a dead letter")
     wrk.add_argument("--log-level", default="info")
+    wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     wrk.set_defaults(run=_cmd_worker)
 
     box = sub.add_parser("inbox", help="read and replay the inbox: stats, list, show, retry, purge")
