@@ -9,7 +9,6 @@ whose payload is narrowed is encoded again (orjson keeps key order).
 
 from __future__ import annotations
 
-import gzip
 import io
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -230,6 +229,8 @@ def _not_a_notification(doc: object, source: str, number: int) -> InputError:
 
 def open_input(raw: IO[bytes]) -> IO[bytes]:
     """Wrap a binary input so that gzip (detected by its magic bytes) reads as plain bytes."""
+    import gzip  # only when reading a stream
+
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
     if buffered.peek(2)[:2] == _GZIP_MAGIC:
         return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]

@@ -8,7 +8,6 @@ half-built index.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import itertools
 import threading
@@ -385,6 +384,8 @@ class Router:
         coroutine handlers are started in registration order and awaited
         together.  One failure does not stop the others.
         """
+        import asyncio  # only async users pay for importing it
+
         doc = load(notification)
         calls = self._calls(doc)
         if not calls:
