@@ -368,8 +368,11 @@ class SQLiteInbox(Inbox):
         self._local = threading.local()
         self._queue: queue.Queue[Any] = queue.Queue()
         self._closed = False
-        with self._connect() as conn:
+        conn = self._connect()
+        try:
             self._migrate(conn)
+        finally:
+            conn.close()
         self._writer = threading.Thread(
             target=self._write_loop, name="eventmask-inbox-writer", daemon=True
         )
