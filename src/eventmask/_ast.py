@@ -133,10 +133,6 @@ def canonical_items(items: Iterable[Item]) -> tuple[Item, ...]:
     return tuple(sorted([*events, *filters], key=str))
 
 
-def _canonical(items: Iterable[Item]) -> tuple[Item, ...]:
-    return canonical_items(items)
-
-
 @attrs.frozen(slots=True, eq=False)
 class Mask:
     """A parsed event mask: canonical, immutable, hashable.
@@ -153,7 +149,7 @@ class Mask:
     True
     """
 
-    items: tuple[Item, ...] = attrs.field(converter=_canonical)
+    items: tuple[Item, ...] = attrs.field(converter=canonical_items)
     warnings: tuple[Diagnostic, ...] = attrs.field(default=())
     source: str | None = attrs.field(default=None)
 
