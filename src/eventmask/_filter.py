@@ -124,7 +124,6 @@ def filter_lines(
     scope = property_id.lower() if property_id else None
     counts = stats if stats is not None else FilterStats()
     aliases = catalogue.alias_map
-    loads = orjson.loads
     # Counters live in locals on the hot path and reach `counts` every 256
     # lines (the progress bar reads them) and when the stream ends or fails.
     read = size = items_read = 0
@@ -148,17 +147,10 @@ def filter_lines(
                 read -= 1
                 continue
             try:
-                doc = loads(line)
-                if doc.__class__ is not dict or doc.get("event").__class__ is not str:
-                    raise _not_a_notification(doc, source, number)
-            except (orjson.JSONDecodeError, InputError) as exc:
-                problem = (
-                    exc
-                    if isinstance(exc, InputError)
-                    else InputError(f"invalid JSON: {exc.msg}", source, number, exc.colno)
-                )
+                doc = decode_line(line, source, number)
+            except InputError as problem:
                 if on_invalid is None:
-                    raise problem from None
+                    raise
                 counts.invalid += 1
                 on_invalid(problem)
                 continue

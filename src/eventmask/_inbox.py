@@ -273,6 +273,12 @@ _COLUMNS: Final = (
     "available_at, lease_owner, lease_until, last_error, done_at"
 )
 _STOP: Final = object()
+# Claims given back unused (shutdown): pending again, the claim not counted.
+_GIVE_BACK: Final = (
+    "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
+    "lease_until = NULL, attempts = max(attempts - 1, 0) "
+    "WHERE state = 'claimed' AND lease_owner = ?"
+)
 
 
 _BUSY_DEADLINE: Final = 30.0
@@ -587,12 +593,7 @@ class SQLiteInbox(Inbox):
         try:
             for position, entry in enumerate(entries):
                 if stopping is not None and stopping():
-                    conn.execute(
-                        "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
-                        "lease_until = NULL, attempts = max(attempts - 1, 0) "
-                        "WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
-                        (entry.id, owner),
-                    )
+                    conn.execute(_GIVE_BACK + " AND id = ?", (owner, entry.id))
                     states.append("pending")
                     continue
                 states.append(self._process_one(conn, entry, owner, run))
@@ -648,12 +649,7 @@ class SQLiteInbox(Inbox):
     def release(self, owner: str) -> int:
         conn = self._conn()
         _begin(conn)
-        cur = conn.execute(
-            "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
-            "lease_until = NULL, attempts = max(attempts - 1, 0) "
-            "WHERE state = 'claimed' AND lease_owner = ?",
-            (owner,),
-        )
+        cur = conn.execute(_GIVE_BACK, (owner,))
         conn.execute("COMMIT")
         return cur.rowcount
 

@@ -93,13 +93,12 @@ class Index:
         "ari_all",
         "bits",
         "by_event",
-        "events",
         "filter_routes",
+        "has_async",
         "layout",
         "leaves",
         "routes",
         "scoped",
-        "star",
     )
 
     def __init__(self, routes: Sequence[Route], catalogue: Catalogue | None = None) -> None:
@@ -127,18 +126,17 @@ class Index:
                     self._add_filter(leaves, bits, prop, position, item)
             if has_filter:
                 filter_routes.setdefault(prop, []).append(position)
-        self.events = {k: tuple(v) for k, v in events.items()}
-        self.star = {k: tuple(v) for k, v in star.items()}
         # (property, event) -> matches for that event, '*' routes included;
         # (property, None) -> the '*' routes alone, for events nobody names.
         by_event: dict[tuple[str | None, str | None], tuple[tuple[int, Selector], ...]] = {}
-        for (prop, name), found in self.events.items():
-            merged = sorted({*found, *self.star.get(prop, ())})
+        for (prop, name), found in events.items():
+            merged = sorted({*found, *star.get(prop, ())})
             by_event[prop, name] = tuple((r, NOTHING) for r in merged)
-        for prop, found in self.star.items():
+        for prop, found in star.items():
             by_event[prop, None] = tuple((r, NOTHING) for r in found)
         self.by_event = by_event
         self.scoped = any(route.property_id is not None for route in self.routes)
+        self.has_async = any(route.is_async for route in self.routes)
         self.ari_all = {k: tuple(v) for k, v in ari_all.items()}
         self.filter_routes = {k: tuple(v) for k, v in filter_routes.items()}
         self.leaves = {

@@ -253,6 +253,11 @@ class Router:
                     index = self._index = Index(tuple(self._routes.values()), self.catalogue)
         return index
 
+    @property
+    def needs_async(self) -> bool:
+        """Whether some handler (or `on_unmatched`) is a coroutine function."""
+        return self.compile().has_async or _is_async(self.on_unmatched)
+
     # -- matching ----------------------------------------------------------------
 
     def _raw(self, doc: Mapping[str, Any]) -> tuple[Index, Selection]:

@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Any
 
 from ._inbox import DeliveryContext, Entry, Inbox, State
 from ._router import DispatchResult, Router
@@ -78,7 +77,7 @@ class Worker:
     def _dispatch(self, entry: Entry, context: DeliveryContext) -> str | None:
         del context  # handlers reach it through current_delivery()
         try:
-            if any(route.is_async for route in self.router.routes) or _is_async_hook(self.router):
+            if self.router.needs_async:
                 if self._loop is None:
                     self._loop = asyncio.new_event_loop()
                 result = self._loop.run_until_complete(self.router.adispatch(entry.body))
@@ -162,10 +161,3 @@ class Worker:
         if self._loop is not None and not self._loop.is_running():
             self._loop.close()
             self._loop = None
-
-
-def _is_async_hook(router: Router) -> bool:
-    import inspect
-
-    hook: Any = router.on_unmatched
-    return hook is not None and inspect.iscoroutinefunction(hook)
