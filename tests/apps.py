@@ -10,17 +10,17 @@ from eventmask.asgi import current_delivery
 
 # Records every delivery through the worker's transaction: the exactly-once path.
 recording = Router()
+EFFECTS_TABLE = "CREATE TABLE IF NOT EXISTS effects (delivery TEXT NOT NULL, entry BIGINT NOT NULL)"
 
 
 @recording.on("*")
 def record(n: Notification) -> None:
     ctx = current_delivery()
-    ctx.connection.execute(
-        "CREATE TABLE IF NOT EXISTS effects (delivery TEXT NOT NULL, entry INTEGER NOT NULL)"
-    )
+    ctx.connection.execute(EFFECTS_TABLE)
     payload = n.raw.get("payload") or {}
+    mark = "?" if ctx.backend == "sqlite" else "%s"
     ctx.connection.execute(
-        "INSERT INTO effects (delivery, entry) VALUES (?, ?)",
+        f"INSERT INTO effects (delivery, entry) VALUES ({mark}, {mark})",
         (payload.get("delivery", "?"), ctx.entry_id),
     )
     # A little work, so that kills land while handlers run, too.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +36,45 @@ def channex_examples() -> dict[str, dict[str, Any]]:
         p.stem: json.loads(p.read_text(encoding="utf-8"))
         for p in sorted(CHANNEX.glob("notification-*.json"))
     }
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server for this test session.
+
+    A throwaway server (tests/pgserver.py) unless EVENTMASK_TEST_POSTGRES
+    names one.  A missing PostgreSQL is an error, not a skip.
+    """
+    given = os.environ.get("EVENTMASK_TEST_POSTGRES")
+    if given:
+        yield given
+        return
+    from .pgserver import ThrowawayPostgres
+
+    with ThrowawayPostgres() as server:
+        yield server.url
+
+
+_schemas = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A URL whose connections work in a fresh, empty schema of their own."""
+    import psycopg
+
+    name = f"eventmask_test_{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        conn.execute(f"CREATE SCHEMA {name}")
+    separator = "&" if "?" in postgres_server else "?"
+    return f"{postgres_server}{separator}options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty inbox database of each backend: a file path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "inbox.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url

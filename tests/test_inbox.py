@@ -1,13 +1,20 @@
-"""Tests of the SQLite inbox and the worker: durability, dedup, retries, leases, exactly-once."""
+"""Tests of the inbox backends and the worker: durability, dedup, retries, leases, exactly-once.
+
+Every test that takes `db_url` runs twice: against SQLite and against
+PostgreSQL (a throwaway server, see tests/pgserver.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 
 from eventmask import Notification, Router
@@ -30,10 +37,30 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def inbox(tmp_path: Path, clock: Clock) -> Any:
-    box = SQLiteInbox(tmp_path / "inbox.db", clock=clock, lease=10, max_attempts=3, backoff=2)
+def inbox(db_url: str, clock: Clock) -> Iterator[Any]:
+    box = open_inbox(db_url, clock=clock, lease=10, max_attempts=3, backoff=2, migrate=True)
     yield box
     box.close()
+
+
+def query(url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Rows from an independent connection (not the inbox's)."""
+    if "://" in url:
+        with psycopg.connect(url) as conn:
+            return [tuple(r) for r in conn.execute(statement).fetchall()]
+    conn = sqlite3.connect(url)
+    try:
+        return conn.execute(statement).fetchall()
+    finally:
+        conn.close()
+
+
+def url_of(inbox: Any) -> str:
+    return str(getattr(inbox, "url", None) or inbox.path)
+
+
+def placeholder(ctx: Any) -> str:
+    return "?" if ctx.backend == "sqlite" else "%s"
 
 
 def body(n: int, event: str = "message", **payload: Any) -> tuple[bytes, dict[str, Any]]:
@@ -41,15 +68,14 @@ def body(n: int, event: str = "message", **payload: Any) -> tuple[bytes, dict[st
     return orjson.dumps(doc), doc
 
 
-def test_put_is_committed_and_visible_to_another_connection(inbox: SQLiteInbox) -> None:
+def test_put_is_committed_and_visible_to_another_connection(inbox: Any) -> None:
     """After put returns, the entry is in the file, seen by an independent connection."""
     result = inbox.put(*body(1))
-    conn = sqlite3.connect(inbox.path)
-    rows = conn.execute("SELECT id, state, event FROM eventmask_deliveries").fetchall()
+    rows = query(url_of(inbox), "SELECT id, state, event FROM eventmask_deliveries")
     assert rows == [(result.id, "pending", "message")]
 
 
-def test_identical_bodies_within_window_are_one_entry(inbox: SQLiteInbox, clock: Clock) -> None:
+def test_identical_bodies_within_window_are_one_entry(inbox: Any, clock: Clock) -> None:
     """A retried body is acknowledged again without a new entry, until the window passes."""
     first = inbox.put(*body(1))
     again = inbox.put(*body(1))
@@ -61,23 +87,29 @@ def test_identical_bodies_within_window_are_one_entry(inbox: SQLiteInbox, clock:
     assert later.id != first.id
 
 
-def test_revision_dedup_is_opt_in(tmp_path: Path) -> None:
+def test_revision_dedup_is_opt_in(db_url: str) -> None:
     """booking and booking_new of one revision are two entries, or one with dedup_revisions."""
-    payload = {"booking_id": "b", "revision_id": "R1"}
-    docs = [{"event": e, "payload": payload} for e in ("booking", "booking_new")]
-    plain = SQLiteInbox(tmp_path / "a.db")
-    merged = SQLiteInbox(tmp_path / "b.db", dedup_revisions=True)
+
+    def docs(revision: str) -> list[dict[str, Any]]:
+        payload = {"booking_id": "b", "revision_id": revision}
+        return [{"event": e, "payload": payload} for e in ("booking", "booking_new")]
+
+    plain = open_inbox(db_url, migrate=True)
+    merged = open_inbox(db_url, dedup_revisions=True)
     try:
-        assert [plain.put(orjson.dumps(d), d).duplicate for d in docs] == [False, False]
-        results = [merged.put(orjson.dumps(d), d) for d in docs]
+        assert [plain.put(orjson.dumps(d), d).duplicate for d in docs("R1")] == [False, False]
+        results = [merged.put(orjson.dumps(d), d) for d in docs("R2")]
         assert [r.duplicate for r in results] == [False, True]
-        assert results[0].idempotency_key == "revision:r1"
+        assert results[0].idempotency_key == "revision:r2"
+        # A revision seen before is a duplicate even in a body never seen.
+        late = {"event": "booking_modification", "payload": {"revision_id": "r2", "x": 1}}
+        assert merged.put(orjson.dumps(late), late).id == results[0].id
     finally:
         plain.close()
         merged.close()
 
 
-def test_concurrent_puts_share_commits(inbox: SQLiteInbox) -> None:
+def test_concurrent_puts_share_commits(inbox: Any) -> None:
     """Many threads putting at once all get distinct committed entries (group commit)."""
     results: list[Any] = []
     lock = threading.Lock()
@@ -96,7 +128,7 @@ def test_concurrent_puts_share_commits(inbox: SQLiteInbox) -> None:
     assert inbox.stats()["pending"] == 200
 
 
-def test_worker_marks_done_and_handler_effects_commit_once(inbox: SQLiteInbox) -> None:
+def test_worker_marks_done_and_handler_effects_commit_once(inbox: Any) -> None:
     """A handler writing through current_delivery() commits with the done mark."""
     router = Router()
 
@@ -104,20 +136,19 @@ def test_worker_marks_done_and_handler_effects_commit_once(inbox: SQLiteInbox) -
     def write(n: Notification) -> None:
         ctx = current_delivery()
         ctx.connection.execute("CREATE TABLE IF NOT EXISTS fx (k TEXT)")
-        ctx.connection.execute("INSERT INTO fx VALUES (?)", (ctx.idempotency_key,))
+        insert = f"INSERT INTO fx VALUES ({placeholder(ctx)})"
+        ctx.connection.execute(insert, (ctx.idempotency_key,))
 
     for n in range(5):
         inbox.put(*body(n))
     assert Worker(inbox, router).run_once() == 5
     assert inbox.stats()["done"] == 5
-    keys = sqlite3.connect(inbox.path).execute("SELECT k FROM fx").fetchall()
+    keys = query(url_of(inbox), "SELECT k FROM fx")
     assert len(keys) == 5
     assert len(set(keys)) == 5
 
 
-def test_failure_rolls_back_effects_then_retries_with_backoff(
-    inbox: SQLiteInbox, clock: Clock
-) -> None:
+def test_failure_rolls_back_effects_then_retries_with_backoff(inbox: Any, clock: Clock) -> None:
     """A failing handler's writes are undone; the entry waits 2, 4 s...; then it is dead."""
     router = Router()
 
@@ -141,8 +172,8 @@ def test_failure_rolls_back_effects_then_retries_with_backoff(
     clock.now += 4
     assert worker.run_once() == 1
     assert inbox.get(entry_id).state == "dead"
-    conn = sqlite3.connect(inbox.path)
-    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'fx'").fetchall() == []
+    with pytest.raises((sqlite3.OperationalError, psycopg.errors.UndefinedTable)):
+        query(url_of(inbox), "SELECT * FROM fx")  # the table the handler created is gone
     inbox.retry(entry_id)
     entry = inbox.get(entry_id)
     assert (entry.state, entry.attempts) == ("pending", 0)
@@ -150,7 +181,7 @@ def test_failure_rolls_back_effects_then_retries_with_backoff(
         inbox.retry(999)
 
 
-def test_expired_lease_is_reclaimed(inbox: SQLiteInbox, clock: Clock) -> None:
+def test_expired_lease_is_reclaimed(inbox: Any, clock: Clock) -> None:
     """An entry claimed by a worker that died is claimed again after the lease."""
     entry_id = inbox.put(*body(1)).id
     (claimed,) = inbox.claim("dead-worker")
@@ -161,7 +192,7 @@ def test_expired_lease_is_reclaimed(inbox: SQLiteInbox, clock: Clock) -> None:
     assert (again.id, again.attempts, again.lease_owner) == (entry_id, 2, "other")
 
 
-def test_late_worker_cannot_mark_done(inbox: SQLiteInbox, clock: Clock) -> None:
+def test_late_worker_cannot_mark_done(inbox: Any, clock: Clock) -> None:
     """A worker whose lease was taken over rolls back instead of marking done."""
     inbox.put(*body(1))
     (stale,) = inbox.claim("slow")
@@ -171,7 +202,7 @@ def test_late_worker_cannot_mark_done(inbox: SQLiteInbox, clock: Clock) -> None:
     assert inbox.stats()["done"] == 0
 
 
-def test_repeated_crashes_end_in_a_dead_letter(inbox: SQLiteInbox, clock: Clock) -> None:
+def test_repeated_crashes_end_in_a_dead_letter(inbox: Any, clock: Clock) -> None:
     """An entry whose worker dies every time becomes dead after max_attempts claims."""
     entry_id = inbox.put(*body(1)).id
     for _ in range(3):
@@ -181,7 +212,7 @@ def test_repeated_crashes_end_in_a_dead_letter(inbox: SQLiteInbox, clock: Clock)
     assert inbox.get(entry_id).state == "dead"
 
 
-def test_release_gives_claims_back(inbox: SQLiteInbox) -> None:
+def test_release_gives_claims_back(inbox: Any) -> None:
     """Graceful shutdown: released entries are pending again, attempt not counted."""
     inbox.put(*body(1))
     inbox.claim("w")
@@ -190,7 +221,7 @@ def test_release_gives_claims_back(inbox: SQLiteInbox) -> None:
     assert (entry.state, entry.attempts) == ("pending", 0)
 
 
-def test_stats_list_show_purge_rejections(inbox: SQLiteInbox, clock: Clock) -> None:
+def test_stats_list_show_purge_rejections(inbox: Any, clock: Clock) -> None:
     """Operator views: counts, listing by state, one entry, purge of old done entries."""
     inbox.put(*body(1))
     inbox.put(*body(2))
@@ -209,7 +240,7 @@ def test_stats_list_show_purge_rejections(inbox: SQLiteInbox, clock: Clock) -> N
         inbox.entries("lost")
 
 
-def test_async_handlers_run_in_the_worker(inbox: SQLiteInbox) -> None:
+def test_async_handlers_run_in_the_worker(inbox: Any) -> None:
     """Coroutine handlers are awaited by the worker, with current_delivery() available."""
     seen: list[int] = []
     router = Router()
@@ -225,25 +256,27 @@ def test_async_handlers_run_in_the_worker(inbox: SQLiteInbox) -> None:
 
 def test_open_inbox_urls(tmp_path: Path) -> None:
     """A path or sqlite:/// opens SQLite; other schemes are refused clearly."""
-    open_inbox(str(tmp_path / "a.db")).close()
+    assert isinstance(open_inbox(str(tmp_path / "a.db")), SQLiteInbox)
     open_inbox(f"sqlite:///{tmp_path / 'b.db'}").close()
+    with pytest.raises(InboxError, match="three slashes"):
+        open_inbox("sqlite://b.db")
     with pytest.raises(InboxError, match="unsupported inbox URL scheme 'mysql'"):
         open_inbox("mysql://x")
 
 
-def test_reopening_keeps_entries(tmp_path: Path) -> None:
+def test_reopening_keeps_entries(db_url: str) -> None:
     """Entries survive closing and reopening the inbox (the schema is not recreated)."""
-    first = SQLiteInbox(tmp_path / "x.db")
+    first = open_inbox(db_url, migrate=True)
     first.put(*body(1))
     first.close()
-    second = SQLiteInbox(tmp_path / "x.db")
+    second = open_inbox(db_url, migrate=True)
     try:
         assert second.stats()["pending"] == 1
     finally:
         second.close()
 
 
-def test_stopping_mid_batch_gives_the_rest_back(inbox: SQLiteInbox) -> None:
+def test_stopping_mid_batch_gives_the_rest_back(inbox: Any) -> None:
     """A worker told to stop finishes the entry in hand and releases the others."""
     for n in range(3):
         inbox.put(*body(n))
@@ -260,3 +293,207 @@ def test_stopping_mid_batch_gives_the_rest_back(inbox: SQLiteInbox) -> None:
         ("pending", 0),
         ("pending", 0),
     ]
+
+
+def test_two_receivers_store_one_body_once(db_url: str) -> None:
+    """Two inboxes (two receiver processes) given the same bodies at once keep one entry each."""
+    receivers = [open_inbox(db_url, migrate=True) for _ in range(2)]
+    results: list[list[Any]] = [[], []]
+    start = threading.Barrier(8)
+
+    def put(index: int) -> None:
+        box = receivers[index % 2]
+        start.wait()
+        for n in range(60):
+            results[index % 2].append(box.put(*body(n)))
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert receivers[0].stats()["pending"] == 60
+        everything = results[0] + results[1]
+        assert sum(not r.duplicate for r in everything) == 60
+        by_key: dict[str, set[int]] = {}
+        for r in everything:
+            by_key.setdefault(r.idempotency_key, set()).add(r.id)
+        assert all(len(ids) == 1 for ids in by_key.values())  # every copy names one entry
+    finally:
+        for box in receivers:
+            box.close()
+
+
+def test_concurrent_claims_never_overlap(db_url: str) -> None:
+    """Workers claiming at once from separate inboxes (separate hosts) never share an entry."""
+    setup = open_inbox(db_url, migrate=True)
+    for n in range(300):
+        setup.put(*body(n))
+    claimers = [open_inbox(db_url) for _ in range(4)]
+    claimed: list[list[int]] = [[] for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def claim(index: int) -> None:
+        box = claimers[index % 4]
+        start.wait()
+        while entries := box.claim(f"w{index}", 7):
+            claimed[index].extend(e.id for e in entries)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        every = [i for ids in claimed for i in ids]
+        assert len(every) == 300
+        assert len(set(every)) == 300
+        assert setup.stats()["claimed"] == 300
+    finally:
+        for box in [setup, *claimers]:
+            box.close()
+
+
+def test_a_swallowed_database_error_is_a_failed_attempt(db_url: str, clock: Clock) -> None:
+    """A handler that hides a failed statement cannot leave the worker stuck.
+
+    PostgreSQL aborts the transaction: the attempt fails and is retried.
+    SQLite only fails the statement: the entry is done.  Either way the
+    worker goes on with the other entries of the batch.
+    """
+    box = open_inbox(db_url, clock=clock, migrate=True)
+    router = Router()
+
+    @router.on("message")
+    def hide_error(n: Notification) -> None:
+        if n.raw["payload"]["delivery"] == "d1":
+            with contextlib.suppress(sqlite3.Error, psycopg.Error):
+                current_delivery().connection.execute("SELECT * FROM no_such_table")
+
+    try:
+        ids = [box.put(*body(n)).id for n in range(3)]
+        assert Worker(box, router).run_once() == 3
+        states = [box.get(i).state for i in ids]
+        if box.backend == "postgresql":
+            assert states == ["done", "pending", "done"]
+            assert "InFailedSqlTransaction" in (box.get(ids[1]).last_error or "")
+        else:
+            assert states == ["done", "done", "done"]
+    finally:
+        box.close()
+
+
+def test_migrate_creates_then_reports_the_version(db_url: str) -> None:
+    """migrate goes from 0 to the current version once; again it changes nothing."""
+    box = open_inbox(db_url, migrate=True)
+    try:
+        current = box.schema_version_expected
+        assert box.schema_version() == current
+        assert box.migrate() == (current, current)
+        assert query(db_url, "SELECT version FROM eventmask_schema") == [(current,)]
+    finally:
+        box.close()
+
+
+def test_a_newer_schema_is_refused(db_url: str) -> None:
+    """A database migrated by a newer eventmask is not touched by this one."""
+    open_inbox(db_url, migrate=True).close()
+    if "://" in db_url:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("UPDATE eventmask_schema SET version = 99")
+    else:
+        with sqlite3.connect(db_url) as conn:
+            conn.execute("UPDATE eventmask_schema SET version = 99")
+    with pytest.raises(InboxError, match=r"schema is version 99.*upgrade eventmask"):
+        open_inbox(db_url, migrate=True)
+    with pytest.raises(InboxError, match=r"version 99.*upgrade eventmask"):
+        open_inbox(db_url, migrate=False)
+
+
+def test_postgres_needs_an_explicit_migration(postgres_url: str) -> None:
+    """A receiver or worker never creates the schema; it names the command that does."""
+    with pytest.raises(InboxError, match=r"version 0.*eventmask inbox migrate --db postgresql://"):
+        open_inbox(postgres_url)
+    assert query(postgres_url, "SELECT to_regclass('eventmask_schema') IS NULL") == [(True,)]
+
+
+def test_concurrent_migrations_apply_once(postgres_url: str) -> None:
+    """Several processes running migrate at once: one creates the schema, the rest see it."""
+    outcomes: list[Any] = []
+    start = threading.Barrier(4)
+
+    def migrate() -> None:
+        from eventmask._postgres import PostgresInbox
+
+        start.wait()
+        try:
+            box = PostgresInbox(postgres_url, migrate=True)
+            outcomes.append(box.migrate())
+            box.close()
+        except Exception as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=migrate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == [(1, 1)] * 4
+    assert query(postgres_url, "SELECT version FROM eventmask_schema") == [(1,)]
+
+
+def test_postgres_connection_errors_are_clear_and_hide_the_password() -> None:
+    """Nothing listens on the port: InboxError with the URL, password masked."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://app:s3cret@127.0.0.1:{port}/pms"
+    with pytest.raises(InboxError, match=r"cannot connect to the inbox at") as caught:
+        open_inbox(url, connect_timeout=1)
+    assert "s3cret" not in str(caught.value)
+    assert f"app:***@127.0.0.1:{port}/pms" in str(caught.value)
+    with pytest.raises(InboxError, match="invalid PostgreSQL URL"):
+        open_inbox("postgresql://h/db?no_such_option=1")
+
+
+def test_postgres_times_follow_the_server_clock(postgres_url: str) -> None:
+    """Without a clock argument, times are the database server's (one clock for all hosts)."""
+    box = open_inbox(postgres_url, migrate=True)
+    try:
+        stored = box.put(*body(1))
+        ((received, server_now),) = query(
+            postgres_url,
+            f"SELECT received_at, extract(epoch FROM clock_timestamp())::float8 "
+            f"FROM eventmask_deliveries WHERE id = {stored.id}",
+        )
+        assert 0 <= server_now - received < 5
+        assert abs(box.clock() - server_now) < 5
+    finally:
+        box.close()
+
+
+def test_inbox_migrate_command(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`eventmask inbox migrate` creates the schema, then says it is up to date."""
+    from eventmask._cli import main
+
+    assert main(["inbox", "migrate", "--db", db_url]) == 0
+    assert capsys.readouterr().out == "migrated the inbox schema from version 0 to 1\n"
+    assert main(["inbox", "migrate", "--db", db_url]) == 0
+    assert capsys.readouterr().out == "the inbox schema is up to date (version 1)\n"
+    assert main(["inbox", "stats", "--db", db_url]) == 0
+    assert '"pending": 0' in capsys.readouterr().out
+
+
+def test_inbox_commands_refuse_an_unmigrated_postgres(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading a database nobody migrated is a usage error that names the fix."""
+    from eventmask._cli import main
+
+    assert main(["inbox", "stats", "--db", postgres_url]) == 2
+    assert "eventmask inbox migrate --db" in capsys.readouterr().err
+    assert main(["worker", "tests.apps:recording", "--db", postgres_url]) == 2
+    assert "eventmask inbox migrate --db" in capsys.readouterr().err

@@ -6,157 +6,30 @@ import json
 import os
 import queue
 import random
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import pytest
 
 from .conftest import ROOT
-
-EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
-SECRET = "crash-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-_started: list[subprocess.Popen[bytes]] = []
+from .procs import EVENTMASK, Proc, deliver, effects, kill_leftovers, wait_drained
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_servers() -> Any:
+def _no_leftover_processes() -> Any:
     """Kill any server a failing test left running (its workers die with it)."""
     yield
-    while _started:
-        proc = _started.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-
-
-class Served:
-    """An `eventmask serve` process that can be killed and started again."""
-
-    def __init__(self, tmp: Path, app: str, *extra: str, sleep: str = "0") -> None:
-        self.db = tmp / "inbox.db"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.argv = [
-            EVENTMASK,
-            "serve",
-            app,
-            "--db",
-            str(self.db),
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            *extra,
-        ]
-        self.env = {
-            **os.environ,
-            "EVENTMASK_SECRET": f"old-secret,{SECRET}",
-            "EVENTMASK_TEST_HANDLER_SLEEP": sleep,
-        }
-        self.log = (tmp / "serve.log").open("ab")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, wait: bool = True) -> None:
-        self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
-        )
-        _started.append(self.proc)
-        if wait:
-            self.wait_healthy()
-
-    def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            assert self.proc.poll() is None, "eventmask serve exited"
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("eventmask serve did not become healthy")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
-
-
-def deliver(url: str, doc: dict[str, Any], stop_at: float) -> None:
-    """Post like Channex: retry on 5xx, connection errors and timeouts until a 2xx."""
-    body = orjson.dumps(doc)
-    while time.monotonic() < stop_at:
-        try:
-            response = httpx.post(
-                f"{url}/channex",
-                content=body,
-                headers={"X-Channex-Webhook-Secret": SECRET},
-                timeout=2,
-            )
-        except httpx.HTTPError:
-            time.sleep(0.05)
-            continue
-        if response.status_code < 300:
-            return
-        assert response.status_code >= 500, response.text  # a 4xx would be final: a loss
-        time.sleep(0.05)
-    raise AssertionError(f"delivery {doc['payload']['delivery']} was never acknowledged")
-
-
-def effects(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute("SELECT delivery, count(*) FROM effects GROUP BY delivery").fetchall()
-    except sqlite3.OperationalError:
-        rows = []
-    finally:
-        conn.close()
-    return dict(rows)
-
-
-def wait_drained(served: Served, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = json.loads(
-            subprocess.run(
-                [EVENTMASK, "inbox", "stats", "--db", str(served.db)],
-                capture_output=True,
-                check=True,
-            ).stdout
-        )
-        if stats["pending"] == 0 and stats["claimed"] == 0:
-            return stats
-        assert time.monotonic() < deadline, stats
-        time.sleep(0.2)
+    kill_leftovers()
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
     """Deliveries replayed Channex-style while the server is SIGKILLed again and again."""
-    served = Served(
+    served = Proc(
         tmp_path,
         "tests.apps:recording",
         "--workers",
@@ -183,7 +56,7 @@ def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
                 return
             doc = {"event": "message", "property_id": "p", "payload": {"delivery": f"d{n}"}}
             try:
-                deliver(served.url, doc, stop_at)
+                deliver([served.url], doc, stop_at)
             except BaseException as exc:
                 failures.append(exc)
                 return
@@ -202,7 +75,7 @@ def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
         thread.join()
     assert failures == []
     served.wait_healthy()
-    stats = wait_drained(served)
+    stats = wait_drained(served.db)
     assert served.stop() == 0
     handled = effects(served.db)
     lost = [f"d{n}" for n in range(total) if f"d{n}" not in handled]
@@ -218,12 +91,12 @@ def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_sigterm_finishes_requests_and_releases_claims(tmp_path: Path) -> None:
     """On SIGTERM the server answers what is in flight, exits 0, and leaves nothing claimed."""
-    served = Served(tmp_path, "tests.apps:recording", "--workers", "1", sleep="0.25")
+    served = Proc(tmp_path, "tests.apps:recording", "--workers", "1", sleep="0.25")
     served.start()
     total = 48  # 0.25 s each: the worker is far from done when SIGTERM comes
     for n in range(total):
         doc = {"event": "message", "payload": {"delivery": f"g{n}"}}
-        deliver(served.url, doc, time.monotonic() + 10)
+        deliver([served.url], doc, time.monotonic() + 10)
     deadline = time.monotonic() + 10
     while len(effects(served.db)) < 1:  # one batch has committed; the next is in hand
         assert time.monotonic() < deadline
@@ -238,7 +111,7 @@ def test_sigterm_finishes_requests_and_releases_claims(tmp_path: Path) -> None:
     assert states.get("done", 0) + states.get("pending", 0) == total
     assert 1 <= states.get("done", 0) < total
     served.start()  # what was given back is processed after a restart
-    wait_drained(served)
+    wait_drained(served.db)
     assert served.stop() == 0
     assert effects(served.db) == {f"g{n}": 1 for n in range(total)}
 

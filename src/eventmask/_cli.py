@@ -402,6 +402,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ImportError:
         err.write("eventmask: serve needs uvicorn: pip install 'eventmask[server]'\n")
         return EXIT_USAGE
+    from ._inbox import InboxError
     from ._serve import load_router, serve
 
     try:
@@ -409,20 +410,24 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         err.write(f"eventmask: cannot load {args.app}: {exc}\n")
         return EXIT_USAGE
-    serve(
-        args.app,
-        db=None if args.inline else args.db,
-        secrets=secrets,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        header=args.header,
-        max_body=args.max_body,
-        dedup_revisions=args.dedup_revisions,
-        lease=args.lease,
-        max_attempts=args.max_attempts,
-        log_level=args.log_level,
-    )
+    try:
+        serve(
+            args.app,
+            db=None if args.inline else args.db,
+            secrets=secrets,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            header=args.header,
+            max_body=args.max_body,
+            dedup_revisions=args.dedup_revisions,
+            lease=args.lease,
+            max_attempts=args.max_attempts,
+            log_level=args.log_level,
+        )
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -430,7 +435,7 @@ def _cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import signal
     import threading
 
-    from ._inbox import open_inbox
+    from ._inbox import InboxError, open_inbox
     from ._serve import load_router, setup_logging
     from ._worker import Worker
 
@@ -440,7 +445,11 @@ def _cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         err.write(f"eventmask: cannot load {args.app}: {exc}\n")
         return EXIT_USAGE
-    inbox = open_inbox(args.db, lease=args.lease, max_attempts=args.max_attempts)
+    try:
+        inbox = open_inbox(args.db, lease=args.lease, max_attempts=args.max_attempts)
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -459,10 +468,16 @@ def _cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._inbox import InboxError, open_inbox
 
-    if args.db != "-" and "://" not in args.db and not os.path.exists(args.db):
+    if args.action == "migrate":
+        return _migrate(args.db, out, err)
+    if "://" not in args.db and not os.path.exists(args.db):
         err.write(f"eventmask: no inbox at {args.db}\n")
         return EXIT_USAGE
-    inbox = open_inbox(args.db)
+    try:
+        inbox = open_inbox(args.db)
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
     try:
         if args.action == "stats":
             _write_json(inbox.stats(), out)
@@ -492,6 +507,39 @@ def _cmd_inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_INVALID
     finally:
         inbox.close()
+    return EXIT_OK
+
+
+_DB = os.environ.get("EVENTMASK_DB") or None
+_DB_HELP = (
+    "the inbox: a file path, sqlite:///PATH or postgresql://... "
+    "(default: $EVENTMASK_DB; libpq also reads PGPASSWORD and ~/.pgpass)"
+)
+
+
+def _migrate(db: str, out: TextIO, err: TextIO) -> int:
+    from ._inbox import InboxError, open_inbox
+
+    try:
+        inbox = open_inbox(db, migrate=False)
+    except InboxError:
+        inbox = None  # not migrated yet (or unreachable: migrating says which)
+    try:
+        if inbox is None:
+            inbox = open_inbox(db, migrate=True)
+            before, after = 0, inbox.schema_version_expected
+        else:
+            before, after = inbox.migrate()
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
+    finally:
+        if inbox is not None:
+            inbox.close()
+    if before == after:
+        out.write(f"the inbox schema is up to date (version {after})\n")
+    else:
+        out.write(f"migrated the inbox schema from version {before} to {after}\n")
     return EXIT_OK
 
 
@@ -558,7 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="run the webhook receiver (and inbox workers)")
     srv.add_argument("app", metavar="APP", help="module:router")
-    srv.add_argument("--db", help="inbox: a file path or sqlite:///PATH")
+    srv.add_argument("--db", default=_DB, help=_DB_HELP)
     srv.add_argument("--inline", action="store_true", help="no inbox: dispatch before answering")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
@@ -577,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
     wrk.add_argument("app", metavar="APP", help="module:router")
-    wrk.add_argument("--db", required=True, help="inbox: a file path or sqlite:///PATH")
+    wrk.add_argument("--db", default=_DB, required=_DB is None, help=_DB_HELP)
     wrk.add_argument("--workers", type=int, default=1)
     wrk.add_argument("--lease", type=float, default=60.0, help="seconds a claim is held")
     wrk.add_argument("--max-attempts", type=int, default=10, help="then a dead letter")
@@ -585,10 +633,14 @@ def build_parser() -> argparse.ArgumentParser:
     wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     wrk.set_defaults(run=_cmd_worker)
 
-    box = sub.add_parser("inbox", help="read and replay the inbox: stats, list, show, retry, purge")
-    box.add_argument("action", choices=["stats", "list", "show", "retry", "purge", "rejections"])
+    box = sub.add_parser(
+        "inbox", help="create the inbox (migrate); read and replay it: stats, list, show, retry"
+    )
+    box.add_argument(
+        "action", choices=["migrate", "stats", "list", "show", "retry", "purge", "rejections"]
+    )
     box.add_argument("id", nargs="?", type=int, metavar="ID")
-    box.add_argument("--db", required=True)
+    box.add_argument("--db", default=_DB, required=_DB is None, help=_DB_HELP)
     box.add_argument("--state", choices=["pending", "claimed", "done", "dead"])
     box.add_argument("--limit", type=int, default=50)
     box.add_argument("--older-than", type=float, default=7.0, metavar="DAYS")

@@ -1,9 +1,11 @@
 """The durable inbox: deliveries are committed here before Channex gets its 2xx.
 
-`SQLiteInbox` is the embedded backend.  One writer thread owns the write
-connection and commits whatever deliveries are waiting in one transaction
-(group commit): with ``synchronous=FULL`` in WAL mode, concurrent
-deliveries share one fsync instead of paying one each.
+Two backends share one interface and one behaviour: `SQLiteInbox` (one
+file, one machine) and `PostgresInbox` in `_postgres.py` (any number of
+receivers and workers on any number of hosts).  In both, one writer thread
+per process commits whatever deliveries are waiting in one transaction
+(group commit): concurrent deliveries share one commit, one fsync, instead
+of paying one each.
 
 Entries move ``pending -> claimed -> done``; a failed attempt goes back to
 ``pending`` after an exponential backoff, and after ``max_attempts`` attempts
@@ -32,9 +34,9 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import Any, Final, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any, ClassVar, Final, Literal
 
 import attrs
 import orjson
@@ -45,6 +47,7 @@ __all__ = [
     "Inbox",
     "InboxError",
     "PutResult",
+    "SQLInbox",
     "SQLiteInbox",
     "current_delivery",
     "open_inbox",
@@ -52,7 +55,6 @@ __all__ = [
 
 State = Literal["pending", "claimed", "done", "dead"]
 STATES: Final = ("pending", "claimed", "done", "dead")
-SCHEMA_VERSION: Final = 1
 _BOOKING_EVENTS: Final = frozenset(
     {"booking", "booking_new", "booking_modification", "booking_cancellation"}
 )
@@ -105,9 +107,11 @@ class DeliveryContext:
 
     ``connection`` is the database connection of the transaction that will
     also mark the entry done: effects written through it commit exactly once,
-    together with that mark, or not at all.  ``idempotency_key`` identifies
-    the delivery for effects outside the database (it is the same on every
-    attempt).
+    together with that mark, or not at all.  It is a `sqlite3.Connection`
+    when ``backend`` is ``"sqlite"`` (``?`` placeholders) and a
+    `psycopg.Connection` when it is ``"postgresql"`` (``%s`` placeholders).
+    ``idempotency_key`` identifies the delivery for effects outside the
+    database (it is the same on every attempt).
     """
 
     connection: Any
@@ -115,6 +119,7 @@ class DeliveryContext:
     idempotency_key: str
     attempt: int
     event: str
+    backend: str = "sqlite"
 
 
 _current: contextvars.ContextVar[DeliveryContext] = contextvars.ContextVar("eventmask_delivery")
@@ -161,7 +166,7 @@ def dedup_keys(body: bytes, doc: Mapping[str, Any], revisions: bool) -> tuple[st
 
 
 class Inbox:
-    """The interface every inbox backend provides (SQLite here, PostgreSQL later)."""
+    """The interface every inbox backend provides (`SQLiteInbox`, `PostgresInbox`)."""
 
     max_attempts: int
 
@@ -228,45 +233,14 @@ class Inbox:
         """Recent refused deliveries, newest first."""
         raise NotImplementedError
 
+    def migrate(self) -> tuple[int, int]:
+        """Create or upgrade the schema; return the versions before and after."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Stop the writer and close connections."""
         raise NotImplementedError
 
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS eventmask_deliveries (
-    id INTEGER PRIMARY KEY,
-    received_at REAL NOT NULL,
-    event TEXT NOT NULL,
-    property_id TEXT,
-    body BLOB NOT NULL,
-    body_hash TEXT NOT NULL,
-    revision_key TEXT,
-    idempotency_key TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at REAL NOT NULL,
-    lease_owner TEXT,
-    lease_until REAL,
-    last_error TEXT,
-    done_at REAL
-);
-CREATE INDEX IF NOT EXISTS eventmask_deliveries_ready
-    ON eventmask_deliveries (state, available_at);
-CREATE INDEX IF NOT EXISTS eventmask_deliveries_hash
-    ON eventmask_deliveries (body_hash, received_at);
-CREATE INDEX IF NOT EXISTS eventmask_deliveries_revision
-    ON eventmask_deliveries (revision_key, received_at);
-CREATE TABLE IF NOT EXISTS eventmask_rejections (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    status INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    remote TEXT,
-    body BLOB
-);
-"""
 
 _COLUMNS: Final = (
     "id, event, property_id, body, idempotency_key, state, attempts, received_at, "
@@ -276,34 +250,22 @@ _STOP: Final = object()
 # Claims given back unused (shutdown): pending again, the claim not counted.
 _GIVE_BACK: Final = (
     "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
-    "lease_until = NULL, attempts = max(attempts - 1, 0) "
+    "lease_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
     "WHERE state = 'claimed' AND lease_owner = ?"
 )
-
-
-_BUSY_DEADLINE: Final = 30.0
-
-
-def _retry_busy(action: Callable[[], Any]) -> Any:
-    """Run `action`, retrying while the database is locked by another writer."""
-    delay = 0.0001
-    deadline = time.monotonic() + _BUSY_DEADLINE
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            message = str(exc)
-            if "locked" not in message and "busy" not in message:
-                raise
-            if time.monotonic() > deadline:
-                raise InboxError(f"the inbox database stayed locked for 30 s: {exc}") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.002)
-
-
-def _begin(conn: sqlite3.Connection) -> None:
-    """Start a write transaction, waiting in short steps for the write lock."""
-    _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+_MARK_DONE: Final = (
+    "UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
+    "lease_until = NULL, last_error = NULL "
+    "WHERE id = ? AND state = 'claimed' AND lease_owner = ?"
+)
+_MARK_FAILED: Final = (
+    "UPDATE eventmask_deliveries SET state = ?, available_at = ?, last_error = ?, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
+)
+_REJECT: Final = (
+    "INSERT INTO eventmask_rejections (at, status, reason, remote, body) VALUES (?, ?, ?, ?, ?)"
+)
+_MIGRATION_TABLE: Final = "CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL)"
 
 
 def _settle_all(outcomes: list[tuple[Any, Any, BaseException | None]]) -> None:
@@ -331,12 +293,470 @@ def _settle_in_loop(settled: list[tuple[Any, Any, BaseException | None]]) -> Non
             future.set_result(value)
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
+def _entry(row: Sequence[Any]) -> Entry:
     return Entry(*row)
 
 
-class SQLiteInbox(Inbox):
+class SQLInbox(Inbox):
+    """What the SQL backends share: group commit, processing, operator views, migrations.
+
+    A backend provides connections (`_connection`), starts write
+    transactions (`_begin`), inserts deliveries with deduplication
+    (`_insert_batch`), claims entries (`claim`) and lists its migrations
+    (`MIGRATIONS`, version n is ``MIGRATIONS[n - 1]``).  Statements are
+    written with ``?`` placeholders; `_sql` turns them into the driver's.
+    """
+
+    backend: ClassVar[str]
+    MIGRATIONS: ClassVar[tuple[tuple[str, ...], ...]]
+    _db_errors: ClassVar[tuple[type[Exception], ...]]
+
+    def __init__(
+        self,
+        *,
+        dedup_window: float,
+        dedup_revisions: bool,
+        lease: float,
+        max_attempts: int,
+        backoff: float,
+        max_backoff: float,
+        max_rejected_body: int,
+        batch_budget: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.dedup_window = dedup_window
+        self.dedup_revisions = dedup_revisions
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_rejected_body = max_rejected_body
+        self.batch_budget = batch_budget
+        self.clock = clock
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._closed = False
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
+
+    @property
+    def schema_version_expected(self) -> int:
+        """The schema version this eventmask writes."""
+        return len(self.MIGRATIONS)
+
+    # -- what a backend provides --------------------------------------------------------
+
+    def _connection(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _begin(self, conn: Any) -> None:
+        conn.execute("BEGIN")
+
+    def _sql(self, statement: str) -> str:
+        return statement
+
+    def _insert_batch(
+        self, conn: Any, items: list[tuple[bytes, Mapping[str, Any]]]
+    ) -> list[PutResult]:
+        raise NotImplementedError
+
+    def _has_table(self, conn: Any, name: str) -> bool:
+        raise NotImplementedError
+
+    def _lock_migrations(self, conn: Any) -> None:
+        """Keep two migrating processes apart (inside the migration's transaction)."""
+
+    def _writer_done(self) -> None:
+        """The writer thread is about to end (close what it opened)."""
+
+    def _x(self, conn: Any, statement: str, params: Sequence[Any] = ()) -> Any:
+        return conn.execute(self._sql(statement), params)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._connection() as conn:
+            self._begin(conn)
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                with suppress(*self._db_errors):
+                    conn.execute("ROLLBACK")
+                raise
+
+    # -- migrations ---------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version of the database (0 when eventmask has never migrated it)."""
+        with self._connection() as conn:
+            if not self._has_table(conn, "eventmask_schema"):
+                return 0
+            row = self._x(conn, "SELECT max(version) FROM eventmask_schema").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> tuple[int, int]:
+        """Create or upgrade the schema; return the versions before and after.
+
+        Each migration runs in one transaction with the version bump, so a
+        failed upgrade leaves the schema as it was.  Running it again, or in
+        several processes at once, is safe.
+        """
+        with self._transaction() as conn:
+            self._lock_migrations(conn)
+            self._x(conn, _MIGRATION_TABLE)
+            row = self._x(conn, "SELECT max(version) FROM eventmask_schema").fetchone()
+            before = int(row[0] or 0)
+            target = self.schema_version_expected
+            if before > target:
+                raise InboxError(
+                    f"the inbox schema is version {before}; this eventmask knows "
+                    f"versions up to {target}: upgrade eventmask"
+                )
+            for version in range(before + 1, target + 1):
+                for statement in self.MIGRATIONS[version - 1]:
+                    conn.execute(statement)
+            if before < target:
+                self._x(conn, "DELETE FROM eventmask_schema")
+                self._x(conn, "INSERT INTO eventmask_schema (version) VALUES (?)", (target,))
+        return before, target
+
+    def _check_schema(self, where: str) -> None:
+        version = self.schema_version()
+        if version != self.schema_version_expected:
+            action = (
+                f"run `eventmask inbox migrate --db {where}`"
+                if version < self.schema_version_expected
+                else "upgrade eventmask"
+            )
+            raise InboxError(
+                f"the inbox schema at {where} is version {version}, this eventmask needs "
+                f"version {self.schema_version_expected}: {action}"
+            )
+
+    # -- the writer: group commit --------------------------------------------------------
+
+    def _ensure_writer(self) -> None:
+        if self._writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_loop, name="eventmask-inbox-writer", daemon=True
+                    )
+                    self._writer.start()
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    break
+                batch = [first]
+                while len(batch) < 512:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        self._queue.put(_STOP)
+                        break
+                    batch.append(more)
+                self._commit(batch)
+        finally:
+            self._writer_done()
+
+    def _commit(self, batch: list[Any]) -> None:
+        outcomes: list[tuple[Any, Any, BaseException | None]] = []
+        try:
+            with self._transaction() as conn:
+                puts = [args for kind, args, _ in batch if kind == "put"]
+                stored = iter(self._insert_batch(conn, puts) if puts else ())
+                for kind, args, waiter in batch:
+                    if kind == "put":
+                        outcomes.append((waiter, next(stored), None))
+                    else:
+                        if kind == "reject":
+                            self._x(conn, _REJECT, args)
+                        outcomes.append((waiter, None, None))
+            # one commit (one fsync) for the whole batch
+        except BaseException as exc:
+            failure = InboxError(f"could not store the delivery: {exc}")
+            outcomes = [(waiter, None, failure) for _, _, waiter in batch]
+        _settle_all(outcomes)
+
+    def _submit(self, kind: str, args: tuple[Any, ...]) -> concurrent.futures.Future[Any]:
+        if self._closed:
+            raise InboxError("the inbox is closed")
+        self._ensure_writer()
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._queue.put((kind, args, future))
+        return future
+
+    def put(self, body: bytes, doc: Mapping[str, Any]) -> PutResult:
+        result: PutResult = self._submit("put", (body, doc)).result()
+        return result
+
+    async def aput(self, body: bytes, doc: Mapping[str, Any]) -> PutResult:
+        if self._closed:
+            raise InboxError("the inbox is closed")
+        self._ensure_writer()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[PutResult] = loop.create_future()
+        # The writer wakes each event loop once per batch, not once per delivery.
+        self._queue.put(("put", (body, doc), (loop, future)))
+        return await future
+
+    def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
+        if self._closed:
+            return
+        kept = body[: self.max_rejected_body] if body is not None else None
+        self._submit("reject", (self.clock(), status, reason, remote, kept))
+
+    def flush(self) -> None:
+        """Wait until every queued write has been committed."""
+        self._submit("flush", ()).result()
+
+    # -- workers ------------------------------------------------------------------------
+
+    def process(
+        self, entry: Entry, owner: str, run: Callable[[DeliveryContext], str | None]
+    ) -> State:
+        (state,) = self.process_batch([entry], owner, run)
+        return state
+
+    def process_batch(
+        self,
+        entries: list[Entry],
+        owner: str,
+        run: Callable[[DeliveryContext], str | None],
+        stopping: Callable[[], bool] | None = None,
+    ) -> list[State]:
+        """Process claimed entries in one transaction, each inside its own savepoint.
+
+        When `stopping()` turns true, the entries not yet started are given
+        back (pending again, the claim not counted) in the same transaction.
+
+        A failing entry rolls back to its savepoint (its handlers' writes go)
+        and records the failure; the batch commits once, so a busy worker
+        pays one commit per batch rather than one per delivery.  A crash
+        before the commit undoes the whole batch, effects included, and the
+        entries are claimed again after their lease: still exactly once.
+        The batch commits early once it has been open for `batch_budget`
+        seconds: quick handlers share one commit, slow ones commit one by one
+        (and, with SQLite, the receiver is not kept waiting for the lock).
+        """
+        states: list[State] = []
+        with self._transaction() as conn:
+            held = time.monotonic()
+            for position, entry in enumerate(entries):
+                if stopping is not None and stopping():
+                    self._x(conn, _GIVE_BACK + " AND id = ?", (owner, entry.id))
+                    states.append("pending")
+                    continue
+                states.append(self._process_one(conn, entry, owner, run))
+                if position + 1 < len(entries) and time.monotonic() - held > self.batch_budget:
+                    conn.execute("COMMIT")
+                    self._begin(conn)
+                    held = time.monotonic()
+        return states
+
+    def _process_one(
+        self,
+        conn: Any,
+        entry: Entry,
+        owner: str,
+        run: Callable[[DeliveryContext], str | None],
+    ) -> State:
+        context = DeliveryContext(
+            conn, entry.id, entry.idempotency_key, entry.attempts, entry.event, self.backend
+        )
+        conn.execute("SAVEPOINT eventmask_entry")
+        with delivery_context(context):
+            error = run(context)
+        if error is None:
+            try:
+                marked = self._x(conn, _MARK_DONE, (self.clock(), entry.id, owner)).rowcount
+            except self._db_errors as exc:
+                # A handler swallowed a database error and left the
+                # transaction unusable: that is a failure of this attempt.
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                if marked == 1:
+                    conn.execute("RELEASE eventmask_entry")
+                    return "done"
+                # The lease ran out and another worker owns the entry now: undo.
+                conn.execute("ROLLBACK TO eventmask_entry")
+                conn.execute("RELEASE eventmask_entry")
+                return "claimed"
+        conn.execute("ROLLBACK TO eventmask_entry")  # the handlers' database effects go
+        conn.execute("RELEASE eventmask_entry")
+        dead = entry.attempts >= self.max_attempts
+        delay = min(self.backoff * 2 ** (entry.attempts - 1), self.max_backoff)
+        state: State = "dead" if dead else "pending"
+        self._x(conn, _MARK_FAILED, (state, self.clock() + delay, error[:4000], entry.id, owner))
+        return state
+
+    def release(self, owner: str) -> int:
+        with self._transaction() as conn:
+            return int(self._x(conn, _GIVE_BACK, (owner,)).rowcount)
+
+    # -- operators ---------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        counts = dict.fromkeys(STATES, 0)
+        with self._connection() as conn:
+            for state, n in self._x(
+                conn, "SELECT state, count(*) FROM eventmask_deliveries GROUP BY state"
+            ).fetchall():
+                counts[state] = n
+            oldest = self._x(
+                conn,
+                "SELECT min(received_at) FROM eventmask_deliveries "
+                "WHERE state IN ('pending', 'claimed')",
+            ).fetchone()[0]
+            rejected = self._x(
+                conn,
+                "SELECT count(*) FROM eventmask_rejections WHERE at >= ?",
+                (self.clock() - 86_400,),
+            ).fetchone()[0]
+        return {
+            **counts,
+            "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
+            "rejected_last_24h": rejected,
+        }
+
+    def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
+        if state is not None and state not in STATES:
+            raise InboxError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
+        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+        with self._connection() as conn:
+            rows = self._x(
+                conn,
+                f"SELECT {_COLUMNS} FROM eventmask_deliveries {where} ORDER BY id DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def get(self, entry_id: int) -> Entry:
+        with self._connection() as conn:
+            row = self._x(
+                conn, f"SELECT {_COLUMNS} FROM eventmask_deliveries WHERE id = ?", (entry_id,)
+            ).fetchone()
+        if row is None:
+            raise InboxError(f"no inbox entry {entry_id}")
+        return _entry(row)
+
+    def retry(self, entry_id: int) -> None:
+        with self._transaction() as conn:
+            changed = self._x(
+                conn,
+                "UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, "
+                "available_at = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE id = ? AND state IN ('dead', 'pending')",
+                (self.clock(), entry_id),
+            ).rowcount
+        if changed != 1:
+            state = self.get(entry_id).state
+            raise InboxError(
+                f"entry {entry_id} is {state}; only dead or pending entries are retried"
+            )
+
+    def purge(self, older_than: float) -> int:
+        cutoff = self.clock() - older_than
+        with self._transaction() as conn:
+            done = self._x(
+                conn,
+                "DELETE FROM eventmask_deliveries WHERE state = 'done' AND done_at < ?",
+                (cutoff,),
+            ).rowcount
+            self._x(conn, "DELETE FROM eventmask_rejections WHERE at < ?", (cutoff,))
+        return int(done)
+
+    def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            rows = self._x(
+                conn,
+                "SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "at": r[1],
+                "status": r[2],
+                "reason": r[3],
+                "remote": r[4],
+                "body": None if r[5] is None else bytes(r[5]).decode("utf-8", "replace"),
+            }
+            for r in rows
+        ]
+
+    def _stop_writer(self) -> None:
+        self._closed = True
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join(timeout=30)
+
+
+# -- SQLite ---------------------------------------------------------------------------------
+
+_SQLITE_V1: Final = (
+    """CREATE TABLE IF NOT EXISTS eventmask_deliveries (
+    id INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    event TEXT NOT NULL,
+    property_id TEXT,
+    body BLOB NOT NULL,
+    body_hash TEXT NOT NULL,
+    revision_key TEXT,
+    idempotency_key TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at REAL NOT NULL,
+    lease_owner TEXT,
+    lease_until REAL,
+    last_error TEXT,
+    done_at REAL
+)""",
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_ready "
+    "ON eventmask_deliveries (state, available_at)",
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_hash "
+    "ON eventmask_deliveries (body_hash, received_at)",
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_revision "
+    "ON eventmask_deliveries (revision_key, received_at)",
+    """CREATE TABLE IF NOT EXISTS eventmask_rejections (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    status INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    remote TEXT,
+    body BLOB
+)""",
+)
+
+_BUSY_DEADLINE: Final = 30.0
+
+
+def _retry_busy(action: Callable[[], Any]) -> Any:
+    """Run `action`, retrying while the database is locked by another writer."""
+    delay = 0.0001
+    deadline = time.monotonic() + _BUSY_DEADLINE
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if "locked" not in message and "busy" not in message:
+                raise
+            if time.monotonic() > deadline:
+                raise InboxError(f"the inbox database stayed locked for 30 s: {exc}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+
+
+class SQLiteInbox(SQLInbox):
     """The embedded inbox: one SQLite file in WAL mode, ``synchronous=FULL``.
+
+    The schema is created or upgraded when the inbox is opened.
 
     >>> import tempfile, os
     >>> inbox = SQLiteInbox(os.path.join(tempfile.mkdtemp(), "inbox.db"))
@@ -346,6 +766,10 @@ class SQLiteInbox(Inbox):
     True
     >>> inbox.close()
     """
+
+    backend = "sqlite"
+    MIGRATIONS = (_SQLITE_V1,)
+    _db_errors = (sqlite3.Error,)
 
     def __init__(
         self,
@@ -360,31 +784,26 @@ class SQLiteInbox(Inbox):
         max_rejected_body: int = 4_096,
         batch_budget: float = 0.02,
         clock: Callable[[], float] = time.time,
+        migrate: bool = True,
     ) -> None:
-        self.path = os.fspath(path)
-        self.dedup_window = dedup_window
-        self.dedup_revisions = dedup_revisions
-        self.lease = lease
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.max_rejected_body = max_rejected_body
-        self.batch_budget = batch_budget
-        self.clock = clock
-        self._local = threading.local()
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._closed = False
-        conn = self._connect()
-        try:
-            self._migrate(conn)
-        finally:
-            conn.close()
-        self._writer = threading.Thread(
-            target=self._write_loop, name="eventmask-inbox-writer", daemon=True
+        super().__init__(
+            dedup_window=dedup_window,
+            dedup_revisions=dedup_revisions,
+            lease=lease,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            max_rejected_body=max_rejected_body,
+            batch_budget=batch_budget,
+            clock=clock,
         )
-        self._writer.start()
-
-    # -- connections ---------------------------------------------------------------
+        self.path = os.fspath(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        if migrate:
+            self.migrate()
+        else:
+            self._check_schema(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         # No busy timeout: SQLite's own busy handler sleeps up to 100 ms at a
@@ -395,75 +814,34 @@ class SQLiteInbox(Inbox):
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
-        return conn
+            self._all.append(conn)
+        yield conn
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        _begin(conn)
-        try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            row = conn.execute("SELECT version FROM eventmask_schema").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO eventmask_schema (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise InboxError(
-                    f"the inbox schema is version {row[0]}; this eventmask knows {SCHEMA_VERSION}"
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        # IMMEDIATE: a deferred transaction that reads and then writes can
+        # hit a busy snapshot that no waiting resolves.
+        _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
 
-    # -- the writer: group commit ------------------------------------------------------
+    def _has_table(self, conn: sqlite3.Connection, name: str) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
 
-    def _write_loop(self) -> None:
-        conn = self._connect()
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch = [first]
-            while len(batch) < 512:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    self._queue.put(_STOP)
-                    break
-                batch.append(more)
-            self._commit(conn, batch)
-        conn.close()
+    def _writer_done(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
-        outcomes: list[tuple[Any, Any, BaseException | None]] = []
-        try:
-            _begin(conn)
-            for kind, args, waiter in batch:
-                if kind == "put":
-                    outcomes.append((waiter, self._insert(conn, *args), None))
-                elif kind == "flush":
-                    outcomes.append((waiter, None, None))
-                else:
-                    conn.execute(
-                        "INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        args,
-                    )
-                    outcomes.append((waiter, None, None))
-            conn.execute("COMMIT")  # one fsync for the whole batch
-        except BaseException as exc:
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            failure = InboxError(f"could not store the delivery: {exc}")
-            outcomes = [(waiter, None, failure) for _, _, waiter in batch]
-        _settle_all(outcomes)
+    def _insert_batch(
+        self, conn: sqlite3.Connection, items: list[tuple[bytes, Mapping[str, Any]]]
+    ) -> list[PutResult]:
+        return [self._insert(conn, body, doc) for body, doc in items]
 
     def _insert(self, conn: sqlite3.Connection, body: bytes, doc: Mapping[str, Any]) -> PutResult:
         now = self.clock()
@@ -501,39 +879,9 @@ class SQLiteInbox(Inbox):
         assert cur.lastrowid is not None
         return PutResult(cur.lastrowid, False, key)
 
-    def _submit(self, kind: str, args: tuple[Any, ...]) -> concurrent.futures.Future[Any]:
-        if self._closed:
-            raise InboxError("the inbox is closed")
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._queue.put((kind, args, future))
-        return future
-
-    def put(self, body: bytes, doc: Mapping[str, Any]) -> PutResult:
-        result: PutResult = self._submit("put", (body, doc)).result()
-        return result
-
-    async def aput(self, body: bytes, doc: Mapping[str, Any]) -> PutResult:
-        if self._closed:
-            raise InboxError("the inbox is closed")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[PutResult] = loop.create_future()
-        # The writer wakes each event loop once per batch, not once per delivery.
-        self._queue.put(("put", (body, doc), (loop, future)))
-        return await future
-
-    def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
-        if self._closed:
-            return
-        kept = body[: self.max_rejected_body] if body is not None else None
-        self._submit("reject", (self.clock(), status, reason, remote, kept))
-
-    # -- workers ------------------------------------------------------------------------
-
     def claim(self, owner: str, limit: int = 16) -> list[Entry]:
-        conn = self._conn()
         now = self.clock()
-        _begin(conn)
-        try:
+        with self._transaction() as conn:
             # A lease that ran out with no attempts left: the worker died on
             # this entry every time.  It is a dead letter, not a loop.
             conn.execute(
@@ -551,222 +899,36 @@ class SQLiteInbox(Inbox):
                 f"RETURNING {_COLUMNS}",
                 (owner, now + self.lease, now, now, limit),
             ).fetchall()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return sorted((_entry(r) for r in rows), key=lambda e: e.id)
-
-    def process(
-        self, entry: Entry, owner: str, run: Callable[[DeliveryContext], str | None]
-    ) -> State:
-        (state,) = self.process_batch([entry], owner, run)
-        return state
-
-    def process_batch(
-        self,
-        entries: list[Entry],
-        owner: str,
-        run: Callable[[DeliveryContext], str | None],
-        stopping: Callable[[], bool] | None = None,
-    ) -> list[State]:
-        """Process claimed entries in one transaction, each inside its own savepoint.
-
-        When `stopping()` turns true, the entries not yet started are given
-        back (pending again, the claim not counted) in the same transaction.
-
-        A failing entry rolls back to its savepoint (its handlers' writes go)
-        and records the failure; the batch commits once, so a busy worker
-        pays one fsync per batch rather than one per delivery.  A crash
-        before the commit undoes the whole batch, effects included, and the
-        entries are claimed again after their lease: still exactly once.
-        """
-        conn = self._conn()
-        states: list[State] = []
-        # IMMEDIATE: a deferred transaction that reads and then writes can hit
-        # a busy snapshot that no waiting resolves.  The write lock it takes
-        # also stops the receiver from acknowledging, so the batch commits
-        # early once it has held the lock for `batch_budget` seconds: quick
-        # handlers share one commit, slow ones commit one by one.
-        _begin(conn)
-        held = time.monotonic()
-        try:
-            for position, entry in enumerate(entries):
-                if stopping is not None and stopping():
-                    conn.execute(_GIVE_BACK + " AND id = ?", (owner, entry.id))
-                    states.append("pending")
-                    continue
-                states.append(self._process_one(conn, entry, owner, run))
-                if position + 1 < len(entries) and time.monotonic() - held > self.batch_budget:
-                    conn.execute("COMMIT")
-                    _begin(conn)
-                    held = time.monotonic()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return states
-
-    def _process_one(
-        self,
-        conn: sqlite3.Connection,
-        entry: Entry,
-        owner: str,
-        run: Callable[[DeliveryContext], str | None],
-    ) -> State:
-        context = DeliveryContext(
-            conn, entry.id, entry.idempotency_key, entry.attempts, entry.event
-        )
-        conn.execute("SAVEPOINT eventmask_entry")
-        with delivery_context(context):
-            error = run(context)
-        if error is None:
-            cur = conn.execute(
-                "UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
-                "lease_until = NULL, last_error = NULL "
-                "WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
-                (self.clock(), entry.id, owner),
-            )
-            if cur.rowcount == 1:
-                conn.execute("RELEASE eventmask_entry")
-                return "done"
-            # The lease ran out and another worker owns the entry now: undo.
-            conn.execute("ROLLBACK TO eventmask_entry")
-            conn.execute("RELEASE eventmask_entry")
-            return "claimed"
-        conn.execute("ROLLBACK TO eventmask_entry")  # the handlers' database effects go
-        conn.execute("RELEASE eventmask_entry")
-        dead = entry.attempts >= self.max_attempts
-        delay = min(self.backoff * 2 ** (entry.attempts - 1), self.max_backoff)
-        state: State = "dead" if dead else "pending"
-        conn.execute(
-            "UPDATE eventmask_deliveries SET state = ?, available_at = ?, last_error = ?, "
-            "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-            (state, self.clock() + delay, error[:4000], entry.id, owner),
-        )
-        return state
-
-    def release(self, owner: str) -> int:
-        conn = self._conn()
-        _begin(conn)
-        cur = conn.execute(_GIVE_BACK, (owner,))
-        conn.execute("COMMIT")
-        return cur.rowcount
-
-    # -- operators ---------------------------------------------------------------------
-
-    def stats(self) -> dict[str, Any]:
-        conn = self._conn()
-        counts = dict.fromkeys(STATES, 0)
-        for state, n in conn.execute(
-            "SELECT state, count(*) FROM eventmask_deliveries GROUP BY state"
-        ):
-            counts[state] = n
-        oldest = conn.execute(
-            "SELECT min(received_at) FROM eventmask_deliveries "
-            "WHERE state IN ('pending', 'claimed')"
-        ).fetchone()[0]
-        day = self.clock() - 86_400
-        rejected = conn.execute(
-            "SELECT count(*) FROM eventmask_rejections WHERE at >= ?", (day,)
-        ).fetchone()[0]
-        return {
-            **counts,
-            "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
-            "rejected_last_24h": rejected,
-        }
-
-    def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
-        conn = self._conn()
-        if state is not None and state not in STATES:
-            raise InboxError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
-        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM eventmask_deliveries {where} ORDER BY id DESC LIMIT ?",
-            (*args, limit),
-        ).fetchall()
-        return [_entry(r) for r in rows]
-
-    def get(self, entry_id: int) -> Entry:
-        row = (
-            self._conn()
-            .execute(f"SELECT {_COLUMNS} FROM eventmask_deliveries WHERE id = ?", (entry_id,))
-            .fetchone()
-        )
-        if row is None:
-            raise InboxError(f"no inbox entry {entry_id}")
-        return _entry(row)
-
-    def retry(self, entry_id: int) -> None:
-        conn = self._conn()
-        _begin(conn)
-        cur = conn.execute(
-            "UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = ?, "
-            "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('dead', 'pending')",
-            (self.clock(), entry_id),
-        )
-        conn.execute("COMMIT")
-        if cur.rowcount != 1:
-            state = self.get(entry_id).state
-            raise InboxError(
-                f"entry {entry_id} is {state}; only dead or pending entries are retried"
-            )
-
-    def purge(self, older_than: float) -> int:
-        conn = self._conn()
-        cutoff = self.clock() - older_than
-        _begin(conn)
-        done = conn.execute(
-            "DELETE FROM eventmask_deliveries WHERE state = 'done' AND done_at < ?", (cutoff,)
-        ).rowcount
-        conn.execute("DELETE FROM eventmask_rejections WHERE at < ?", (cutoff,))
-        conn.execute("COMMIT")
-        return done
-
-    def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
-                "ORDER BY id DESC LIMIT ?",
-                (limit,),
-            )
-            .fetchall()
-        )
-        return [
-            {
-                "id": r[0],
-                "at": r[1],
-                "status": r[2],
-                "reason": r[3],
-                "remote": r[4],
-                "body": None if r[5] is None else bytes(r[5]).decode("utf-8", "replace"),
-            }
-            for r in rows
-        ]
-
-    def flush(self) -> None:
-        """Wait until every queued write has been committed."""
-        self._submit("flush", ()).result()
 
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        self._queue.put(_STOP)
-        self._writer.join(timeout=30)
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
+        self._stop_writer()
+        for conn in self._all:
+            with suppress(sqlite3.Error):
+                conn.close()
 
 
-def open_inbox(url: str, **options: Any) -> Inbox:
-    """An inbox for a database URL: a file path or ``sqlite:///path``."""
+def open_inbox(url: str, **options: Any) -> SQLInbox:
+    """An inbox for a database URL.
+
+    A file path or ``sqlite:///path`` opens `SQLiteInbox`;
+    ``postgresql://...`` (or ``postgres://``) opens `PostgresInbox`, which
+    needs ``pip install 'eventmask[postgres]'``.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        from ._postgres import PostgresInbox
+
+        return PostgresInbox(url, **options)
     if url.startswith("sqlite:///"):
         return SQLiteInbox(url.removeprefix("sqlite:///"), **options)
     if url.startswith("sqlite://"):
         raise InboxError("use sqlite:///PATH (three slashes) for an SQLite inbox")
     if "://" in url:
         scheme = url.split("://", 1)[0]
-        raise InboxError(f"unsupported inbox URL scheme {scheme!r}; use a file path or sqlite:///")
+        raise InboxError(
+            f"unsupported inbox URL scheme {scheme!r}; use a file path, sqlite:///PATH "
+            "or postgresql://..."
+        )
     return SQLiteInbox(url, **options)

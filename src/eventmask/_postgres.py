@@ -1,0 +1,331 @@
+"""The PostgreSQL inbox: many receivers and many workers, on many hosts, one inbox.
+
+It behaves exactly like `SQLiteInbox` (same states, leases, retries, dead
+letters and deduplication; the same tests run against both) and differs
+where PostgreSQL lets it scale:
+
+* Workers claim with ``FOR UPDATE SKIP LOCKED``: any number of them share
+  the inbox and never claim the same entry twice, nor wait for each other.
+* Deduplication takes a transaction-level advisory lock per key (body hash,
+  revision) before looking, so two receivers given the same body at the same
+  moment store it once.  A batch takes its locks in sorted order: batches of
+  different receivers cannot deadlock.
+* The schema is created and upgraded by ``eventmask inbox migrate`` (or
+  `PostgresInbox.migrate`), never implicitly by a receiver starting up.
+* Times are the database server's clock (each process measures its offset
+  to it), so leases and backoff mean the same on every host.
+
+Connections come from a `psycopg_pool.ConnectionPool`; they run in
+autocommit mode and eventmask opens its transactions explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+
+from ._inbox import (
+    _COLUMNS,
+    Entry,
+    InboxError,
+    PutResult,
+    SQLInbox,
+    _entry,
+    dedup_keys,
+)
+
+try:
+    import psycopg
+    import psycopg.conninfo
+    from psycopg_pool import ConnectionPool
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise InboxError(
+        "the PostgreSQL inbox needs psycopg 3 and its pool: pip install 'eventmask[postgres]'"
+    ) from exc
+
+__all__ = ["PostgresInbox"]
+
+_V1: Final = (
+    """CREATE TABLE eventmask_deliveries (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at double precision NOT NULL,
+    event text NOT NULL,
+    property_id text,
+    body bytea NOT NULL,
+    body_hash text NOT NULL,
+    revision_key text,
+    idempotency_key text NOT NULL,
+    state text NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'claimed', 'done', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    available_at double precision NOT NULL,
+    lease_owner text,
+    lease_until double precision,
+    last_error text,
+    done_at double precision
+)""",
+    # What workers scan: only the entries not yet done or dead.
+    "CREATE INDEX eventmask_deliveries_open ON eventmask_deliveries (id) "
+    "WHERE state IN ('pending', 'claimed')",
+    "CREATE INDEX eventmask_deliveries_state ON eventmask_deliveries (state)",
+    "CREATE INDEX eventmask_deliveries_hash ON eventmask_deliveries (body_hash, received_at)",
+    "CREATE INDEX eventmask_deliveries_revision ON eventmask_deliveries (revision_key, received_at)"
+    " WHERE revision_key IS NOT NULL",
+    "CREATE INDEX eventmask_deliveries_done ON eventmask_deliveries (done_at) WHERE state = 'done'",
+    """CREATE TABLE eventmask_rejections (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at double precision NOT NULL,
+    status integer NOT NULL,
+    reason text NOT NULL,
+    remote text,
+    body bytea
+)""",
+    "CREATE INDEX eventmask_rejections_at ON eventmask_rejections (at)",
+    # One round trip per delivery: look for the body, then the revision,
+    # within the window; insert when neither was seen.  The caller holds the
+    # keys' advisory locks, so nobody else is between the look and the insert.
+    """CREATE FUNCTION eventmask_put(
+    p_now double precision, p_since double precision, p_event text, p_property text,
+    p_body bytea, p_hash text, p_revision text
+) RETURNS TABLE (entry_id bigint, duplicate boolean, idempotency_key text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    found_id bigint;
+    found_key text;
+BEGIN
+    SELECT d.id, d.idempotency_key INTO found_id, found_key FROM eventmask_deliveries d
+        WHERE d.body_hash = p_hash AND d.received_at >= p_since ORDER BY d.id LIMIT 1;
+    IF found_id IS NULL AND p_revision IS NOT NULL THEN
+        SELECT d.id, d.idempotency_key INTO found_id, found_key FROM eventmask_deliveries d
+            WHERE d.revision_key = p_revision AND d.received_at >= p_since
+            ORDER BY d.id LIMIT 1;
+    END IF;
+    IF found_id IS NOT NULL THEN
+        RETURN QUERY SELECT found_id, true, found_key;
+        RETURN;
+    END IF;
+    found_key := coalesce(p_revision, 'body:' || p_hash);
+    INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash,
+            revision_key, idempotency_key, available_at)
+        VALUES (p_now, p_event, p_property, p_body, p_hash, p_revision, found_key, p_now)
+        RETURNING id INTO found_id;
+    RETURN QUERY SELECT found_id, false, found_key;
+END
+$$""",
+)
+
+# pg_advisory_xact_lock key that serializes `eventmask inbox migrate` runs.
+_MIGRATION_LOCK: Final = 0x6576_656E_746D_736B  # "eventmsk"
+_CLOCK_REFRESH: Final = 60.0
+
+
+def _lock_id(key: str) -> int:
+    """A signed 64-bit advisory lock id for a deduplication key."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs.
+
+    >>> redact("postgresql://app:s3cret@db.internal:5432/pms")
+    'postgresql://app:***@db.internal:5432/pms'
+    """
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
+class PostgresInbox(SQLInbox):
+    """The inbox in a PostgreSQL database (psycopg 3, with a connection pool).
+
+    ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``);
+    its query string takes libpq's parameters (``sslmode``, ...).  The schema
+    must have been created by ``eventmask inbox migrate --db URL`` (or pass
+    ``migrate=True``).  ``pool_size`` bounds the connections this process
+    opens: the writer's one, and one per busy worker thread.  By default
+    times come from the database server's clock; ``clock`` replaces it (tests).
+    """
+
+    backend = "postgresql"
+    MIGRATIONS = (_V1,)
+    _db_errors = (psycopg.Error,)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        dedup_window: float = 86_400.0,
+        dedup_revisions: bool = False,
+        lease: float = 60.0,
+        max_attempts: int = 10,
+        backoff: float = 1.0,
+        max_backoff: float = 3_600.0,
+        max_rejected_body: int = 4_096,
+        batch_budget: float = 0.02,
+        clock: Callable[[], float] | None = None,
+        migrate: bool = False,
+        pool_size: int = 10,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._offset = 0.0
+        self._offset_at = -_CLOCK_REFRESH
+        self._server_clock = clock is None
+        super().__init__(
+            dedup_window=dedup_window,
+            dedup_revisions=dedup_revisions,
+            lease=lease,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            max_rejected_body=max_rejected_body,
+            batch_budget=batch_budget,
+            clock=clock or self._now,
+        )
+        self.url = url
+        try:
+            psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise InboxError(f"invalid PostgreSQL URL {redact(url)}: {exc}") from None
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(pool_size, 2),
+            kwargs={"autocommit": True, "connect_timeout": max(int(connect_timeout), 1)},
+            timeout=connect_timeout,
+            open=False,
+            name="eventmask-inbox",
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except Exception as exc:
+            self._pool.close()
+            raise InboxError(f"cannot connect to the inbox at {redact(url)}: {exc}") from None
+        try:
+            if migrate:
+                self.migrate()
+            else:
+                self._check_schema(redact(url))
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"PostgresInbox({redact(self.url)!r})"
+
+    # -- connections and time -----------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn:
+                if self._server_clock and time.monotonic() - self._offset_at > _CLOCK_REFRESH:
+                    self._sync_clock(conn)
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise InboxError(f"the inbox database is unavailable: {exc}") from exc
+
+    def _sync_clock(self, conn: psycopg.Connection[Any]) -> None:
+        """Measure this host's offset to the server's clock (halfway through a round trip)."""
+        before = time.time()
+        row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+        after = time.time()
+        assert row is not None
+        self._offset = float(row[0]) - (before + after) / 2
+        self._offset_at = time.monotonic()
+
+    def _now(self) -> float:
+        return time.time() + self._offset
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _has_table(self, conn: psycopg.Connection[Any], name: str) -> bool:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+        return bool(row and row[0])
+
+    def _lock_migrations(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _insert_batch(
+        self, conn: psycopg.Connection[Any], items: list[tuple[bytes, Mapping[str, Any]]]
+    ) -> list[PutResult]:
+        now = self.clock()
+        since = now - self.dedup_window
+        rows = []
+        locks = set()
+        for body, doc in items:
+            digest, revision = dedup_keys(body, doc, self.dedup_revisions)
+            locks.add(_lock_id(f"body:{digest}"))
+            if revision is not None:
+                locks.add(_lock_id(revision))
+            prop = doc.get("property_id")
+            rows.append(
+                (
+                    now,
+                    since,
+                    doc["event"],
+                    prop if isinstance(prop, str) else None,
+                    body,
+                    digest,
+                    revision,
+                )
+            )
+        # In ascending order, in one statement: two batches wanting the same
+        # keys queue up instead of deadlocking.
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (sorted(locks),)
+        )
+        results = []
+        with conn.cursor() as cur:
+            cur.executemany(
+                "SELECT * FROM eventmask_put(%s, %s, %s, %s, %s, %s, %s)", rows, returning=True
+            )
+            while True:
+                row = cur.fetchone()
+                assert row is not None
+                results.append(PutResult(*row))
+                if not cur.nextset():
+                    break
+        return results
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int = 16) -> list[Entry]:
+        now = self.clock()
+        with self._transaction() as conn:
+            # A lease that ran out with no attempts left: the worker died on
+            # this entry every time.  It is a dead letter, not a loop.
+            conn.execute(
+                "UPDATE eventmask_deliveries SET state = 'dead', lease_owner = NULL, "
+                "lease_until = NULL, last_error = coalesce(last_error, 'worker lease expired') "
+                "WHERE id IN (SELECT id FROM eventmask_deliveries "
+                "WHERE state = 'claimed' AND lease_until < %s AND attempts >= %s "
+                "FOR UPDATE SKIP LOCKED)",
+                (now, self.max_attempts),
+            )
+            rows = conn.execute(
+                "UPDATE eventmask_deliveries AS d SET state = 'claimed', lease_owner = %s, "
+                "lease_until = %s, attempts = d.attempts + 1 FROM ("
+                "SELECT id FROM eventmask_deliveries "
+                "WHERE (state = 'pending' AND available_at <= %s) "
+                "OR (state = 'claimed' AND lease_until < %s AND attempts < %s) "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
+                "WHERE d.id = picked.id RETURNING "
+                + ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(",")),
+                (owner, now + self.lease, now, now, self.max_attempts, limit),
+            ).fetchall()
+        return sorted((_entry(r) for r in rows), key=lambda e: e.id)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._stop_writer()
+        self._pool.close()

@@ -1,0 +1,170 @@
+"""Real eventmask processes for the tests: receivers (`serve`) and workers, killable at will."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from .conftest import ROOT
+
+EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
+SECRET = "crash-test-secret"
+
+# Every process started here, so that a failing test leaves none running.
+started: list[subprocess.Popen[bytes]] = []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kill_leftovers() -> None:
+    while started:
+        proc = started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+class Proc:
+    """An `eventmask serve` or `eventmask worker` process that can be killed and started again.
+
+    The inbox URL goes in EVENTMASK_DB, as it would in a deployment.
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        app: str,
+        *extra: str,
+        sleep: str = "0",
+        db: str | None = None,
+        command: str = "serve",
+        name: str = "serve",
+    ) -> None:
+        self.db = db or str(tmp / "inbox.db")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = command
+        self.argv = [EVENTMASK, command, app, "--log-level", "warning", *extra]
+        if command == "serve":
+            self.argv += ["--port", str(self.port)]
+        self.env = {
+            **os.environ,
+            "EVENTMASK_DB": self.db,
+            "EVENTMASK_SECRET": f"old-secret,{SECRET}",
+            "EVENTMASK_TEST_HANDLER_SLEEP": sleep,
+        }
+        self.log = (tmp / f"{name}.log").open("ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait: bool = True) -> None:
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
+        )
+        started.append(self.proc)
+        if wait and self.command == "serve":
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            assert self.proc.poll() is None, f"eventmask {self.command} exited"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("eventmask serve did not become healthy")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+
+def deliver(urls: list[str], doc: dict[str, Any], stop_at: float) -> None:
+    """Post like Channex: retry on 5xx, connection errors and timeouts until a 2xx.
+
+    With several receivers (behind a load balancer) each retry goes to the next one.
+    """
+    body = orjson.dumps(doc)
+    attempt = 0
+    while time.monotonic() < stop_at:
+        url = urls[attempt % len(urls)]
+        attempt += 1
+        try:
+            response = httpx.post(
+                f"{url}/channex",
+                content=body,
+                headers={"X-Channex-Webhook-Secret": SECRET},
+                timeout=2,
+            )
+        except httpx.HTTPError:
+            time.sleep(0.05)
+            continue
+        if response.status_code < 300:
+            return
+        assert response.status_code >= 500, response.text  # a 4xx would be final: a loss
+        time.sleep(0.05)
+    raise AssertionError(f"delivery {doc['payload']['delivery']} was never acknowledged")
+
+
+def effects(db: str) -> dict[str, int]:
+    """How many times the recording handler committed each delivery."""
+    statement = "SELECT delivery, count(*) FROM effects GROUP BY delivery"
+    if "://" in db:
+        import psycopg
+
+        with psycopg.connect(db) as conn:
+            try:
+                return dict(conn.execute(statement).fetchall())
+            except psycopg.errors.UndefinedTable:
+                return {}
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(statement).fetchall()
+    except sqlite3.OperationalError:
+        rows = []
+    finally:
+        conn.close()
+    return dict(rows)
+
+
+def inbox_stats(db: str) -> dict[str, Any]:
+    """`eventmask inbox stats` for the database."""
+    done = subprocess.run(
+        [EVENTMASK, "inbox", "stats", "--db", db], capture_output=True, check=True, cwd=ROOT
+    )
+    stats: dict[str, Any] = json.loads(done.stdout)
+    return stats
+
+
+def wait_drained(db: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = inbox_stats(db)
+        if stats["pending"] == 0 and stats["claimed"] == 0:
+            return stats
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.2)
