@@ -10,7 +10,10 @@ from eventmask.asgi import current_delivery
 
 # Records every delivery through the worker's transaction: the exactly-once path.
 recording = Router()
-EFFECTS_TABLE = "CREATE TABLE IF NOT EXISTS effects (delivery TEXT NOT NULL, entry BIGINT NOT NULL)"
+EFFECTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS effects "
+    "(delivery TEXT NOT NULL, entry BIGINT NOT NULL, pid INTEGER)"
+)
 
 
 @recording.on("*")
@@ -20,8 +23,8 @@ def record(n: Notification) -> None:
     payload = n.raw.get("payload") or {}
     mark = "?" if ctx.backend == "sqlite" else "%s"
     ctx.connection.execute(
-        f"INSERT INTO effects (delivery, entry) VALUES ({mark}, {mark})",
-        (payload.get("delivery", "?"), ctx.entry_id),
+        f"INSERT INTO effects (delivery, entry, pid) VALUES ({mark}, {mark}, {mark})",
+        (payload.get("delivery", "?"), ctx.entry_id, os.getpid()),
     )
     # A little work, so that kills land while handlers run, too.
     time.sleep(float(os.environ.get("EVENTMASK_TEST_HANDLER_SLEEP", "0")))

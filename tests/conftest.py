@@ -24,6 +24,22 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+# Figures the tests measure (crash counts, drain rates), shown after the run.
+_REPORTS: list[str] = []
+
+
+def report(line: str) -> None:
+    """Print `line` in the summary at the end of the test run."""
+    _REPORTS.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _REPORTS:
+        terminalreporter.section("measured")
+        for line in _REPORTS:
+            terminalreporter.write_line(line)
+
+
 def load_cases(name: str) -> Any:
     """A JSON case file from tests/data."""
     return json.loads((DATA / name).read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, report
 from .procs import EVENTMASK, Proc, deliver, effects, kill_leftovers, wait_drained
 
 
@@ -80,7 +80,10 @@ def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
     handled = effects(served.db)
     lost = [f"d{n}" for n in range(total) if f"d{n}" not in handled]
     twice = {k: v for k, v in handled.items() if v > 1}
-    print(f"{total} deliveries, {kills} kills, {len(lost)} lost, {len(twice)} handled twice")
+    report(
+        f"SQLite crash test: {total} deliveries, {kills} kills, "
+        f"{len(lost)} lost, {len(twice)} handled twice"
+    )
     assert kills >= 5
     assert lost == []
     assert twice == {}

@@ -253,11 +253,6 @@ _GIVE_BACK: Final = (
     "lease_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
     "WHERE state = 'claimed' AND lease_owner = ?"
 )
-_MARK_DONE: Final = (
-    "UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
-    "lease_until = NULL, last_error = NULL "
-    "WHERE id = ? AND state = 'claimed' AND lease_owner = ?"
-)
 _MARK_FAILED: Final = (
     "UPDATE eventmask_deliveries SET state = ?, available_at = ?, last_error = ?, "
     "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
@@ -543,56 +538,122 @@ class SQLInbox(Inbox):
         seconds: quick handlers share one commit, slow ones commit one by one
         (and, with SQLite, the receiver is not kept waiting for the lock).
         """
-        states: list[State] = []
-        with self._transaction() as conn:
-            held = time.monotonic()
-            for position, entry in enumerate(entries):
-                if stopping is not None and stopping():
-                    self._x(conn, _GIVE_BACK + " AND id = ?", (owner, entry.id))
-                    states.append("pending")
-                    continue
-                states.append(self._process_one(conn, entry, owner, run))
-                if position + 1 < len(entries) and time.monotonic() - held > self.batch_budget:
-                    conn.execute("COMMIT")
-                    self._begin(conn)
-                    held = time.monotonic()
-        return states
+        states: dict[int, State] = {}
+        todo = list(entries)
+        with self._connection() as conn:
+            while todo:
+                owned = self._open_batch(conn, [e.id for e in todo], owner)
+                try:
+                    todo = self._process_some(conn, todo, owned, owner, run, stopping, states)
+                except BaseException:
+                    with suppress(*self._db_errors):
+                        conn.execute("ROLLBACK")
+                    raise
+        return [states[e.id] for e in entries]
 
-    def _process_one(
+    def _process_some(
         self,
         conn: Any,
-        entry: Entry,
+        todo: list[Entry],
+        owned: set[int],
         owner: str,
         run: Callable[[DeliveryContext], str | None],
-    ) -> State:
-        context = DeliveryContext(
-            conn, entry.id, entry.idempotency_key, entry.attempts, entry.event, self.backend
-        )
-        conn.execute("SAVEPOINT eventmask_entry")
-        with delivery_context(context):
-            error = run(context)
-        if error is None:
-            try:
-                marked = self._x(conn, _MARK_DONE, (self.clock(), entry.id, owner)).rowcount
-            except self._db_errors as exc:
+        stopping: Callable[[], bool] | None,
+        states: dict[int, State],
+    ) -> list[Entry]:
+        """Process entries in the open transaction until the budget is spent; commit.
+
+        Return the entries left for the next transaction.
+        """
+        held = time.monotonic()
+        done: list[int] = []
+        savepoint = False  # an entry's savepoint is open (released lazily, with the next)
+        while todo:
+            if stopping is not None and stopping():
+                ids = [e.id for e in todo if e.id in owned]
+                if ids:
+                    marks = ", ".join("?" * len(ids))
+                    self._x(conn, f"{_GIVE_BACK} AND id IN ({marks})", (owner, *ids))
+                states.update((e.id, "pending" if e.id in owned else "claimed") for e in todo)
+                todo = []
+                break
+            entry = todo.pop(0)
+            if entry.id not in owned:
+                # The lease ran out and another worker owns the entry now.
+                states[entry.id] = "claimed"
+                continue
+            self._savepoint(conn, release_previous=savepoint)
+            savepoint = True
+            context = DeliveryContext(
+                conn, entry.id, entry.idempotency_key, entry.attempts, entry.event, self.backend
+            )
+            with delivery_context(context):
+                error = run(context)
+            if error is None and self._aborted(conn):
                 # A handler swallowed a database error and left the
                 # transaction unusable: that is a failure of this attempt.
-                error = f"{type(exc).__name__}: {exc}"
+                error = "the handler's transaction was aborted by a database error it caught"
+            if error is None:
+                done.append(entry.id)
+                states[entry.id] = "done"
             else:
-                if marked == 1:
-                    conn.execute("RELEASE eventmask_entry")
-                    return "done"
-                # The lease ran out and another worker owns the entry now: undo.
-                conn.execute("ROLLBACK TO eventmask_entry")
+                conn.execute("ROLLBACK TO eventmask_entry")  # the handlers' database effects go
                 conn.execute("RELEASE eventmask_entry")
-                return "claimed"
-        conn.execute("ROLLBACK TO eventmask_entry")  # the handlers' database effects go
-        conn.execute("RELEASE eventmask_entry")
+                savepoint = False
+                states[entry.id] = self._record_failure(conn, entry, owner, error)
+            if todo and time.monotonic() - held > self.batch_budget:
+                break
+        self._finish_batch(conn, done)
+        return todo
+
+    def _record_failure(self, conn: Any, entry: Entry, owner: str, error: str) -> State:
         dead = entry.attempts >= self.max_attempts
         delay = min(self.backoff * 2 ** (entry.attempts - 1), self.max_backoff)
         state: State = "dead" if dead else "pending"
         self._x(conn, _MARK_FAILED, (state, self.clock() + delay, error[:4000], entry.id, owner))
         return state
+
+    def _open_batch(self, conn: Any, ids: list[int], owner: str) -> set[int]:
+        """Begin the batch's transaction; return the ids still claimed by `owner`.
+
+        No other worker can take those entries until the transaction ends
+        (SQLite: the write lock; PostgreSQL: row locks).
+        """
+        self._begin(conn)
+        try:
+            rows = self._x(conn, self._owned_query(len(ids)), (owner, *ids)).fetchall()
+        except BaseException:
+            with suppress(*self._db_errors):
+                conn.execute("ROLLBACK")
+            raise
+        return {row[0] for row in rows}
+
+    def _owned_query(self, n: int) -> str:
+        return (
+            "SELECT id FROM eventmask_deliveries WHERE state = 'claimed' AND lease_owner = ? "
+            f"AND id IN ({', '.join('?' * n)})"
+        )
+
+    def _savepoint(self, conn: Any, release_previous: bool) -> None:
+        if release_previous:
+            conn.execute("RELEASE eventmask_entry")
+        conn.execute("SAVEPOINT eventmask_entry")
+
+    def _aborted(self, conn: Any) -> bool:
+        """Whether the transaction can no longer do anything but roll back."""
+        return False
+
+    def _finish_batch(self, conn: Any, done: list[int]) -> None:
+        """Mark the entries done and commit."""
+        if done:
+            self._x(conn, self._done_query(len(done)), (self.clock(), *done))
+        conn.execute("COMMIT")
+
+    def _done_query(self, n: int) -> str:
+        return (
+            "UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
+            f"lease_until = NULL, last_error = NULL WHERE id IN ({', '.join('?' * n)})"
+        )
 
     def release(self, owner: str) -> int:
         with self._transaction() as conn:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 from ._inbox import (
@@ -116,6 +116,30 @@ BEGIN
 END
 $$""",
 )
+
+# One statement, one round trip: leases that ran out with no attempts left
+# become dead letters (the worker died on the entry every time), and up to
+# `limit` ready entries are claimed.  The two touch different rows.
+_CLAIM: Final = f"""
+WITH expired AS (
+    UPDATE eventmask_deliveries SET state = 'dead', lease_owner = NULL, lease_until = NULL,
+        last_error = coalesce(last_error, 'worker lease expired')
+    WHERE id IN (
+        SELECT id FROM eventmask_deliveries
+        WHERE state = 'claimed' AND lease_until < %s AND attempts >= %s
+        FOR UPDATE SKIP LOCKED)
+), picked AS (
+    SELECT id FROM eventmask_deliveries
+    WHERE (state = 'pending' AND available_at <= %s)
+       OR (state = 'claimed' AND lease_until < %s AND attempts < %s)
+    ORDER BY id LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE eventmask_deliveries AS d
+SET state = 'claimed', lease_owner = %s, lease_until = %s, attempts = d.attempts + 1
+FROM picked WHERE d.id = picked.id
+RETURNING {", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))}
+"""
 
 # pg_advisory_xact_lock key that serializes `eventmask inbox migrate` runs.
 _MIGRATION_LOCK: Final = 0x6576_656E_746D_736B  # "eventmsk"
@@ -300,29 +324,59 @@ class PostgresInbox(SQLInbox):
 
     def claim(self, owner: str, limit: int = 16) -> list[Entry]:
         now = self.clock()
-        with self._transaction() as conn:
-            # A lease that ran out with no attempts left: the worker died on
-            # this entry every time.  It is a dead letter, not a loop.
-            conn.execute(
-                "UPDATE eventmask_deliveries SET state = 'dead', lease_owner = NULL, "
-                "lease_until = NULL, last_error = coalesce(last_error, 'worker lease expired') "
-                "WHERE id IN (SELECT id FROM eventmask_deliveries "
-                "WHERE state = 'claimed' AND lease_until < %s AND attempts >= %s "
-                "FOR UPDATE SKIP LOCKED)",
-                (now, self.max_attempts),
-            )
+        with self._connection() as conn:
             rows = conn.execute(
-                "UPDATE eventmask_deliveries AS d SET state = 'claimed', lease_owner = %s, "
-                "lease_until = %s, attempts = d.attempts + 1 FROM ("
-                "SELECT id FROM eventmask_deliveries "
-                "WHERE (state = 'pending' AND available_at <= %s) "
-                "OR (state = 'claimed' AND lease_until < %s AND attempts < %s) "
-                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
-                "WHERE d.id = picked.id RETURNING "
-                + ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(",")),
-                (owner, now + self.lease, now, now, self.max_attempts, limit),
+                _CLAIM,
+                (
+                    now,
+                    self.max_attempts,
+                    now,
+                    now,
+                    self.max_attempts,
+                    limit,
+                    owner,
+                    now + self.lease,
+                ),
             ).fetchall()
         return sorted((_entry(r) for r in rows), key=lambda e: e.id)
+
+    # Round trips are what a worker spends its time on: the batch's BEGIN and
+    # row locks go in one, each entry costs one (its savepoint, which also
+    # releases the previous one), and the done marks go with the COMMIT.
+
+    def _open_batch(self, conn: psycopg.Connection[Any], ids: list[int], owner: str) -> set[int]:
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                cur = conn.execute(self._sql(self._owned_query(len(ids))), (owner, *ids))
+            rows = cur.fetchall()
+        except BaseException:
+            with suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return {row[0] for row in rows}
+
+    def _owned_query(self, n: int) -> str:
+        # Not SKIP LOCKED: another worker's claim may hold a row of ours for
+        # an instant while it checks (and skips) it.  Waiting that instant is
+        # right; skipping would leave the entry claimed until its lease ran out.
+        return super()._owned_query(n) + " ORDER BY id FOR UPDATE"
+
+    def _savepoint(self, conn: psycopg.Connection[Any], release_previous: bool) -> None:
+        conn.execute(
+            "RELEASE eventmask_entry; SAVEPOINT eventmask_entry"
+            if release_previous
+            else "SAVEPOINT eventmask_entry"
+        )
+
+    def _aborted(self, conn: psycopg.Connection[Any]) -> bool:
+        return conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+
+    def _finish_batch(self, conn: psycopg.Connection[Any], done: list[int]) -> None:
+        with conn.pipeline():
+            if done:
+                conn.execute(self._sql(self._done_query(len(done))), (self.clock(), *done))
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         if self._closed:
