@@ -87,10 +87,12 @@ def wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, fl
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    total = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     return {
         "requests_per_s": round(rps),
+        "requests": int(total.group(1)) if total else 0,
         "p50_ms": round(p50, 2),
         "p99_ms": round(p99, 2),
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+# The PostgreSQL inbox tests start a throwaway server of their own
+# (tests/pgserver.py) from Debian's packaged binaries.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update -qq

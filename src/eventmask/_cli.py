@@ -521,21 +521,13 @@ def _migrate(db: str, out: TextIO, err: TextIO) -> int:
     from ._inbox import InboxError, open_inbox
 
     try:
-        inbox = open_inbox(db, migrate=False)
-    except InboxError:
-        inbox = None  # not migrated yet (or unreachable: migrating says which)
-    try:
-        if inbox is None:
-            inbox = open_inbox(db, migrate=True)
-            before, after = 0, inbox.schema_version_expected
-        else:
-            before, after = inbox.migrate()
+        inbox = open_inbox(db, migrate=True)
     except InboxError as exc:
         err.write(f"eventmask: {exc}\n")
         return EXIT_USAGE
-    finally:
-        if inbox is not None:
-            inbox.close()
+    inbox.close()
+    assert inbox.migrated is not None
+    before, after = inbox.migrated
     if before == after:
         out.write(f"the inbox schema is up to date (version {after})\n")
     else:

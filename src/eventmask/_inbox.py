@@ -332,6 +332,8 @@ class SQLInbox(Inbox):
         self._closed = False
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
+        # (before, after) when this inbox migrated the schema as it opened.
+        self.migrated: tuple[int, int] | None = None
 
     @property
     def schema_version_expected(self) -> int:
@@ -862,7 +864,7 @@ class SQLiteInbox(SQLInbox):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         if migrate:
-            self.migrate()
+            self.migrated = self.migrate()
         else:
             self._check_schema(self.path)
 

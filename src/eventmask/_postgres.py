@@ -232,7 +232,7 @@ class PostgresInbox(SQLInbox):
             raise InboxError(f"cannot connect to the inbox at {redact(url)}: {exc}") from None
         try:
             if migrate:
-                self.migrate()
+                self.migrated = self.migrate()
             else:
                 self._check_schema(redact(url))
         except BaseException:

@@ -10,6 +10,7 @@ which is recorded with its reason so that an operator sees refusals.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import hmac
 import logging
@@ -253,7 +254,9 @@ class Receiver:
         status = 200
         if self.inbox is not None:
             try:
-                doc["inbox"] = self.inbox.stats()
+                # In a thread: a database that is slow or down must not stall
+                # the event loop that acknowledges deliveries.
+                doc["inbox"] = await asyncio.to_thread(self.inbox.stats)
             except Exception as exc:
                 status, doc = 503, {"status": "error", "error": f"inbox unavailable: {exc}"}
         await _respond(send, status, doc)

@@ -2,10 +2,12 @@
 
 from eventmask.asgi import Receiver, SQLiteInbox, Worker
 
-inbox = SQLiteInbox("inbox.db")
+inbox = SQLiteInbox("inbox.db")       # or open_inbox("postgresql://...") / PostgresInbox
 app = Receiver(router, secrets=["..."], inbox=inbox)   # mount in Starlette/FastAPI
 Worker(inbox, router).start()                          # or: eventmask serve
 """
+
+from typing import Any
 
 from ._inbox import (
     DeliveryContext,
@@ -13,6 +15,7 @@ from ._inbox import (
     Inbox,
     InboxError,
     PutResult,
+    SQLInbox,
     SQLiteInbox,
     current_delivery,
     open_inbox,
@@ -27,8 +30,18 @@ __all__ = [
     "InboxError",
     "PutResult",
     "Receiver",
+    "SQLInbox",
     "SQLiteInbox",
     "Worker",
     "current_delivery",
     "open_inbox",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PostgresInbox needs psycopg (eventmask[postgres]): imported on first use.
+    if name == "PostgresInbox":
+        from ._postgres import PostgresInbox
+
+        return PostgresInbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
