@@ -256,7 +256,7 @@ class Receiver:
             try:
                 # In a thread: a database that is slow or down must not stall
                 # the event loop that acknowledges deliveries.
-                doc["inbox"] = await asyncio.to_thread(self.inbox.stats)
+                doc["inbox"] = await asyncio.to_thread(self.inbox.stats, done=False)
             except Exception as exc:
                 status, doc = 503, {"status": "error", "error": f"inbox unavailable: {exc}"}
         await _respond(send, status, doc)
