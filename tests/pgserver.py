@@ -83,6 +83,11 @@ class ThrowawayPostgres:
             "--encoding=UTF8",
             "--no-instructions",
         )
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after `pause`) on the same port and data."""
         options = " ".join(f"-c {key}={value}" for key, value in self.settings.items())
         self._run(
             find_bin("pg_ctl"),
@@ -97,7 +102,10 @@ class ThrowawayPostgres:
             f"-p {self.port} -k {self.dir} {options}",
             "start",
         )
-        return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: a database outage."""
+        self._run(find_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def create_database(self, name: str) -> str:
         """A new empty database; its URL."""

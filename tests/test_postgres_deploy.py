@@ -177,3 +177,64 @@ def test_eight_workers_drain_20k_entries_exactly_once(tmp_path: Path, postgres_u
         f"PostgreSQL contention test: 8 worker processes drained {total} entries exactly once "
         f"at {rate:,.0f} deliveries/s"
     )
+
+
+def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
+    """While PostgreSQL is down the receiver answers 503 (Channex retries); then it recovers."""
+    import httpx
+
+    from eventmask import Router
+    from eventmask.asgi import Receiver
+
+    from .pgserver import ThrowawayPostgres
+
+    headers = {"X-Channex-Webhook-Secret": "s"}
+
+    async def post(app: Receiver, n: int) -> int:
+        doc = {"event": "message", "payload": {"delivery": f"o{n}"}}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post("/channex", content=orjson.dumps(doc), headers=headers)
+            return response.status_code
+
+    async def health(app: Receiver) -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get("/health")).status_code
+
+    with ThrowawayPostgres() as server:
+        inbox = open_inbox(server.url, migrate=True, connect_timeout=2)
+        app = Receiver(Router(), secrets=["s"], inbox=inbox)
+        try:
+            # Leave several idle connections in the pool, as a busy process has.
+            together = threading.Barrier(4)
+
+            def hold() -> None:
+                with inbox._connection():
+                    together.wait()
+
+            holders = [threading.Thread(target=hold) for _ in range(4)]
+            for thread in holders:
+                thread.start()
+            for thread in holders:
+                thread.join()
+            assert asyncio.run(post(app, 1)) == 200
+            server.pause()
+            assert asyncio.run(post(app, 2)) == 503
+            assert asyncio.run(health(app)) == 503
+            server.resume()
+            deadline = time.monotonic() + 20
+            statuses = []
+            while not statuses or statuses[-1] != 200:  # Channex's retries
+                assert time.monotonic() < deadline, statuses
+                statuses.append(asyncio.run(post(app, 2)))
+            # The 503s dropped the pool's dead connections: none is tried again.
+            assert statuses == [200]
+            assert asyncio.run(health(app)) == 200
+            assert asyncio.run(post(app, 3)) == 200
+            assert [e.body for e in reversed(inbox.entries())] == [
+                orjson.dumps({"event": "message", "payload": {"delivery": f"o{n}"}})
+                for n in (1, 2, 3)
+            ]
+        finally:
+            inbox.close()

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from eventmask import Notification, Router
-from eventmask.asgi import Receiver, SQLiteInbox, Worker
+from eventmask.asgi import Receiver, SQLiteInbox, Worker, open_inbox
 
 SECRET = "s3cret-one"
 ROTATED = "s3cret-two"
@@ -58,9 +58,9 @@ def test_inline_mode_dispatches_before_answering() -> None:
     assert bad.json()["failed"]
 
 
-def test_inbox_mode_commits_then_acknowledges(tmp_path: Path) -> None:
+def test_inbox_mode_commits_then_acknowledges(db_url: str) -> None:
     """With an inbox the 200 carries the entry id; a retry of the same body is a duplicate."""
-    inbox = SQLiteInbox(tmp_path / "inbox.db")
+    inbox = open_inbox(db_url, migrate=True)
     try:
         app = Receiver(Router(), secrets=[SECRET], inbox=inbox)
         headers = {"X-Channex-Webhook-Secret": SECRET}

@@ -252,6 +252,10 @@ class PostgresInbox(SQLInbox):
                     self._sync_clock(conn)
                 yield conn
         except psycopg.OperationalError as exc:
+            # The server may have restarted: drop the pool's dead connections
+            # now, rather than failing once on each of them.
+            with suppress(Exception):
+                self._pool.check()
             raise InboxError(f"the inbox database is unavailable: {exc}") from exc
 
     def _sync_clock(self, conn: psycopg.Connection[Any]) -> None:
