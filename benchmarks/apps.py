@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventmask import Notification, Router
+from eventmask.asgi import current_delivery
 
 router = Router()
 
@@ -12,6 +13,21 @@ router = Router()
 @router.on("*")
 def noop(n: Notification) -> None:
     """A handler that does nothing: the benchmark measures the receiver, not the PMS."""
+
+
+# What a PMS handler does on the exactly-once path: one row written through
+# the worker's transaction (the benchmark creates the table beforehand).
+effect = Router()
+
+
+@effect.on("*")
+def record(n: Notification) -> None:
+    ctx = current_delivery()
+    mark = "?" if ctx.backend == "sqlite" else "%s"
+    ctx.connection.execute(
+        f"INSERT INTO effects (delivery, entry) VALUES ({mark}, {mark})",
+        (n.raw["payload"]["delivery"], ctx.entry_id),
+    )
 
 
 async def bare(scope: dict[str, Any], receive: Any, send: Any) -> None:

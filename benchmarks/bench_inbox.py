@@ -3,8 +3,9 @@
 Run: .venv/bin/python -m benchmarks.bench_inbox [--entries 20000] [--seconds 15]
 
 Starts a throwaway PostgreSQL (tests/pgserver.py).  Every worker is an
-`eventmask worker` process with one worker thread; its handler writes one
-row through `current_delivery()` (the exactly-once path a PMS uses).  For
+`eventmask worker` process with one worker thread; its handler
+(benchmarks/apps.py:effect) inserts one row through `current_delivery()`,
+the exactly-once path a PMS uses.  For
 each worker count, SQLite and PostgreSQL run one after the other on the
 same number of entries.  The drain rate is entries / (last done_at - first
 done_at).  Ingest: two `eventmask serve --workers 0` processes on one inbox,
@@ -102,10 +103,10 @@ def cpu_times() -> tuple[int, int]:
 def drain(url: str, entries: int, workers: int) -> dict[str, Any]:
     asyncio.run(_fill(url, entries))
     busy_before, total_before = cpu_times()
-    env = {**os.environ, "EVENTMASK_DB": url, "EVENTMASK_TEST_HANDLER_SLEEP": "0"}
+    env = {**os.environ, "EVENTMASK_DB": url}
     procs = [
         subprocess.Popen(
-            [EVENTMASK, "worker", "tests.apps:recording", "--log-level", "warning"],
+            [EVENTMASK, "worker", "benchmarks.apps:effect", "--log-level", "warning"],
             cwd=ROOT,
             env=env,
         )

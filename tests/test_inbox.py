@@ -455,6 +455,7 @@ def test_postgres_connection_errors_are_clear_and_hide_the_password() -> None:
         open_inbox(url, connect_timeout=1)
     assert "s3cret" not in str(caught.value)
     assert f"app:***@127.0.0.1:{port}/pms" in str(caught.value)
+    assert "Connection refused" in str(caught.value)
     with pytest.raises(InboxError, match="invalid PostgreSQL URL"):
         open_inbox("postgresql://h/db?no_such_option=1")
 

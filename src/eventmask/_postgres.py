@@ -229,7 +229,12 @@ class PostgresInbox(SQLInbox):
             self._pool.open(wait=True, timeout=connect_timeout)
         except Exception as exc:
             self._pool.close()
-            raise InboxError(f"cannot connect to the inbox at {redact(url)}: {exc}") from None
+            reason = str(exc)
+            try:  # the pool only says it timed out; libpq says why
+                psycopg.connect(url, connect_timeout=max(int(connect_timeout), 1)).close()
+            except psycopg.Error as direct:
+                reason = " ".join(str(direct).split())
+            raise InboxError(f"cannot connect to the inbox at {redact(url)}: {reason}") from None
         try:
             if migrate:
                 self.migrated = self.migrate()

@@ -49,7 +49,7 @@ def setup_logging(level: str = "info") -> None:
     """Structured (JSON lines) logging on stderr for eventmask and uvicorn."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for name in ("eventmask", "uvicorn", "uvicorn.error"):
+    for name in ("eventmask", "uvicorn", "uvicorn.error", "psycopg.pool"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
