@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -546,4 +547,26 @@ def test_purge_works_in_chunks(db_url: str, clock: Clock) -> None:
         assert (stats["done"], stats["pending"]) == (5, 0)
         assert box.stats(done=False)["done"] is None
     finally:
+        box.close()
+
+
+def test_postgres_wakes_idle_workers_at_once(postgres_url: str) -> None:
+    """A worker waiting 5 s between empty claims handles a new delivery well before that."""
+    box = open_inbox(postgres_url, migrate=True)
+    handled = threading.Event()
+    router = Router()
+
+    @router.on("message")
+    def note(n: Notification) -> None:
+        handled.set()
+
+    worker = Worker(box, router, idle=5.0).start()
+    try:
+        time.sleep(0.5)  # the worker found nothing and is waiting
+        started = time.monotonic()
+        box.put(*body(1))
+        assert handled.wait(10)
+        assert time.monotonic() - started < 2.0
+    finally:
+        worker.stop()
         box.close()

@@ -209,6 +209,14 @@ class Inbox:
         """Give back every entry `owner` has claimed (graceful shutdown)."""
         raise NotImplementedError
 
+    def wait_for_work(self, timeout: float, stop: threading.Event) -> None:
+        """Wait up to `timeout` seconds for new entries, or until `stop` is set.
+
+        Workers call this when a claim came back empty.  This default just
+        waits; PostgreSQL is woken as soon as a receiver commits a delivery.
+        """
+        stop.wait(timeout)
+
     def stats(self, *, done: bool = True) -> dict[str, Any]:
         """Counts per state, the oldest pending entry's age, recent rejections.
 

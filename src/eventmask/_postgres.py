@@ -22,6 +22,8 @@ autocommit mode and eventmask opens its transactions explicitly.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -47,6 +49,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 __all__ = ["PostgresInbox"]
+
+log = logging.getLogger("eventmask.inbox")
+_CHANNEL: Final = "eventmask_inbox"
 
 _V1: Final = (
     """CREATE TABLE eventmask_deliveries (
@@ -112,6 +117,8 @@ BEGIN
             revision_key, idempotency_key, available_at)
         VALUES (p_now, p_event, p_property, p_body, p_hash, p_revision, found_key, p_now)
         RETURNING id INTO found_id;
+    -- Wakes idle workers when the transaction commits (once per transaction).
+    PERFORM pg_notify('eventmask_inbox', '');
     RETURN QUERY SELECT found_id, false, found_key;
 END
 $$""",
@@ -200,6 +207,10 @@ class PostgresInbox(SQLInbox):
         self._offset = 0.0
         self._offset_at = -_CLOCK_REFRESH
         self._server_clock = clock is None
+        self._work = threading.Condition()
+        self._generation = 0
+        self._listener: threading.Thread | None = None
+        self._connect_timeout = max(int(connect_timeout), 1)
         super().__init__(
             dedup_window=dedup_window,
             dedup_revisions=dedup_revisions,
@@ -246,6 +257,49 @@ class PostgresInbox(SQLInbox):
 
     def __repr__(self) -> str:
         return f"PostgresInbox({redact(self.url)!r})"
+
+    # -- waking idle workers ------------------------------------------------------------------
+
+    def wait_for_work(self, timeout: float, stop: threading.Event) -> None:
+        """Wait until a receiver commits a delivery (LISTEN), `timeout` passes, or `stop`."""
+        self._ensure_listener()
+        with self._work:
+            seen = self._generation
+            self._work.wait_for(
+                lambda: self._generation != seen or stop.is_set() or self._closed, timeout
+            )
+
+    def _ensure_listener(self) -> None:
+        with self._work:
+            if self._listener is None and not self._closed:
+                self._listener = threading.Thread(
+                    target=self._listen, name="eventmask-inbox-listener", daemon=True
+                )
+                self._listener.start()
+
+    def _wake(self) -> None:
+        with self._work:
+            self._generation += 1
+            self._work.notify_all()
+
+    def _listen(self) -> None:
+        """Keep a connection that LISTENs for new deliveries; reconnect when it drops."""
+        while not self._closed:
+            try:
+                with psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=self._connect_timeout
+                ) as conn:
+                    conn.execute(f"LISTEN {_CHANNEL}")
+                    self._wake()  # deliveries may have come while nobody listened
+                    while not self._closed:
+                        for _ in conn.notifies(timeout=1.0):
+                            self._wake()
+            except psycopg.Error as exc:
+                log.warning(
+                    "inbox listener lost its connection; reconnecting",
+                    extra={"fields": {"error": str(exc)}},
+                )
+                time.sleep(1.0)
 
     # -- connections and time -----------------------------------------------------------------
 
@@ -391,4 +445,7 @@ class PostgresInbox(SQLInbox):
         if self._closed:
             return
         self._stop_writer()
+        self._wake()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
         self._pool.close()

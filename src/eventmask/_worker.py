@@ -132,7 +132,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 if not self.run_once():
-                    self._stop.wait(self.idle)
+                    self.inbox.wait_for_work(self.idle, self._stop)
                 else:
                     # Hand the GIL over between batches: in `eventmask serve` the
                     # receiver's event loop shares this process, and acknowledging
