@@ -405,9 +405,9 @@ class SQLInbox(Inbox):
     def migrate(self) -> tuple[int, int]:
         """Create or upgrade the schema; return the versions before and after.
 
-        Each migration runs in one transaction with the version bump, so a
-        failed upgrade leaves the schema as it was.  Running it again, or in
-        several processes at once, is safe.
+        The pending migrations and the version bump run in one transaction,
+        so a failed upgrade leaves the schema as it was.  Running it again, or
+        in several processes at once, is safe.
         """
         with self._transaction() as conn:
             self._lock_migrations(conn)
