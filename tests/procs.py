@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,55 @@ def wait_drained(db: str, timeout: float = 60) -> dict[str, Any]:
             return stats
         assert time.monotonic() < deadline, stats
         time.sleep(0.2)
+
+
+class Replay:
+    """Client threads posting deliveries ``d0`` ... Channex-style until each one is acknowledged.
+
+    With several receivers, each thread starts at a different one.
+    """
+
+    def __init__(self, urls: list[str], total: int, threads: int, timeout: float = 240) -> None:
+        self.urls = urls
+        self.total = total
+        self.todo: queue.Queue[int] = queue.Queue()
+        for n in range(total):
+            self.todo.put(n)
+        self.stop_at = time.monotonic() + timeout
+        self.failures: list[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._client, args=(i % len(urls),)) for i in range(threads)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _client(self, offset: int) -> None:
+        urls = self.urls[offset:] + self.urls[:offset]
+        while True:
+            try:
+                n = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            doc = {"event": "message", "property_id": "p", "payload": {"delivery": f"d{n}"}}
+            try:
+                deliver(urls, doc, self.stop_at)
+            except BaseException as exc:
+                self.failures.append(exc)
+                return
+
+    def running(self) -> bool:
+        return any(thread.is_alive() for thread in self.threads)
+
+    def outcome(self, db: str) -> tuple[list[str], dict[str, int], set[str]]:
+        """What the handler never committed, committed more than once, or committed unasked."""
+        handled = effects(db)
+        sent = {f"d{n}" for n in range(self.total)}
+        lost = sorted(sent - set(handled))
+        twice = {k: v for k, v in handled.items() if v > 1}
+        return lost, twice, set(handled) - sent
+
+    def join(self) -> list[BaseException]:
+        """Wait for every client; the failures (an empty list when all was acknowledged)."""
+        for thread in self.threads:
+            thread.join()
+        return self.failures
