@@ -92,41 +92,28 @@ def test_sigterm_finishes_requests_and_releases_claims(tmp_path: Path) -> None:
     assert effects(served.db) == {f"g{n}": 1 for n in range(total)}
 
 
+def serve_exits(*argv: str, secret: str | None) -> subprocess.CompletedProcess[bytes]:
+    """Run `eventmask serve ARGV` to its exit, with no inbox URL in the environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("EVENTMASK_SECRET", "EVENTMASK_DB")}
+    if secret is not None:
+        env["EVENTMASK_SECRET"] = secret
+    return subprocess.run(
+        [EVENTMASK, "serve", *argv], cwd=ROOT, env=env, capture_output=True, timeout=30, check=False
+    )
+
+
 def test_serve_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     """The secret comes from EVENTMASK_SECRET only; without it serve exits 2."""
-    env = {k: v for k, v in os.environ.items() if k != "EVENTMASK_SECRET"}
-    done = subprocess.run(
-        [EVENTMASK, "serve", "tests.apps:recording", "--db", str(tmp_path / "x.db")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
+    done = serve_exits("tests.apps:recording", "--db", str(tmp_path / "x.db"), secret=None)
     assert done.returncode == 2
     assert b"EVENTMASK_SECRET" in done.stderr
 
 
 def test_serve_needs_db_or_inline_and_a_loadable_app(tmp_path: Path) -> None:
     """Usage errors: no --db and no --inline; an APP that is not a router."""
-    env = {**os.environ, "EVENTMASK_SECRET": "x"}
-    done = subprocess.run(
-        [EVENTMASK, "serve", "tests.apps:recording"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
+    done = serve_exits("tests.apps:recording", secret="x")
     assert done.returncode == 2
-    done = subprocess.run(
-        [EVENTMASK, "serve", "tests.apps:SECRET_NOPE", "--inline"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
+    done = serve_exits("tests.apps:SECRET_NOPE", "--inline", secret="x")
     assert done.returncode == 2
     assert b"cannot load" in done.stderr
 

@@ -202,7 +202,7 @@ class Inbox:
         run: Callable[[DeliveryContext], str | None],
         stopping: Callable[[], bool] | None = None,
     ) -> list[State]:
-        """`process` for several entries, committed together; see SQLiteInbox."""
+        """`process` for several entries, committed together; see SQLInbox."""
         raise NotImplementedError
 
     def release(self, owner: str) -> int:
