@@ -570,3 +570,26 @@ def test_postgres_wakes_idle_workers_at_once(postgres_url: str) -> None:
     finally:
         worker.stop()
         box.close()
+
+
+def test_a_slow_batch_does_not_keep_sqlite_receivers_waiting(tmp_path: Path) -> None:
+    """While a worker runs a batch of slow handlers, a put waits for one handler, not all.
+
+    The worker commits after each slow entry and steps aside before taking
+    SQLite's write lock again; otherwise it would win the lock every time and
+    the put would wait for the whole batch (16 x 0.25 s).
+    """
+    box = SQLiteInbox(tmp_path / "inbox.db")
+    router = Router()
+    router.add("message", lambda n: time.sleep(0.25))
+    for n in range(16):
+        box.put(*body(n))
+    worker = Worker(box, router).start()
+    try:
+        time.sleep(0.6)  # two entries in: the batch holds 14 more
+        started = time.monotonic()
+        box.put(*body(99))
+        assert time.monotonic() - started < 1.5
+    finally:
+        worker.stop()
+        box.close()

@@ -556,6 +556,8 @@ class SQLInbox(Inbox):
         todo = list(entries)
         with self._connection() as conn:
             while todo:
+                if len(todo) < len(entries):  # committed early: let waiting writers in
+                    self._yield_lock()
                 owned = self._open_batch(conn, [e.id for e in todo], owner)
                 try:
                     todo = self._process_some(conn, todo, owned, owner, run, stopping, states)
@@ -652,6 +654,9 @@ class SQLInbox(Inbox):
         if release_previous:
             conn.execute("RELEASE eventmask_entry")
         conn.execute("SAVEPOINT eventmask_entry")
+
+    def _yield_lock(self) -> None:
+        """Between two transactions of one batch: give other writers their turn."""
 
     def _aborted(self, conn: Any) -> bool:
         """Whether the transaction can no longer do anything but roll back."""
@@ -828,6 +833,7 @@ _SQLITE_V1: Final = (
 )
 
 _BUSY_DEADLINE: Final = 30.0
+_BUSY_POLL: Final = 0.002  # the longest wait between two tries for the write lock
 
 
 def _retry_busy(action: Callable[[], Any]) -> Any:
@@ -844,7 +850,7 @@ def _retry_busy(action: Callable[[], Any]) -> Any:
             if time.monotonic() > deadline:
                 raise InboxError(f"the inbox database stayed locked for 30 s: {exc}") from exc
             time.sleep(delay)
-            delay = min(delay * 2, 0.002)
+            delay = min(delay * 2, _BUSY_POLL)
 
 
 # Version 2: purging done entries, and counting them, no longer scans the table.
@@ -928,6 +934,13 @@ class SQLiteInbox(SQLInbox):
         # IMMEDIATE: a deferred transaction that reads and then writes can
         # hit a busy snapshot that no waiting resolves.
         _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+    def _yield_lock(self) -> None:
+        # SQLite's write lock has no queue: a worker that begins again the
+        # moment it commits wins every time against the receiver's writer,
+        # which polls for the lock every 2 ms at most, and acknowledgements
+        # would wait for the whole batch.  One poll interval is enough.
+        time.sleep(_BUSY_POLL)
 
     def _has_table(self, conn: sqlite3.Connection, name: str) -> bool:
         row = conn.execute(
