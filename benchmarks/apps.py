@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventmask import Notification, Router
-from eventmask.asgi import current_delivery
+from eventmask.inbox import current_delivery
 
 router = Router()
 

@@ -34,7 +34,7 @@ import orjson
 from tests.apps import EFFECTS_TABLE
 from tests.pgserver import ThrowawayPostgres
 
-from eventmask.asgi import open_inbox
+from eventmask.inbox import Envelope, open_inbox
 
 from ._common import RESULTS, ROOT, write_result
 from .bench_receiver import LUA, _port, _start, wrk
@@ -88,7 +88,7 @@ async def _fill(url: str, entries: int) -> None:
         ]
         for start in range(0, entries, 2_000):
             chunk = docs[start : start + 2_000]
-            await asyncio.gather(*(inbox.aput(orjson.dumps(d), d) for d in chunk))
+            await asyncio.gather(*(inbox.aput(Envelope.of(orjson.dumps(d), d)) for d in chunk))
     finally:
         inbox.close()
 

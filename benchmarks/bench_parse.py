@@ -11,13 +11,13 @@ import subprocess
 import sys
 
 import eventmask
-from eventmask import _parser
 from eventmask._catalogue import (
     DEFAULT_ALIASES,
     DEFAULT_EVENTS,
     DEFAULT_LEGACY_RESTRICTIONS,
     DEFAULT_RESTRICTIONS,
 )
+from eventmask._language import parser as _parser
 
 from ._common import best_of, mask_corpus, write_result
 

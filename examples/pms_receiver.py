@@ -20,7 +20,7 @@ from collections import defaultdict
 from typing import Any
 
 from eventmask import BookingPayload, Notification, Router
-from eventmask.asgi import current_delivery
+from eventmask.inbox import current_delivery
 
 router = Router()
 

@@ -6,7 +6,7 @@ import os
 import time
 
 from eventmask import Notification, Router
-from eventmask.asgi import current_delivery
+from eventmask.inbox import current_delivery
 
 # Records every delivery through the worker's transaction: the exactly-once path.
 recording = Router()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eventmask import Diagnostic, lint, parse
-from eventmask._diagnostics import CODES, REPAIRABLE
+from eventmask._language.diagnostics import CODES, REPAIRABLE
 
 from .conftest import ROOT, load_cases
 

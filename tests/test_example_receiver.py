@@ -8,16 +8,17 @@ from pathlib import Path
 
 import orjson
 
-from eventmask.asgi import SQLiteInbox, Worker
+from eventmask.inbox import SQLiteInbox, Worker
 
 from .conftest import CHANNEX
+from .helpers import envelope
 
 example = importlib.import_module("examples.pms_receiver")
 RT, RP = "27e24739-239c-4619-9c30-0dc390f5d7ac", "04c607e4-644d-45ea-ab1a-da920ee36e50"
 
 
 def _put(inbox: SQLiteInbox, doc: dict[str, object]) -> None:
-    inbox.put(orjson.dumps(doc), doc)
+    inbox.put(envelope(doc))
 
 
 def ari(*days: int) -> dict[str, object]:

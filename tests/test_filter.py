@@ -232,7 +232,7 @@ GOOD = {"event": "booking", "property_id": "p", "payload": {"revision_id": "r"}}
         (b'{"event": "booking", oops}', b"x.jsonl:2:22: invalid JSON: "),
         (b"[1, 2]", b"x.jsonl:2:1: expected a JSON object, got array"),
         (b'{"payload": {}}', b"x.jsonl:2:1: missing required field 'event'"),
-        (b'{"event": 7}', b"x.jsonl:2:1: 'event' must be a string, got integer"),
+        (b'{"event": 7}', b"x.jsonl:2:1: expected a string, got integer (at $.event)"),
         (b'{"event": "ari", "payload": 5}', b"x.jsonl:2:1: expected an array of ARI items"),
         (b"\xff\xfe\x00garbage\x01", b"x.jsonl:2:1: invalid JSON"),
     ],

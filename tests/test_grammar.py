@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import eventmask
-from eventmask._grammar import PHRASES, grammar_path, grammar_text, parser
+from eventmask._language.grammar import PHRASES, grammar_path, grammar_text, parser
 
 from .conftest import ROOT
 
@@ -64,7 +64,7 @@ def test_wheel_built_through_sdist_carries_the_grammar(tmp_path: Path) -> None:
         capture_output=True,
     )
     code = (
-        "import eventmask, eventmask._grammar as g;"
+        "import eventmask, eventmask._language.grammar as g;"
         "print(eventmask.parse('booking_new;ari:rate:*:*'));"
         "print(g.grammar_path())"
     )

@@ -14,12 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 import pytest
 
 from eventmask import Notification, Router
-from eventmask.asgi import InboxError, SQLiteInbox, Worker, current_delivery, open_inbox
+from eventmask.inbox import (
+    InboxError,
+    InboxSettings,
+    Outcome,
+    SQLiteInbox,
+    Worker,
+    current_delivery,
+    open_inbox,
+)
+
+from .helpers import body, envelope
 
 
 class Clock:
@@ -39,7 +48,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def inbox(db_url: str, clock: Clock) -> Iterator[Any]:
-    box = open_inbox(db_url, clock=clock, lease=10, max_attempts=3, backoff=2, migrate=True)
+    settings = InboxSettings(lease=10, max_attempts=3, backoff=2)
+    box = open_inbox(db_url, settings, clock=clock, migrate=True)
     yield box
     box.close()
 
@@ -64,26 +74,21 @@ def placeholder(ctx: Any) -> str:
     return "?" if ctx.backend == "sqlite" else "%s"
 
 
-def body(n: int, event: str = "message", **payload: Any) -> tuple[bytes, dict[str, Any]]:
-    doc = {"event": event, "property_id": "p", "payload": {"delivery": f"d{n}", **payload}}
-    return orjson.dumps(doc), doc
-
-
 def test_put_is_committed_and_visible_to_another_connection(inbox: Any) -> None:
     """After put returns, the entry is in the file, seen by an independent connection."""
-    result = inbox.put(*body(1))
+    result = inbox.put(body(1))
     rows = query(url_of(inbox), "SELECT id, state, event FROM eventmask_deliveries")
     assert rows == [(result.id, "pending", "message")]
 
 
 def test_identical_bodies_within_window_are_one_entry(inbox: Any, clock: Clock) -> None:
     """A retried body is acknowledged again without a new entry, until the window passes."""
-    first = inbox.put(*body(1))
-    again = inbox.put(*body(1))
+    first = inbox.put(body(1))
+    again = inbox.put(body(1))
     assert (again.id, again.duplicate) == (first.id, True)
     assert again.idempotency_key == first.idempotency_key
-    clock.now += inbox.dedup_window + 1
-    later = inbox.put(*body(1))
+    clock.now += inbox.settings.dedup_window + 1
+    later = inbox.put(body(1))
     assert not later.duplicate
     assert later.id != first.id
 
@@ -96,15 +101,15 @@ def test_revision_dedup_is_opt_in(db_url: str) -> None:
         return [{"event": e, "payload": payload} for e in ("booking", "booking_new")]
 
     plain = open_inbox(db_url, migrate=True)
-    merged = open_inbox(db_url, dedup_revisions=True)
+    merged = open_inbox(db_url, InboxSettings(dedup_revisions=True))
     try:
-        assert [plain.put(orjson.dumps(d), d).duplicate for d in docs("R1")] == [False, False]
-        results = [merged.put(orjson.dumps(d), d) for d in docs("R2")]
+        assert [plain.put(envelope(d)).duplicate for d in docs("R1")] == [False, False]
+        results = [merged.put(envelope(d)) for d in docs("R2")]
         assert [r.duplicate for r in results] == [False, True]
         assert results[0].idempotency_key == "revision:r2"
         # A revision seen before is a duplicate even in a body never seen.
         late = {"event": "booking_modification", "payload": {"revision_id": "r2", "x": 1}}
-        assert merged.put(orjson.dumps(late), late).id == results[0].id
+        assert merged.put(envelope(late)).id == results[0].id
     finally:
         plain.close()
         merged.close()
@@ -116,7 +121,7 @@ def test_concurrent_puts_share_commits(inbox: Any) -> None:
     lock = threading.Lock()
 
     def put(n: int) -> None:
-        result = inbox.put(*body(n))
+        result = inbox.put(body(n))
         with lock:
             results.append(result)
 
@@ -141,7 +146,7 @@ def test_worker_marks_done_and_handler_effects_commit_once(inbox: Any) -> None:
         ctx.connection.execute(insert, (ctx.idempotency_key,))
 
     for n in range(5):
-        inbox.put(*body(n))
+        inbox.put(body(n))
     assert Worker(inbox, router).run_once() == 5
     assert inbox.stats()["done"] == 5
     keys = query(url_of(inbox), "SELECT k FROM fx")
@@ -160,7 +165,7 @@ def test_failure_rolls_back_effects_then_retries_with_backoff(inbox: Any, clock:
         ctx.connection.execute("INSERT INTO fx VALUES ('x')")
         raise RuntimeError("boom")
 
-    entry_id = inbox.put(*body(1)).id
+    entry_id = inbox.put(body(1)).id
     worker = Worker(inbox, router)
     assert worker.run_once() == 1
     entry = inbox.get(entry_id)
@@ -184,7 +189,7 @@ def test_failure_rolls_back_effects_then_retries_with_backoff(inbox: Any, clock:
 
 def test_expired_lease_is_reclaimed(inbox: Any, clock: Clock) -> None:
     """An entry claimed by a worker that died is claimed again after the lease."""
-    entry_id = inbox.put(*body(1)).id
+    entry_id = inbox.put(body(1)).id
     (claimed,) = inbox.claim("dead-worker")
     assert claimed.id == entry_id
     assert inbox.claim("other") == []
@@ -195,17 +200,17 @@ def test_expired_lease_is_reclaimed(inbox: Any, clock: Clock) -> None:
 
 def test_late_worker_cannot_mark_done(inbox: Any, clock: Clock) -> None:
     """A worker whose lease was taken over rolls back instead of marking done."""
-    inbox.put(*body(1))
+    inbox.put(body(1))
     (stale,) = inbox.claim("slow")
     clock.now += 11
     inbox.claim("fast")
-    assert inbox.process(stale, "slow", lambda ctx: None) == "claimed"
+    assert inbox.process(stale, "slow", lambda ctx: Outcome()) == "claimed"
     assert inbox.stats()["done"] == 0
 
 
 def test_repeated_crashes_end_in_a_dead_letter(inbox: Any, clock: Clock) -> None:
     """An entry whose worker dies every time becomes dead after max_attempts claims."""
-    entry_id = inbox.put(*body(1)).id
+    entry_id = inbox.put(body(1)).id
     for _ in range(3):
         assert len(inbox.claim("crashing")) == 1
         clock.now += 11
@@ -215,7 +220,7 @@ def test_repeated_crashes_end_in_a_dead_letter(inbox: Any, clock: Clock) -> None
 
 def test_release_gives_claims_back(inbox: Any) -> None:
     """Graceful shutdown: released entries are pending again, attempt not counted."""
-    inbox.put(*body(1))
+    inbox.put(body(1))
     inbox.claim("w")
     assert inbox.release("w") == 1
     (entry,) = inbox.entries()
@@ -224,8 +229,8 @@ def test_release_gives_claims_back(inbox: Any) -> None:
 
 def test_stats_list_show_purge_rejections(inbox: Any, clock: Clock) -> None:
     """Operator views: counts, listing by state, one entry, purge of old done entries."""
-    inbox.put(*body(1))
-    inbox.put(*body(2))
+    inbox.put(body(1))
+    inbox.put(body(2))
     inbox.reject(401, "missing or wrong secret header", None, "1.2.3.4:5")
     inbox.flush()
     Worker(inbox, Router()).run_once()
@@ -250,7 +255,7 @@ def test_async_handlers_run_in_the_worker(inbox: Any) -> None:
     async def handler(n: Notification) -> None:
         seen.append(current_delivery().entry_id)
 
-    entry_id = inbox.put(*body(1)).id
+    entry_id = inbox.put(body(1)).id
     Worker(inbox, router).run_once()
     assert seen == [entry_id]
 
@@ -268,7 +273,7 @@ def test_open_inbox_urls(tmp_path: Path) -> None:
 def test_reopening_keeps_entries(db_url: str) -> None:
     """Entries survive closing and reopening the inbox (the schema is not recreated)."""
     first = open_inbox(db_url, migrate=True)
-    first.put(*body(1))
+    first.put(body(1))
     first.close()
     second = open_inbox(db_url, migrate=True)
     try:
@@ -280,12 +285,13 @@ def test_reopening_keeps_entries(db_url: str) -> None:
 def test_stopping_mid_batch_gives_the_rest_back(inbox: Any) -> None:
     """A worker told to stop finishes the entry in hand and releases the others."""
     for n in range(3):
-        inbox.put(*body(n))
+        inbox.put(body(n))
     entries = inbox.claim("w")
     calls: list[int] = []
 
-    def run(ctx: Any) -> None:
+    def run(ctx: Any) -> Outcome:
         calls.append(ctx.entry_id)
+        return Outcome()
 
     states = inbox.process_batch(entries, "w", run, stopping=lambda: bool(calls))
     assert states == ["done", "pending", "pending"]
@@ -306,7 +312,7 @@ def test_two_receivers_store_one_body_once(db_url: str) -> None:
         box = receivers[index % 2]
         start.wait()
         for n in range(60):
-            results[index % 2].append(box.put(*body(n)))
+            results[index % 2].append(box.put(body(n)))
 
     threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
     try:
@@ -330,7 +336,7 @@ def test_concurrent_claims_never_overlap(db_url: str) -> None:
     """Workers claiming at once from separate inboxes (separate hosts) never share an entry."""
     setup = open_inbox(db_url, migrate=True)
     for n in range(300):
-        setup.put(*body(n))
+        setup.put(body(n))
     claimers = [open_inbox(db_url) for _ in range(4)]
     claimed: list[list[int]] = [[] for _ in range(8)]
     start = threading.Barrier(8)
@@ -373,7 +379,7 @@ def test_a_swallowed_database_error_is_a_failed_attempt(db_url: str, clock: Cloc
                 current_delivery().connection.execute("SELECT * FROM no_such_table")
 
     try:
-        ids = [box.put(*body(n)).id for n in range(3)]
+        ids = [box.put(body(n)).id for n in range(3)]
         assert Worker(box, router).run_once() == 3
         states = [box.get(i).state for i in ids]
         if box.backend == "postgresql":
@@ -425,7 +431,7 @@ def test_concurrent_migrations_apply_once(postgres_url: str) -> None:
     start = threading.Barrier(4)
 
     def migrate() -> None:
-        from eventmask._postgres import PostgresInbox
+        from eventmask.inbox import PostgresInbox
 
         start.wait()
         try:
@@ -465,7 +471,7 @@ def test_postgres_times_follow_the_server_clock(postgres_url: str) -> None:
     """Without a clock argument, times are the database server's (one clock for all hosts)."""
     box = open_inbox(postgres_url, migrate=True)
     try:
-        stored = box.put(*body(1))
+        stored = box.put(body(1))
         ((received, server_now),) = query(
             postgres_url,
             f"SELECT received_at, extract(epoch FROM clock_timestamp())::float8 "
@@ -504,7 +510,7 @@ def test_inbox_commands_refuse_an_unmigrated_postgres(
 
 def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     """A file written by the first release (schema 1) gains version 2, entries kept."""
-    from eventmask._inbox import _SQLITE_V1
+    from eventmask._inbox.sqlite import _V1 as _SQLITE_V1
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
@@ -536,11 +542,11 @@ def test_purge_works_in_chunks(db_url: str, clock: Clock) -> None:
     box = open_inbox(db_url, clock=clock, migrate=True)
     try:
         for n in range(25):
-            box.put(*body(n))
+            box.put(body(n))
         Worker(box, Router(), batch=25).run_once()
         clock.now += 100
         for n in range(25, 30):
-            box.put(*body(n))
+            box.put(body(n))
         Worker(box, Router(), batch=25).run_once()
         assert box.purge(50, chunk=4) == 25
         stats = box.stats()
@@ -564,7 +570,7 @@ def test_postgres_wakes_idle_workers_at_once(postgres_url: str) -> None:
     try:
         time.sleep(0.5)  # the worker found nothing and is waiting
         started = time.monotonic()
-        box.put(*body(1))
+        box.put(body(1))
         assert handled.wait(10)
         assert time.monotonic() - started < 2.0
     finally:
@@ -583,12 +589,12 @@ def test_a_slow_batch_does_not_keep_sqlite_receivers_waiting(tmp_path: Path) -> 
     router = Router()
     router.add("message", lambda n: time.sleep(0.25))
     for n in range(16):
-        box.put(*body(n))
+        box.put(body(n))
     worker = Worker(box, router).start()
     try:
         time.sleep(0.6)  # two entries in: the batch holds 14 more
         started = time.monotonic()
-        box.put(*body(99))
+        box.put(body(99))
         assert time.monotonic() - started < 1.5
     finally:
         worker.stop()

@@ -21,7 +21,7 @@ from eventmask import (
     ReviewPayload,
     SyncErrorPayload,
 )
-from eventmask._notification import parse_rate, parse_timestamp
+from eventmask._routing.payloads import parse_rate, parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ from hypothesis.extra.lark import from_lark
 
 from eventmask import MAX_MASK_LENGTH, Catalogue, Mask, MaskError, MaskSyntaxError, parse
 from eventmask._catalogue import DEFAULT_EVENTS, DEFAULT_RESTRICTIONS
-from eventmask._grammar import PHRASES, parser
-from eventmask._parser import _fast, _parse, _tables
+from eventmask._language.fast import read_clean
+from eventmask._language.grammar import PHRASES, parser
+from eventmask._language.parser import parse_uncached
 
 from .conftest import load_cases
 from .strategies import RATE_PLANS, ROOM_TYPES, mask_texts
@@ -135,7 +136,7 @@ def test_parse_cache_returns_the_same_object() -> None:
 
 def test_parse_cache_is_bounded() -> None:
     """Many distinct masks never grow the cache past its bound."""
-    from eventmask import _parser
+    from eventmask._language import parser as _parser
 
     for i in range(_parser._CACHE_SIZE + 50):
         parse(f"ari:rate:*:{i:08x}-0000-4000-8000-000000000000")
@@ -148,7 +149,7 @@ def test_parse_cache_is_bounded() -> None:
 def _outcome(text: str, lenient: bool) -> Mask | MaskSyntaxError:
     """The mask, or the library's own error; any other exception propagates."""
     try:
-        return _parse(text, lenient, None)
+        return parse_uncached(text, lenient, Catalogue.default())
     except MaskSyntaxError as err:
         return err
 
@@ -174,13 +175,13 @@ def test_strictly_valid_masks_parse_identically_leniently(pair: tuple[Mask, str]
 
 
 def _grammar_strings() -> st.SearchStrategy[str]:
-    from eventmask._grammar import grammar_text
+    from eventmask._language.grammar import grammar_text
 
     lark = parser()
     names = st.sampled_from([*DEFAULT_EVENTS, *DEFAULT_RESTRICTIONS, "Booking", "unknown_x"])
     uuids = st.sampled_from([*ROOM_TYPES, *RATE_PLANS, RATE_PLANS[0].upper()])
     assert grammar_text()
-    return from_lark(lark, start="mask", explicit={"NAME": names, "UUID": uuids})
+    return from_lark(lark, start="mask", explicit={"NAME": names | uuids})
 
 
 @given(_grammar_strings())
@@ -202,13 +203,12 @@ def test_grammar_strings_never_fail_in_the_grammar(text: str) -> None:
 @given(_grammar_strings())
 def test_fast_path_agrees_with_the_grammar(text: str) -> None:
     """Where the split-based fast path answers, the Lark path builds the same mask."""
-    tables = _tables(Catalogue.default())
-    fast = _fast(text, tables)
+    fast = read_clean(text, Catalogue.default())
     if fast is None:
         return
-    from eventmask import _parser
+    from eventmask._language import parser as _parser
 
-    slow_items, slow_found = _parser._analyse(text, None)
+    slow_items, slow_found = _parser.analyse(text, None)
     assert slow_found == []
     assert fast == Mask(tuple(slow_items))
     assert [i.span for i in fast.items] == [i.span for i in Mask(tuple(slow_items)).items]
@@ -218,10 +218,10 @@ def test_fast_path_agrees_with_the_grammar(text: str) -> None:
 def test_fast_path_takes_clean_masks(pair: tuple[Mask, str]) -> None:
     """Clean generated masks go through the fast path and match the slow one."""
     _, text = pair
-    from eventmask import _parser
+    from eventmask._language import parser as _parser
 
-    items, found = _parser._analyse(text, None)
-    fast = _fast(text, _tables(Catalogue.default()))
+    items, found = _parser.analyse(text, None)
+    fast = read_clean(text, Catalogue.default())
     if found:
         assert fast is None
     else:

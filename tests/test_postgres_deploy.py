@@ -19,7 +19,7 @@ import orjson
 import psycopg
 import pytest
 
-from eventmask.asgi import open_inbox
+from eventmask.inbox import Envelope, open_inbox
 
 from .apps import EFFECTS_TABLE
 from .conftest import ROOT, report
@@ -111,7 +111,7 @@ async def _fill(url: str, total: int) -> None:
             {"event": "message", "property_id": "p", "payload": {"delivery": f"c{n}"}}
             for n in range(total)
         ]
-        results = await asyncio.gather(*(inbox.aput(orjson.dumps(d), d) for d in docs))
+        results = await asyncio.gather(*(inbox.aput(Envelope.of(orjson.dumps(d), d)) for d in docs))
         assert not any(r.duplicate for r in results)
     finally:
         inbox.close()
@@ -183,7 +183,7 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
             together = threading.Barrier(4)
 
             def hold() -> None:
-                with inbox._connection():
+                with inbox.connection():
                     together.wait()
 
             holders = [threading.Thread(target=hold) for _ in range(4)]

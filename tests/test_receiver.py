@@ -16,7 +16,8 @@ import pytest
 import uvicorn
 
 from eventmask import Notification, Router
-from eventmask.asgi import Receiver, SQLiteInbox, Worker, open_inbox
+from eventmask.asgi import Receiver
+from eventmask.inbox import SQLiteInbox, Worker, open_inbox
 
 SECRET = "s3cret-one"
 ROTATED = "s3cret-two"

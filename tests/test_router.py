@@ -21,7 +21,7 @@ from eventmask import (
     Router,
     parse,
 )
-from eventmask._index import EXPANSION_LIMIT, Index
+from eventmask._routing.index import EXPANSION_LIMIT, Index
 
 from .strategies import PROPERTIES, masks, notifications
 

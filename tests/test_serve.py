@@ -123,17 +123,14 @@ def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     """stats, list, show, retry and purge read and replay the inbox."""
     from eventmask import Router
     from eventmask._cli import main
-    from eventmask.asgi import SQLiteInbox, Worker
+    from eventmask.inbox import Envelope, InboxSettings, SQLiteInbox, Worker
 
     from .apps import flaky
 
     db = tmp_path / "inbox.db"
-    inbox = SQLiteInbox(db, max_attempts=1)
-    inbox.put(
-        b'{"event":"message","payload":{"fail":true,"delivery":"x"}}',
-        {"event": "message", "payload": {"fail": True}},
-    )
-    inbox.put(b'{"event":"message","payload":{"delivery":"y"}}', {"event": "message"})
+    inbox = SQLiteInbox(db, InboxSettings(max_attempts=1))
+    inbox.put(Envelope.read(b'{"event":"message","payload":{"fail":true,"delivery":"x"}}'))
+    inbox.put(Envelope.read(b'{"event":"message","payload":{"delivery":"y"}}'))
     Worker(inbox, flaky).run_once()
     inbox.close()
     assert isinstance(flaky, Router)

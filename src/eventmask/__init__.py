@@ -1,46 +1,66 @@
 """eventmask: parse, validate, compare and route Channex webhook event masks.
 
+This namespace holds the mask language, routing and webhook configuration.
+The receiver is in `eventmask.asgi`; the inbox and its workers are in
+`eventmask.inbox`.  Names load on first use, so ``import eventmask`` costs
+next to nothing and a program pays only for what it touches.
+
 >>> import eventmask
 >>> str(eventmask.parse("booking_new;booking_cancellation;booking_new"))
 'booking_cancellation;booking_new'
 """
 
-from ._algebra import overlap_example
-from ._ast import AriFilter, EventItem, Item, Mask, Wildcard
-from ._catalogue import Catalogue
-from ._diagnostics import Diagnostic
-from ._errors import MaskError, MaskSyntaxError, NotificationError
-from ._filter import FilterStats, InputError, filter_lines
-from ._matching import ItemVerdict, MaskExplanation
-from ._notification import (
-    AriChange,
-    BookingPayload,
-    ChannelPayload,
-    GenericPayload,
-    MessagePayload,
-    Notification,
-    ReviewPayload,
-    SyncErrorPayload,
-)
-from ._parser import MAX_MASK_LENGTH, lint, parse
-from ._router import (
-    Delivery,
-    DispatchResult,
-    HandlerError,
-    Match,
-    Route,
-    RouteExplanation,
-    Router,
-)
-from ._webhook import (
-    ExistingWebhook,
-    OverlapFinding,
-    WebhookReport,
-    overlaps_with_existing,
-    validate_webhook,
-)
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
+
+# Each public name and the module that defines it; `__getattr__` imports it
+# on first use (PEP 562).  tests/test_api.py checks that this table, the
+# imports below and `__all__` agree.
+_EXPORTS: dict[str, str] = {
+    "AriChange": "._routing.payloads",
+    "AriFilter": "._language.items",
+    "BookingPayload": "._routing.payloads",
+    "Catalogue": "._catalogue",
+    "ChannelPayload": "._routing.payloads",
+    "Diagnostic": "._language.diagnostics",
+    "DispatchResult": "._routing.routes",
+    "EventItem": "._language.items",
+    "ExistingWebhook": "._webhooks.existing",
+    "FilterStats": "._routing.filter",
+    "GenericPayload": "._routing.payloads",
+    "HandlerCall": "._routing.routes",
+    "HandlerError": "._routing.routes",
+    "InputError": "._errors",
+    "InvalidJSON": "._errors",
+    "Item": "._language.items",
+    "ItemVerdict": "._language.matching",
+    "MAX_MASK_LENGTH": "._language.parser",
+    "Mask": "._language.mask",
+    "MaskError": "._errors",
+    "MaskExplanation": "._language.matching",
+    "MaskSyntaxError": "._errors",
+    "Match": "._routing.routes",
+    "MessagePayload": "._routing.payloads",
+    "Notification": "._routing.notification",
+    "NotificationError": "._errors",
+    "OverlapFinding": "._webhooks.existing",
+    "ReviewPayload": "._routing.payloads",
+    "Route": "._routing.routes",
+    "RouteExplanation": "._routing.routes",
+    "Router": "._routing.router",
+    "SyncErrorPayload": "._routing.payloads",
+    "WebhookReport": "._webhooks.validation",
+    "Wildcard": "._language.items",
+    "filter_lines": "._routing.filter",
+    "lint": "._language.parser",
+    "overlap_example": "._language.mask",
+    "overlaps_with_existing": "._webhooks.existing",
+    "parse": "._language.parser",
+    "uncovered_example": "._language.mask",
+    "validate_webhook": "._webhooks.validation",
+}
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "AriChange",
@@ -48,15 +68,16 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "BookingPayload",
     "Catalogue",
     "ChannelPayload",
-    "Delivery",
     "Diagnostic",
     "DispatchResult",
     "EventItem",
     "ExistingWebhook",
     "FilterStats",
     "GenericPayload",
+    "HandlerCall",
     "HandlerError",
     "InputError",
+    "InvalidJSON",
     "Item",
     "ItemVerdict",
     "MAX_MASK_LENGTH",
@@ -81,5 +102,50 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "overlap_example",
     "overlaps_with_existing",
     "parse",
+    "uncovered_example",
     "validate_webhook",
 ]
+
+if _typing.TYPE_CHECKING:
+    from ._catalogue import Catalogue
+    from ._errors import InputError, InvalidJSON, MaskError, MaskSyntaxError, NotificationError
+    from ._language.diagnostics import Diagnostic
+    from ._language.items import AriFilter, EventItem, Item, Wildcard
+    from ._language.mask import Mask, overlap_example, uncovered_example
+    from ._language.matching import ItemVerdict, MaskExplanation
+    from ._language.parser import MAX_MASK_LENGTH, lint, parse
+    from ._routing.filter import FilterStats, filter_lines
+    from ._routing.notification import Notification
+    from ._routing.payloads import (
+        AriChange,
+        BookingPayload,
+        ChannelPayload,
+        GenericPayload,
+        MessagePayload,
+        ReviewPayload,
+        SyncErrorPayload,
+    )
+    from ._routing.router import Router
+    from ._routing.routes import (
+        DispatchResult,
+        HandlerCall,
+        HandlerError,
+        Match,
+        Route,
+        RouteExplanation,
+    )
+    from ._webhooks.existing import ExistingWebhook, OverlapFinding, overlaps_with_existing
+    from ._webhooks.validation import WebhookReport, validate_webhook
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventmask' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,19 +1,69 @@
-"""The catalogue of event and restriction names that masks may use.
+"""The Channex facts eventmask builds on, each in one place.
 
-Channex adds events every year, so the names are data: `Catalogue.default()`
-holds what Channex documents (SPEC 1.1 and 1.2) and a user extends it at run
-time without waiting for a release.
+Event names, their older spellings, restriction names, which events share a
+payload shape (families), which events deliver one booking revision twice,
+where the revision id lives, and the form of a Channex id.  Channex adds
+events every year, so the names are data: `Catalogue.default()` holds what
+Channex documents (docs/language.md, "Catalogue") and a user extends it at
+run time without waiting for a release.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from types import MappingProxyType
+from typing import Final
 
 import attrs
 
-__all__ = ["Catalogue"]
+__all__ = [
+    "ARI",
+    "ARI_ID_KEYS",
+    "BOOKING",
+    "BOOKING_REVISION_EVENTS",
+    "REVISION_ID_KEYS",
+    "SECRET_HEADER",
+    "UUID_PATTERN",
+    "Catalogue",
+    "is_uuid",
+]
+
+ARI: Final = "ari"
+BOOKING: Final = "booking"
+
+# Channex fires `booking` for every booking revision and, for the same
+# revision, one of these specific events as well: a webhook subscribed to
+# both receives the revision twice (lint EM102, inbox revision deduplication).
+BOOKING_REVISION_EVENTS: Final = ("booking_new", "booking_modification", "booking_cancellation")
+
+# Booking-family payloads name the revision `revision_id` or, in other
+# events, `booking_revision_id`; the first non-empty one is the revision
+# (docs/routing.md, "What a handler receives").
+REVISION_ID_KEYS: Final = ("revision_id", "booking_revision_id")
+
+# The header eventmask's receiver reads the shared secret from, by default.
+# Channex signs nothing: a custom header with a shared secret is how a
+# receiver authenticates it (docs/receiver.md).
+SECRET_HEADER: Final = "X-Channex-Webhook-Secret"
+
+# Keys of an ARI item that are not restrictions.
+ARI_ID_KEYS: Final = frozenset({"date", "room_type_id", "rate_plan_id"})
+
+# A Channex id: 8-4-4-4-12 hexadecimal digits, either case.
+UUID_PATTERN: Final = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_UUID: Final = re.compile(UUID_PATTERN)
+
+
+def is_uuid(value: object) -> bool:
+    """Whether `value` is a string holding exactly one Channex id (either case).
+
+    >>> is_uuid("96A44E07-2158-43e4-8baa-8f6f56922ba8"), is_uuid("96a44e07-2158")
+    (True, False)
+    """
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
 
 DEFAULT_EVENTS: tuple[str, ...] = (
     "ari",
@@ -50,6 +100,42 @@ DEFAULT_EVENTS: tuple[str, ...] = (
 # current name.
 DEFAULT_ALIASES: Mapping[str, str] = {"disconnected_channel": "disconnect_channel"}
 
+# Which events carry the same payload shape; the typed payload models are
+# chosen by family (docs/routing.md, "What a handler receives").
+DEFAULT_FAMILIES: Mapping[str, tuple[str, ...]] = {
+    "ari": ("ari",),
+    "booking": (
+        "booking",
+        "booking_new",
+        "booking_modification",
+        "booking_cancellation",
+        "booking_unmapped_room",
+        "booking_unmapped_rate",
+        "non_acked_booking",
+        "message_thread_booking_assigned",
+    ),
+    "message": ("message",),
+    "sync_error": ("sync_error", "sync_warning", "rate_error"),
+    "reservation": (
+        "reservation_request",
+        "alteration_request",
+        "accepted_reservation",
+        "declined_reservation",
+        "inquiry",
+    ),
+    "review": ("review", "updated_review"),
+    "channel": (
+        "new_channel",
+        "updated_channel",
+        "disconnect_channel",
+        "disconnect_listing",
+        "activate_channel",
+        "deactivate_channel",
+        "channel_removal_warning",
+        "property_removal_warning",
+    ),
+}
+
 DEFAULT_RESTRICTIONS: tuple[str, ...] = (
     "availability",
     "availability_offset",
@@ -80,6 +166,14 @@ def _alias_pairs(
     return tuple(sorted(pairs.items()))
 
 
+def _family_pairs(
+    value: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    pairs = dict(value)
+    _names(pairs)
+    return tuple(sorted(pairs.items()))
+
+
 def _names(values: Iterable[str]) -> frozenset[str]:
     out = frozenset(values)
     for name in out:
@@ -92,7 +186,7 @@ def _names(values: Iterable[str]) -> frozenset[str]:
 
 @attrs.frozen(slots=True)
 class Catalogue:
-    """The event names, aliases and restriction names a mask may use.
+    """The event names, aliases, families and restriction names a mask may use.
 
     Immutable and hashable, so it can key parse caches.  Extend it with the
     `with_*` methods, which return a new catalogue:
@@ -100,17 +194,26 @@ class Catalogue:
     >>> cat = Catalogue.default().with_events("new_thing")
     >>> "new_thing" in cat.events
     True
+    >>> cat.with_events("booking_note", family="booking").family("booking_note")
+    'booking'
     """
 
     events: frozenset[str] = attrs.field(converter=_names)
     restrictions: frozenset[str] = attrs.field(converter=_names)
     aliases: tuple[tuple[str, str], ...] = attrs.field(factory=tuple, converter=_alias_pairs)
     legacy_restrictions: frozenset[str] = attrs.field(factory=frozenset, converter=_names)
+    # event -> family, for the events whose payload shape eventmask knows.
+    families: tuple[tuple[str, str], ...] = attrs.field(factory=tuple, converter=_family_pairs)
 
     def __attrs_post_init__(self) -> None:
         for old, new in self.alias_map.items():
             if new not in self.events:
                 raise ValueError(f"alias {old!r} points at unknown event {new!r}")
+            if old in self.events:
+                raise ValueError(f"alias {old!r} is also a current event name")
+        for event in self.family_map:
+            if event not in self.events:
+                raise ValueError(f"family given for unknown event {event!r}")
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -130,13 +233,26 @@ class Catalogue:
         """
         return MappingProxyType(dict(self.aliases))
 
-    def with_events(self, *names: str) -> Catalogue:
-        """A copy that also knows the event `names`.
+    @cached_property
+    def family_map(self) -> Mapping[str, str]:
+        """Current event name -> its payload family.
+
+        >>> Catalogue.default().family_map["booking_new"]
+        'booking'
+        """
+        return MappingProxyType(dict(self.families))
+
+    def with_events(self, *names: str, family: str | None = None) -> Catalogue:
+        """A copy that also knows the event `names` (of payload `family`, if given).
 
         >>> "new_thing" in Catalogue.default().with_events("new_thing").events
         True
         """
-        return attrs.evolve(self, events=self.events | _names(names))
+        added = _names(names)
+        families = dict(self.families)
+        if family is not None:
+            families.update(dict.fromkeys(added, family))
+        return attrs.evolve(self, events=self.events | added, families=families)
 
     def with_restrictions(self, *names: str) -> Catalogue:
         """A copy that also knows the restriction `names`.
@@ -165,6 +281,35 @@ class Catalogue:
             return name
         return self.alias_map.get(name)
 
+    def resolve(self, name: str) -> str:
+        """The name a notification's `event` is matched under: aliases resolved.
+
+        This is eventmask's one alias resolution: parsing, matching, the
+        router's index, ``explain`` and the stream filter all call it with the
+        catalogue in use.  Unknown names are returned unchanged.
+
+        >>> Catalogue.default().resolve("disconnected_channel"), Catalogue.default().resolve("x")
+        ('disconnect_channel', 'x')
+        """
+        return self.alias_map.get(name, name)
+
+    def spellings(self, names: Iterable[str]) -> frozenset[str]:
+        """Every `event` spelling that resolves to one of `names` (aliases included).
+
+        >>> sorted(Catalogue.default().spellings(["disconnect_channel"]))
+        ['disconnect_channel', 'disconnected_channel']
+        """
+        wanted = frozenset(names)
+        return wanted | {old for old, new in self.alias_map.items() if new in wanted}
+
+    def family(self, event: str) -> str | None:
+        """The payload family of `event` (aliases resolved), or None for an unknown shape.
+
+        >>> Catalogue.default().family("disconnected_channel")
+        'channel'
+        """
+        return self.family_map.get(self.resolve(event))
+
     def is_restriction(self, name: str) -> bool:
         """Whether `name` is a current or legacy restriction.
 
@@ -175,12 +320,20 @@ class Catalogue:
 
     @property
     def all_event_spellings(self) -> frozenset[str]:
-        """Every accepted event spelling, aliases included."""
+        """Every accepted event spelling, aliases included.
+
+        >>> "disconnected_channel" in Catalogue.default().all_event_spellings
+        True
+        """
         return self.events | frozenset(self.alias_map)
 
     @property
     def all_restrictions(self) -> frozenset[str]:
-        """Current and legacy restriction names."""
+        """Current and legacy restriction names.
+
+        >>> "max_sell" in Catalogue.default().all_restrictions
+        True
+        """
         return self.restrictions | self.legacy_restrictions
 
 
@@ -189,4 +342,5 @@ _DEFAULT = Catalogue(
     restrictions=DEFAULT_RESTRICTIONS,
     aliases=DEFAULT_ALIASES,
     legacy_restrictions=DEFAULT_LEGACY_RESTRICTIONS,
+    families={event: family for family, events in DEFAULT_FAMILIES.items() for event in events},
 )

@@ -1,27 +1,59 @@
-"""Exceptions raised by eventmask.
+"""Every exception eventmask defines, under one root.
 
-Every exception the library raises on bad input derives from `MaskError`, so
-one ``except MaskError`` covers them all::
+One ``except MaskError`` catches everything eventmask raises about data,
+configuration and storage::
 
-    MaskError (Exception)
-    ├── MaskSyntaxError (MaskError, ValueError)      a mask's text is invalid
-    └── NotificationError (MaskError, ValueError)    a notification is not usable
-        (its ``.path`` says where, as in ``$.payload[3].rate``)
+    MaskError (Exception)                          root of every eventmask error
+    ├── MaskSyntaxError (MaskError, ValueError)    a mask's text is invalid (.position, caret)
+    ├── InvalidJSON (MaskError, ValueError)        text that is not JSON (.reason .line .column)
+    ├── NotificationError (MaskError, ValueError)  a notification is not usable (.path)
+    ├── InputError (MaskError, ValueError)         a line of a stream is not usable (file:line:col)
+    ├── WebhookConfigError (MaskError, ValueError) a webhooks file is invalid
+    ├── ChannexError (MaskError)                   the Channex API refused or failed
+    │   ├── ChannexUnauthorized                    401 unauthorized: a wrong or missing API key
+    │   ├── ChannexNotFound                        404 resource_not_found
+    │   └── ChannexValidationError                 422 validation_error (.details per field)
+    └── InboxError (MaskError)                     the inbox cannot do what was asked
+        ├── InboxUnavailable                       storage is failing now: answer 503, retry later
+        └── NotAnInbox                             the database exists but is not an eventmask inbox
 
 `ExceptionGroup` is what `DispatchResult.raise_for_errors()` raises; it wraps
-the handlers' own exceptions unchanged.
+the handlers' own exceptions unchanged.  Calling eventmask wrongly (a ``str``
+where a list of secrets belongs, a handler that is not callable) raises the
+built-in `TypeError` or `ValueError`, as Python's own libraries do.
 """
 
 from __future__ import annotations
 
-__all__ = ["MaskError", "MaskSyntaxError", "NotificationError"]
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "ChannexError",
+    "ChannexNotFound",
+    "ChannexUnauthorized",
+    "ChannexValidationError",
+    "InboxError",
+    "InboxUnavailable",
+    "InputError",
+    "InvalidJSON",
+    "MaskError",
+    "MaskSyntaxError",
+    "NotAnInbox",
+    "NotificationError",
+    "WebhookConfigError",
+    "caret",
+]
 
 # How much of a long mask to show on each side of the caret.
 _WINDOW = 60
 
 
 class MaskError(Exception):
-    """Root of every error eventmask raises on bad input."""
+    """Root of every error eventmask raises.
+
+    >>> issubclass(InboxError, MaskError) and issubclass(NotificationError, MaskError)
+    True
+    """
 
 
 class MaskSyntaxError(MaskError, ValueError):
@@ -65,32 +97,167 @@ class MaskSyntaxError(MaskError, ValueError):
         return f"MaskSyntaxError({self.message!r}, position={self.position}, code={self.code!r})"
 
 
+class InvalidJSON(MaskError, ValueError):
+    """Text that is not JSON: ``reason`` in words, ``line`` and ``column`` 1-based.
+
+    >>> print(InvalidJSON("unexpected end of data", 1, 2))
+    invalid JSON: unexpected end of data (line 1, column 2)
+    """
+
+    def __init__(self, reason: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(reason, line, column)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        return f"invalid JSON: {self.reason} (line {self.line}, column {self.column})"
+
+
 class NotificationError(MaskError, ValueError):
-    """A notification could not be read: not JSON, not an object, no ``event``.
+    """A notification could not be read: not JSON, not an object, no ``event``, a bad field.
 
     ``path`` is a JSON path to the offending value (``$`` for the whole
-    document, ``$.event``); ``message`` says what is wrong there.
+    document, ``$.event``, ``$.payload[3].rate``); ``message`` says what is
+    wrong there.  For invalid JSON, ``line`` and ``column`` (1-based) say
+    where the text stopped making sense; they are None otherwise.
 
-    >>> print(NotificationError("expected a string, got int", "$.event"))
-    @ $.event: expected a string, got int
+    >>> print(NotificationError("expected a string, got integer", "$.event"))
+    @ $.event: expected a string, got integer
     """
 
     path: str
     message: str
+    line: int | None
+    column: int | None
 
-    def __init__(self, message: str, path: str = "$") -> None:
+    def __init__(
+        self,
+        message: str,
+        path: str = "$",
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         super().__init__(message, path)
         self.message = message
         self.path = path
+        self.line = line
+        self.column = column
 
     def __str__(self) -> str:
-        return f"@ {self.path}: {self.message}"
+        where = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        return f"@ {self.path}: {self.message}{where}"
+
+
+class InputError(MaskError, ValueError):
+    """A line of input that is not a usable notification.
+
+    ``source`` names the input (a file name, or ``-`` for stdin), ``line``
+    and ``column`` are 1-based; ``str()`` is ``source:line:column: message``.
+
+    >>> print(InputError("expected a JSON object, got array", "feed.jsonl", 3))
+    feed.jsonl:3:1: expected a JSON object, got array
+    """
+
+    def __init__(self, message: str, source: str, line: int, column: int = 1) -> None:
+        super().__init__(message, source, line, column)
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+
+
+class WebhookConfigError(MaskError, ValueError):
+    """A webhooks-as-code file is invalid; ``problems`` lists every problem found.
+
+    Each problem is one line, prefixed with ``file:line:`` where the position
+    is known.
+
+    >>> print(WebhookConfigError("webhooks.toml", ["webhooks.toml:3: event_mask: empty mask"]))
+    webhooks.toml is invalid:
+      webhooks.toml:3: event_mask: empty mask
+    """
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        super().__init__(source, tuple(problems))
+        self.source = source
+        self.problems = tuple(problems)
+
+    def __str__(self) -> str:
+        return f"{self.source} is invalid:\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class ChannexError(MaskError):
+    """The Channex API answered with an error, or could not be reached.
+
+    ``status`` is the HTTP status (None when no answer came), ``code`` is
+    Channex's error code (``unauthorized``, ``resource_not_found``,
+    ``validation_error``...) and ``details`` maps a field to its messages.
+
+    >>> print(ChannexError("rate limited", status=429))
+    Channex API error (HTTP 429): rate limited
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.details: dict[str, list[str]] = {k: list(v) for k, v in (details or {}).items()}
+
+    def __str__(self) -> str:
+        where = f" (HTTP {self.status})" if self.status is not None else ""
+        lines = [f"Channex API error{where}: {self.message}"]
+        lines += [f"  {field}: {'; '.join(msgs)}" for field, msgs in self.details.items()]
+        return "\n".join(lines)
+
+
+class ChannexUnauthorized(ChannexError):
+    """401 ``unauthorized``: the ``user-api-key`` is missing or wrong."""
+
+
+class ChannexNotFound(ChannexError):
+    """404 ``resource_not_found``: no such webhook (or property)."""
+
+
+class ChannexValidationError(ChannexError):
+    """422 ``validation_error``: Channex refused the body; ``details`` says why, per field."""
+
+
+class InboxError(MaskError):
+    """The inbox cannot do what was asked (closed, unknown entry, bad database or URL)."""
+
+
+class InboxUnavailable(InboxError):
+    """Storage is failing right now (disk full, locked, read-only, replaced, database down).
+
+    The receiver answers 503 so that Channex retries later.
+    """
+
+
+class NotAnInbox(InboxError):
+    """The database exists but holds no eventmask inbox (or another application's tables)."""
 
 
 def caret(text: str, position: int) -> str:
     """Two lines: `text` (windowed when long) and a caret under `position`.
 
     Control characters are shown escaped so that the caret stays aligned.
+
+    >>> print(caret("booking;;message", 8))
+      booking;;message
+              ^
     """
     start = max(0, position - _WINDOW)
     end = min(len(text), position + _WINDOW)

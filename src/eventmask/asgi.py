@@ -1,47 +1,16 @@
-"""The webhook receiver as an ASGI application, and its durable inbox.
+"""The webhook receiver, as an ASGI application.
 
-from eventmask.asgi import Receiver, SQLiteInbox, Worker
+>>> from eventmask import Router
+>>> from eventmask.asgi import Receiver
+>>> app = Receiver(Router(), secrets=["a-long-shared-secret"])   # inline: no inbox
+>>> app.header
+'x-channex-webhook-secret'
 
-inbox = SQLiteInbox("inbox.db")       # or open_inbox("postgresql://...") / PostgresInbox
-app = Receiver(router, secrets=["..."], inbox=inbox)   # mount in Starlette/FastAPI
-Worker(inbox, router).start()                          # or: eventmask serve
+With a durable inbox (``eventmask.inbox``) the receiver commits each delivery
+before it answers, and workers dispatch it: mount it in Starlette or FastAPI,
+or run ``eventmask serve`` (docs/receiver.md).
 """
 
-from typing import Any
+from ._service.receiver import Receiver
 
-from ._inbox import (
-    DeliveryContext,
-    Entry,
-    Inbox,
-    InboxError,
-    PutResult,
-    SQLInbox,
-    SQLiteInbox,
-    current_delivery,
-    open_inbox,
-)
-from ._receiver import Receiver
-from ._worker import Worker
-
-__all__ = [
-    "DeliveryContext",
-    "Entry",
-    "Inbox",
-    "InboxError",
-    "PutResult",
-    "Receiver",
-    "SQLInbox",
-    "SQLiteInbox",
-    "Worker",
-    "current_delivery",
-    "open_inbox",
-]
-
-
-def __getattr__(name: str) -> Any:
-    # PostgresInbox needs psycopg (eventmask[postgres]): imported on first use.
-    if name == "PostgresInbox":
-        from ._postgres import PostgresInbox
-
-        return PostgresInbox
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["Receiver"]

@@ -28,7 +28,6 @@ PHRASES: Final[dict[str, str]] = {
     "COLON": "':'",
     "COMMA": "','",
     "STAR": "'*'",
-    "UUID": "a UUID",
     "NAME": "a name",
     "$END": "the end of the mask",
 }
@@ -37,13 +36,17 @@ _lock = threading.Lock()
 
 
 def grammar_path() -> Path:
-    """Where the grammar file is: inside the installed package, else the checkout."""
+    """Where the grammar file is: inside the installed package, else the checkout.
+
+    >>> grammar_path().name
+    'mask.lark'
+    """
     from importlib import resources
 
     packaged = resources.files("eventmask").joinpath("grammar", _FILE)
     if packaged.is_file():
         return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "grammar" / _FILE
+    checkout = Path(__file__).resolve().parents[3] / "grammar" / _FILE
     if checkout.is_file():
         return checkout
     raise FileNotFoundError(
@@ -53,7 +56,11 @@ def grammar_path() -> Path:
 
 @cache
 def grammar_text() -> str:
-    """The grammar's source text."""
+    """The grammar's source text.
+
+    >>> "mask: item (SEMI item)*" in grammar_text()
+    True
+    """
     return grammar_path().read_text(encoding="utf-8")
 
 
@@ -74,7 +81,11 @@ _parser: Lark | None = None
 
 
 def parser() -> Lark:
-    """The LALR parser, built once (thread-safe) on first use."""
+    """The LALR parser, built once (thread-safe) on first use.
+
+    >>> str(parser().parse("booking", start="mask").data)
+    'mask'
+    """
     global _parser
     if _parser is None:
         with _lock:

@@ -1,61 +1,38 @@
 """Filtering streams of notifications (JSON Lines) through a mask.
 
 `filter_lines` is the library form; ``eventmask filter`` is a thin shell
-over it.  Speed comes from doing as little as possible per line: decode with
-orjson, drop the line by its event before building anything, and write
-lines that pass unchanged as the very bytes that came in.  Only an ARI line
-whose payload is narrowed is encoded again (orjson keeps key order).
+over it.  Speed comes from doing as little as possible per line: decode
+once, drop the line by its event before building anything, and write lines
+that pass unchanged as the very bytes that came in.  Only an ARI line whose
+payload is narrowed is encoded again, keys in their order (docs/filter.md).
 """
 
 from __future__ import annotations
 
-import io
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, Final
+from collections.abc import Callable, Iterable, Iterator
 
 import attrs
-import orjson
 
-from ._ast import AriFilter, EventItem, Mask
-from ._catalogue import Catalogue
-from ._errors import MaskError, NotificationError
-from ._index import Index, pick
-from ._router import Route
+from .._catalogue import ARI, Catalogue
+from .._envelope import decode_line, input_error
+from .._errors import InputError, NotificationError
+from .._json import dumps
+from .._language.items import AriFilter, EventItem
+from .._language.mask import Mask
+from .index import Index, chosen_items
+from .routes import Route
 
-__all__ = [
-    "FilterStats",
-    "InputError",
-    "decode_line",
-    "filter_lines",
-    "open_input",
-    "read_notifications",
-]
-
-_GZIP_MAGIC: Final = b"\x1f\x8b"
-
-
-class InputError(MaskError, ValueError):
-    """A line of input that is not a usable notification.
-
-    ``source`` names the input (a file name, or ``-`` for stdin), ``line``
-    and ``column`` are 1-based; ``str()`` is ``source:line:column: message``.
-    """
-
-    def __init__(self, message: str, source: str, line: int, column: int = 1) -> None:
-        super().__init__(message, source, line, column)
-        self.message = message
-        self.source = source
-        self.line = line
-        self.column = column
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+__all__ = ["FilterStats", "filter_lines"]
 
 
 @attrs.define(slots=True)
 class FilterStats:
-    """Counters a filter run fills in as it goes."""
+    """Counters a filter run fills in as it goes.
+
+    >>> FilterStats(lines=2, matched=1).summary().startswith("read 2 lines")
+    True
+    """
 
     lines: int = 0
     blank: int = 0
@@ -67,7 +44,11 @@ class FilterStats:
     started: float = attrs.field(factory=time.perf_counter)
 
     def summary(self) -> str:
-        """One line for stderr: counts and throughput."""
+        """One line for stderr: counts and throughput.
+
+        >>> "matched 0" in FilterStats().summary()
+        True
+        """
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         return (
             f"read {self.lines:,} lines ({self.bytes_read / 1e6:,.1f} MB), "
@@ -84,9 +65,8 @@ def _events_wanted(mask: Mask, catalogue: Catalogue) -> frozenset[str] | None:
         return None
     names = {i.name for i in mask.items if isinstance(i, EventItem)}
     if any(isinstance(i, AriFilter) for i in mask.items):
-        names.add("ari")
-    names |= {old for old, new in catalogue.alias_map.items() if new in names}
-    return frozenset(names)
+        names.add(ARI)
+    return catalogue.spellings(names)
 
 
 def _noop(_: object) -> None:
@@ -118,12 +98,12 @@ def filter_lines(
     >>> list(filter_lines(parse("ari:rate:*:*"), lines))
     [b'{"event":"ari","payload":[{"rate":1}]}']
     """
-    catalogue = catalogue or Catalogue.default()
+    catalogue = catalogue or mask.catalogue or Catalogue.default()
     index = Index([Route(mask, _noop, property_id)], catalogue)
     wanted = _events_wanted(mask, catalogue)
     scope = property_id.lower() if property_id else None
     counts = stats if stats is not None else FilterStats()
-    aliases = catalogue.alias_map
+    resolve = catalogue.resolve
     # Counters live in locals on the hot path and reach `counts` every 256
     # lines (the progress bar reads them) and when the stream ends or fails.
     read = size = items_read = 0
@@ -156,7 +136,7 @@ def filter_lines(
                 continue
             event: str = doc["event"]
             payload = doc.get("payload")
-            is_ari = aliases.get(event, event) == "ari"
+            is_ari = resolve(event) == ARI
             if is_ari and payload.__class__ is list:
                 items_read += len(payload)
             # Drop the line by its event before anything is built.
@@ -169,7 +149,7 @@ def filter_lines(
             try:
                 selection = index.match(doc)
             except NotificationError as err:
-                unusable = InputError(f"{err.message} (at {err.path})", source, number)
+                unusable = input_error(err, source, number)
                 if on_invalid is None:
                     raise unusable from None
                 counts.invalid += 1
@@ -182,88 +162,17 @@ def filter_lines(
                 if not items:
                     yield line if isinstance(line, bytes) else line.encode()
                 continue
-            ((_, selector),) = selection.matches
-            chosen = pick(payload, selection, selector)
+            ((_, choice),) = selection.matches
+            chosen = chosen_items(payload, selection, choice)
             counts.items_selected += len(chosen)
             if items:
                 prop = doc.get("property_id")
                 for item in chosen:
-                    yield orjson.dumps({"property_id": prop, **item})
+                    yield dumps({"property_id": prop, **item})
             elif len(chosen) == len(payload):
                 yield line if isinstance(line, bytes) else line.encode()
             else:
                 doc["payload"] = list(chosen)
-                yield orjson.dumps(doc)
+                yield dumps(doc)
     finally:
         sync()
-
-
-def decode_line(line: bytes | str, source: str, number: int) -> dict[str, Any]:
-    """One JSON Lines notification, or `InputError` naming ``source:line:column``."""
-    try:
-        doc = orjson.loads(line)
-    except orjson.JSONDecodeError as err:
-        raise InputError(f"invalid JSON: {err.msg}", source, number, err.colno) from None
-    if doc.__class__ is not dict or doc.get("event").__class__ is not str:
-        raise _not_a_notification(doc, source, number)
-    return doc
-
-
-def _not_a_notification(doc: object, source: str, number: int) -> InputError:
-    from ._notification import type_name
-
-    if not isinstance(doc, Mapping):
-        return InputError(f"expected a JSON object, got {type_name(doc)}", source, number)
-    if "event" not in doc:
-        return InputError("missing required field 'event'", source, number)
-    return InputError(f"'event' must be a string, got {type_name(doc['event'])}", source, number)
-
-
-def open_input(raw: IO[bytes]) -> IO[bytes]:
-    """Wrap a binary input so that gzip (detected by its magic bytes) reads as plain bytes."""
-    import gzip  # only when reading a stream
-
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-    return buffered
-
-
-def read_notifications(stream: IO[bytes], source: str) -> Iterator[bytes]:
-    """The notification lines of an input: JSON Lines, or one JSON array or object.
-
-    A file whose first non-blank byte is ``[`` holds one array of
-    notifications; a file whose first line is not JSON but whose whole text
-    is one object holds a single (pretty-printed) notification.
-    """
-    first = stream.readline()
-    while first and not first.strip():
-        first = stream.readline()
-    if not first:
-        return
-    head = first.lstrip()
-    if head.startswith(b"["):
-        whole = first + stream.read()
-        try:
-            docs = orjson.loads(whole)
-        except orjson.JSONDecodeError as err:
-            raise InputError(f"invalid JSON: {err.msg}", source, err.lineno, err.colno) from None
-        for doc in docs if isinstance(docs, list) else [docs]:
-            yield orjson.dumps(doc)  # one compact line per notification
-        return
-    if head.startswith(b"{"):
-        try:
-            orjson.loads(first)
-        except orjson.JSONDecodeError:
-            whole = first + stream.read()
-            try:
-                doc = orjson.loads(whole)
-            except orjson.JSONDecodeError:
-                # Not one object either: read it as JSON Lines, so the first
-                # bad line is reported with its own line number.
-                yield from whole.splitlines(keepends=True)
-                return
-            yield orjson.dumps(doc)  # a pretty-printed object becomes one line
-            return
-    yield first
-    yield from stream

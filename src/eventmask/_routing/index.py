@@ -18,21 +18,19 @@ ARI notification usually repeats one combination over many dates.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from itertools import compress, count
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import attrs
 
-from ._ast import AriFilter, EventItem, Wildcard
-from ._catalogue import Catalogue
-from ._errors import NotificationError
-from ._notification import check_ari_array, type_name
+from .._catalogue import ARI, Catalogue
+from .._envelope import check_ari_array, check_ari_items
+from .._language.items import AriFilter, EventItem, Wildcard
+from .routes import Route
 
-if TYPE_CHECKING:
-    from ._router import Route
-
-__all__ = ["Index"]
+__all__ = ["ALL_ITEMS", "NO_ITEMS", "Index", "ItemChoice", "PatternLayout", "chosen_items"]
 
 # Above this many (rate plan, room type) pairs, a filter is indexed on one
 # dimension only and its leaves verify the other; 500 x 500 ids would
@@ -44,17 +42,26 @@ MEMO_LIMIT: Final = 65_536
 
 # An ARI item's (room type id, rate plan id, *keys), values as sent.
 Pattern = tuple[Any, ...]
-# Which items a route selects: None for all, else the ids of their patterns.
-Selector = frozenset[int] | None
-NOTHING: Final[frozenset[int]] = frozenset()
-# What a pattern holds, decided once per index from what its filters look at:
-# ids and keys, only the keys (no filter names an id), only the ids (every
-# filter takes any restriction).  Fewer parts, cheaper patterns.
+# Which ARI items a route selects: ALL_ITEMS, or the ids of the items' patterns.
+ItemChoice = frozenset[int] | None
+ALL_ITEMS: Final = None
+NO_ITEMS: Final[frozenset[int]] = frozenset()
 _DICT_ONLY: Final = frozenset({dict})
-FULL: Final = 0
-KEYS: Final = 1
-IDS: Final = 2
 _ODD: Final = ("not a string",)
+
+
+class PatternLayout(enum.Enum):
+    """What an item's pattern holds, decided once per index from what its filters look at.
+
+    Fewer parts make cheaper patterns: no filter names an id (KEYS), or
+    every filter takes any restriction (IDS).
+    """
+
+    IDS_AND_KEYS = "ids and keys"
+    KEYS = "keys"
+    IDS = "ids"
+
+
 # Building a named tuple through tuple.__new__ skips its Python-level
 # __new__ and halves the cost; the match path builds one per notification.
 _new: Final = tuple.__new__
@@ -63,12 +70,12 @@ _new: Final = tuple.__new__
 class Selection(NamedTuple):
     """The result of `Index.match` for one notification.
 
-    ``matches`` holds ``(route position, selector)`` in registration order;
+    ``matches`` holds ``(route position, item choice)`` in registration order;
     ``ids`` holds each ARI item's pattern id (None when there are no items
     to select from: other events, signal-only notifications).
     """
 
-    matches: Sequence[tuple[int, Selector]]
+    matches: Sequence[tuple[int, ItemChoice]]
     ids: list[int] | None = None
 
 
@@ -80,19 +87,25 @@ class _Leaf:
     rates: frozenset[str] | None  # rate plans to verify
 
 
-def _first(entry: tuple[int, Selector]) -> int:
+def _first(entry: tuple[int, ItemChoice]) -> int:
     return entry[0]
 
 
 class Index:
-    """An immutable, compiled snapshot of a router's routes."""
+    """An immutable, compiled snapshot of a router's routes.
+
+    >>> from eventmask import Route
+    >>> index = Index([Route("ari:rate:*:*", print)])
+    >>> index.match({"event": "ari", "payload": [{"booked": 1}, {"rate": 2}]}).matches
+    [(0, frozenset({1}))]
+    """
 
     __slots__ = (
         "_memo",
-        "aliases",
         "ari_all",
         "bits",
         "by_event",
+        "catalogue",
         "filter_routes",
         "has_async",
         "layout",
@@ -103,7 +116,7 @@ class Index:
 
     def __init__(self, routes: Sequence[Route], catalogue: Catalogue | None = None) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
-        self.aliases: Mapping[str, str] = (catalogue or Catalogue.default()).alias_map
+        self.catalogue = catalogue or Catalogue.default()
         events: dict[tuple[str | None, str], list[int]] = {}
         star: dict[str | None, list[int]] = {}
         ari_all: dict[str | None, list[int]] = {}
@@ -128,12 +141,12 @@ class Index:
                 filter_routes.setdefault(prop, []).append(position)
         # (property, event) -> matches for that event, '*' routes included;
         # (property, None) -> the '*' routes alone, for events nobody names.
-        by_event: dict[tuple[str | None, str | None], tuple[tuple[int, Selector], ...]] = {}
+        by_event: dict[tuple[str | None, str | None], tuple[tuple[int, ItemChoice], ...]] = {}
         for (prop, name), found in events.items():
             merged = sorted({*found, *star.get(prop, ())})
-            by_event[prop, name] = tuple((r, NOTHING) for r in merged)
+            by_event[prop, name] = tuple((r, NO_ITEMS) for r in merged)
         for prop, found in star.items():
-            by_event[prop, None] = tuple((r, NOTHING) for r in found)
+            by_event[prop, None] = tuple((r, NO_ITEMS) for r in found)
         self.by_event = by_event
         self.scoped = any(route.property_id is not None for route in self.routes)
         self.has_async = any(route.is_async for route in self.routes)
@@ -151,7 +164,13 @@ class Index:
             key != (STAR, STAR) for table in self.leaves.values() for key in table
         ) or any(leaf.rooms is not None or leaf.rates is not None for leaf in every)
         uses_keys = any(leaf.bits for leaf in every)
-        self.layout = FULL if uses_ids and uses_keys else KEYS if uses_keys else IDS
+        self.layout = (
+            PatternLayout.IDS_AND_KEYS
+            if uses_ids and uses_keys
+            else PatternLayout.KEYS
+            if uses_keys
+            else PatternLayout.IDS
+        )
         # Pattern -> routes, per property: real streams repeat the same room
         # type, rate plan and keys over many dates and notifications.  The
         # memo belongs to this immutable snapshot, so it can never go stale.
@@ -188,10 +207,9 @@ class Index:
 
     def match(self, doc: Mapping[str, Any]) -> Selection:
         """The routes matching a loaded notification, in registration order."""
-        event = doc["event"]
-        event = self.aliases.get(event, event)
+        event = self.catalogue.resolve(doc["event"])
         prop = doc.get("property_id")
-        if event != "ari":
+        if event != ARI:
             # Precomputed per (property, event), '*' routes merged in.
             found = self.by_event.get((None, event)) or self.by_event.get((None, None), ())
             if not self.scoped or prop.__class__ is not str:
@@ -212,8 +230,8 @@ class Index:
         payload = doc.get("payload")
         if payload is None:
             # Signal-only: every ari filter matches and selects nothing.
-            signal: list[tuple[int, Selector]] = [(r, None) for r in everything]
-            signal += [(r, NOTHING) for r in filtered]
+            signal: list[tuple[int, ItemChoice]] = [(r, None) for r in everything]
+            signal += [(r, NO_ITEMS) for r in filtered]
             signal.sort(key=_first)
             return Selection(signal)
         if not filtered:
@@ -221,14 +239,14 @@ class Index:
             everything.sort()
             return Selection([(r, None) for r in everything])
         ids, distinct = _patterns(payload, self.layout)
-        out: list[tuple[int, Selector]] = [(r, None) for r in everything]
+        out: list[tuple[int, ItemChoice]] = [(r, None) for r in everything]
         out += self._select(distinct, props)
         out.sort(key=_first)
         return Selection(out, ids)
 
     def _select(
         self, distinct: dict[Pattern, int], props: tuple[str | None, ...]
-    ) -> list[tuple[int, Selector]]:
+    ) -> list[tuple[int, ItemChoice]]:
         tables = [t for t in (self.leaves.get(p) for p in props) if t]
         memo = self._memo
         if len(memo) > MEMO_LIMIT:
@@ -256,9 +274,9 @@ class Index:
     ) -> tuple[int, ...]:
         """The filter routes that select items of one (room, rate plan, keys) pattern."""
         layout = self.layout
-        if layout == FULL:
+        if layout is PatternLayout.IDS_AND_KEYS:
             room, rate, keys = pattern[0], pattern[1], pattern[2:]
-        elif layout == KEYS:
+        elif layout is PatternLayout.KEYS:
             room = rate = None
             keys = pattern
         else:
@@ -290,7 +308,7 @@ class Index:
         return tuple(found)
 
 
-def _patterns(payload: object, layout: int) -> tuple[list[int], dict[Pattern, int]]:
+def _patterns(payload: object, layout: PatternLayout) -> tuple[list[int], dict[Pattern, int]]:
     """Each ARI item's pattern id, and the distinct patterns with their ids.
 
     The common case is one comprehension with C-level dict operations; odd
@@ -305,9 +323,9 @@ def _patterns(payload: object, layout: int) -> tuple[list[int], dict[Pattern, in
     seen: dict[Pattern, int] = {}
     patterns: list[Pattern]
     try:
-        if layout == FULL:
+        if layout is PatternLayout.IDS_AND_KEYS:
             patterns = [(i.get("room_type_id"), i.get("rate_plan_id"), *i) for i in payload]
-        elif layout == KEYS:
+        elif layout is PatternLayout.KEYS:
             if {*map(type, payload)} - _DICT_ONLY:
                 raise TypeError  # map(tuple) would take a list item for a pattern
             patterns = list(map(tuple, payload))
@@ -321,21 +339,18 @@ def _patterns(payload: object, layout: int) -> tuple[list[int], dict[Pattern, in
     return ids, seen
 
 
-def _cut(pattern: Pattern, layout: int) -> Pattern:
-    if layout == KEYS:
+def _cut(pattern: Pattern, layout: PatternLayout) -> Pattern:
+    if layout is PatternLayout.KEYS:
         return pattern[2:]
-    if layout == IDS:
+    if layout is PatternLayout.IDS:
         return pattern[:2]
     return pattern
 
 
 def _patterns_carefully(payload: list[Any]) -> list[Pattern]:
+    check_ari_items(payload)  # the one item-shape check names a bad item
     patterns: list[Pattern] = []
-    for index, item in enumerate(payload):
-        if not isinstance(item, Mapping):
-            raise NotificationError(
-                f"expected an ARI item object, got {type_name(item)}", f"$.payload[{index}]"
-            )
+    for item in payload:
         room, rate = item.get("room_type_id"), item.get("rate_plan_id")
         # Ids that are not strings never equal a listed id; keep them hashable.
         room = room if room is None or room.__class__ is str else _ODD
@@ -344,10 +359,14 @@ def _patterns_carefully(payload: list[Any]) -> list[Pattern]:
     return patterns
 
 
-def pick(items: Sequence[Any], selection: Selection, selector: Selector) -> tuple[Any, ...]:
-    """The items a selector picks, in payload order."""
-    if selector is None:
+def chosen_items(items: Sequence[Any], selection: Selection, choice: ItemChoice) -> tuple[Any, ...]:
+    """The ARI items a route's `choice` takes, in payload order.
+
+    >>> chosen_items(["a", "b", "c"], Selection((), [0, 1, 0]), frozenset({0}))
+    ('a', 'c')
+    """
+    if choice is ALL_ITEMS:
         return tuple(items)
-    if not selector or selection.ids is None:
+    if not choice or selection.ids is None:
         return ()
-    return tuple(compress(items, map(selector.__contains__, selection.ids)))
+    return tuple(compress(items, map(choice.__contains__, selection.ids)))

@@ -1,8 +1,10 @@
-"""The matching semantics of SPEC 3, written to be obviously correct.
+"""The matching semantics of docs/routing.md ("Matching"), written to be obviously correct.
 
 This is the reference matcher: one mask, one notification, item by item, no
 cleverness.  `Mask.matches` and `Mask.select` use it, the compiled router is
-tested against it, and `explain` reuses its per-item verdicts.
+tested against it, and `explain` reuses its per-item verdicts.  Every
+function takes the catalogue in use, whose `Catalogue.resolve` is the one
+alias resolution.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 
 import attrs
 
-from ._ast import AriFilter, EventItem, Item, Mask, Wildcard
-from ._catalogue import Catalogue
-from ._notification import NotificationInput, ari_items, load
+from .._catalogue import ARI, Catalogue
+from .._envelope import NotificationInput, ari_items, load
+from .items import AriFilter, EventItem, Item, Wildcard, is_wildcard
 
 __all__ = [
     "ItemVerdict",
@@ -26,12 +28,6 @@ __all__ = [
 ]
 
 
-def current_event(name: str, catalogue: Catalogue | None = None) -> str:
-    """The notification's event under its current name (aliases resolved)."""
-    cat = catalogue or Catalogue.default()
-    return cat.alias_map.get(name, name)
-
-
 def _lower(value: object) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
@@ -40,6 +36,9 @@ def rejection(f: AriFilter, item: Mapping[str, Any]) -> str | None:
     """Why filter `f` does not select `item` (None when it does).
 
     The reason names the first failing part: restriction, room type or rate plan.
+
+    >>> rejection(AriFilter(restrictions={"rate"}), {"booked": 1})
+    'restriction: the item carries none of rate'
     """
     if f.restrictions is not None and not any(key in item for key in f.restrictions):
         return "restriction: the item carries none of " + ",".join(sorted(f.restrictions))
@@ -51,7 +50,11 @@ def rejection(f: AriFilter, item: Mapping[str, Any]) -> str | None:
 
 
 def filter_selects(f: AriFilter, item: Mapping[str, Any]) -> bool:
-    """Whether ARI filter `f` selects `item` (SPEC 3)."""
+    """Whether ARI filter `f` selects `item`.
+
+    >>> filter_selects(AriFilter(restrictions={"rate"}), {"rate": 100, "booked": 1})
+    True
+    """
     return rejection(f, item) is None
 
 
@@ -60,30 +63,46 @@ def _item_matches(item: Item, event: str, items: Sequence[Mapping[str, Any]] | N
         return True
     if isinstance(item, EventItem):
         return event == item.name
-    if event != "ari":
+    if event != ARI:
         return False
     if item.is_all or items is None:
         return True  # plain `ari`, or a signal-only notification: the receiver pulls
     return any(filter_selects(item, i) for i in items)
 
 
-def reference_matches(mask: Mask, notification: NotificationInput) -> bool:
-    """Whether `mask` matches `notification` (SPEC 3)."""
+def reference_matches(
+    mask: Sequence[Item], notification: NotificationInput, catalogue: Catalogue
+) -> bool:
+    """Whether mask items `mask` match `notification`.
+
+    >>> from eventmask import parse
+    >>> reference_matches(parse("message").items, {"event": "message"}, Catalogue.default())
+    True
+    """
     doc = load(notification)
-    event = current_event(doc["event"])
-    items = ari_items(doc) if event == "ari" else None
-    return any(_item_matches(i, event, items) for i in mask.items)
+    event = catalogue.resolve(doc["event"])
+    items = ari_items(doc) if event == ARI else None
+    return any(_item_matches(i, event, items) for i in mask)
 
 
-def reference_select(mask: Mask, notification: NotificationInput) -> list[Mapping[str, Any]]:
-    """The ARI items `mask` selects, in payload order, each once (SPEC 3)."""
+def reference_select(
+    mask: Sequence[Item], notification: NotificationInput, catalogue: Catalogue
+) -> list[Mapping[str, Any]]:
+    """The ARI items mask items `mask` select, in payload order, each once.
+
+    >>> from eventmask import parse
+    >>> reference_select(parse("ari:rate:*:*").items,
+    ...                  {"event": "ari", "payload": [{"rate": 1}, {"booked": 2}]},
+    ...                  Catalogue.default())
+    [{'rate': 1}]
+    """
     doc = load(notification)
-    if current_event(doc["event"]) != "ari":
+    if catalogue.resolve(doc["event"]) != ARI:
         return []
     items = ari_items(doc) or []
     chosen: list[Mapping[str, Any]] = []
     for ari_item in items:
-        for item in mask.items:
+        for item in mask:
             if isinstance(item, Wildcard) or (
                 isinstance(item, AriFilter) and filter_selects(item, ari_item)
             ):
@@ -94,7 +113,11 @@ def reference_select(mask: Mask, notification: NotificationInput) -> list[Mappin
 
 @attrs.frozen(slots=True)
 class ItemVerdict:
-    """What one mask did with one ARI item: which mask item selected it, or why none did."""
+    """What one mask did with one ARI item: which mask item selected it, or why none did.
+
+    >>> ItemVerdict(0, "ari:rate:*:*", ()).selected_by
+    'ari:rate:*:*'
+    """
 
     index: int
     selected_by: str | None
@@ -107,6 +130,9 @@ class MaskExplanation:
 
     ``reason`` is one line for the notification; ``items`` has one verdict per
     ARI item (empty for other events and for signal-only notifications).
+
+    >>> MaskExplanation(True, "'*' matches every notification").matched
+    True
     """
 
     matched: bool
@@ -114,17 +140,24 @@ class MaskExplanation:
     items: tuple[ItemVerdict, ...] = ()
 
 
-def explain_mask(mask: Mask, doc: Mapping[str, Any]) -> MaskExplanation:
-    """Explain `mask` against a loaded notification `doc`."""
-    event = current_event(doc["event"])
-    if mask.is_wildcard:
+def explain_mask(
+    mask: tuple[Item, ...], doc: Mapping[str, Any], catalogue: Catalogue
+) -> MaskExplanation:
+    """Explain mask items `mask` against a loaded notification `doc`.
+
+    >>> from eventmask import parse
+    >>> explain_mask(parse("booking").items, {"event": "message"}, Catalogue.default()).reason
+    "event: 'message' is not in the mask (booking)"
+    """
+    event = catalogue.resolve(doc["event"])
+    if is_wildcard(mask):
         return MaskExplanation(True, "'*' matches every notification")
-    names = [str(i) for i in mask.items if isinstance(i, EventItem)]
-    filters = [i for i in mask.items if isinstance(i, AriFilter)]
+    names = [str(i) for i in mask if isinstance(i, EventItem)]
+    filters = [i for i in mask if isinstance(i, AriFilter)]
     if event in names:
         return MaskExplanation(True, f"event {event!r} is in the mask")
-    if event != "ari" or not filters:
-        listed = ", ".join(str(i) for i in mask.items)
+    if event != ARI or not filters:
+        listed = ", ".join(str(i) for i in mask)
         return MaskExplanation(False, f"event: {event!r} is not in the mask ({listed})")
     everything = next((f for f in filters if f.is_all), None)
     if everything is not None:

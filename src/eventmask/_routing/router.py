@@ -3,154 +3,42 @@
 Routes live in a registry; matching uses an immutable compiled `Index` that
 is rebuilt lazily, on the first match after a change.  A dispatch running in
 another thread keeps the snapshot it started with and never sees a
-half-built index.
+half-built index (docs/routing.md, "The router").
 """
 
 from __future__ import annotations
 
 import inspect
-import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final
 
-import attrs
+from .._catalogue import Catalogue
+from .._envelope import NotificationInput, load
+from .._language.mask import Mask
+from .._language.matching import explain_mask
+from .._language.parser import parse
+from .index import ALL_ITEMS, NO_ITEMS, Index, ItemChoice, Selection, chosen_items
+from .notification import Notification
+from .routes import (
+    NOTHING_DONE,
+    DispatchResult,
+    H,
+    Handler,
+    HandlerCall,
+    HandlerError,
+    Match,
+    Route,
+    RouteExplanation,
+    as_mask,
+    is_async,
+)
 
-from ._ast import Mask
-from ._catalogue import Catalogue
-from ._index import NOTHING, Index, Selection, Selector, pick
-from ._matching import MaskExplanation, explain_mask
-from ._notification import Notification, NotificationInput, load
-from ._parser import parse
+__all__ = ["Router"]
 
-__all__ = [
-    "Delivery",
-    "DispatchResult",
-    "HandlerError",
-    "Match",
-    "Route",
-    "RouteExplanation",
-    "Router",
-]
-
-Handler = Callable[[Notification], Any]
-H = TypeVar("H", bound=Callable[..., Any])
-
-_order = itertools.count()
-
-
-def _mask(value: Mask | str) -> Mask:
-    if isinstance(value, Mask):
-        return value
-    if isinstance(value, str):
-        return parse(value)
-    raise TypeError(f"a route's mask is a Mask or mask text, not {type(value).__name__}")
-
-
-def _property(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"property_id is a non-empty str or None, not {value!r}")
-    return value.lower()
-
-
-@attrs.frozen(slots=True, eq=False)
-class Route:
-    """One registration: a mask, a handler and an optional property scope.
-
-    Text masks are parsed strictly, so a bad mask fails here, at
-    registration.  Two routes are equal only if they are the same object.
-
-    >>> route = Route("booking_new", print, property_id="ABC")
-    >>> str(route.mask), route.property_id
-    ('booking_new', 'abc')
-    """
-
-    mask: Mask = attrs.field(converter=_mask)
-    handler: Handler
-    property_id: str | None = attrs.field(default=None, converter=_property)
-    order: int = attrs.field(factory=lambda: next(_order), repr=False)
-    is_async: bool = attrs.field(init=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        if not callable(self.handler):
-            raise TypeError(f"a route's handler must be callable, not {self.handler!r}")
-        # Checked once here: inspect is too slow to ask on every dispatch.
-        object.__setattr__(self, "is_async", _is_async(self.handler))
-
-    @property
-    def name(self) -> str:
-        """A readable name: the handler's qualified name, the mask and the scope."""
-        handler = getattr(self.handler, "__qualname__", repr(self.handler))
-        scope = f" @ {self.property_id}" if self.property_id else ""
-        return f"{handler} <- {self.mask}{scope}"
-
-
-class Match(NamedTuple):
-    """A route that matched, and the ARI items it selects (empty for other events)."""
-
-    route: Route
-    items: tuple[Mapping[str, Any], ...]
-
-
-class HandlerError(NamedTuple):
-    """A handler that raised: the route (None for ``on_unmatched``) and the exception."""
-
-    route: Route | None
-    exception: BaseException
-
-
-class Delivery(NamedTuple):
-    """One handler call: its routes, what it received, what it returned or raised."""
-
-    handler: Handler
-    routes: tuple[Route, ...]
-    notification: Notification
-    result: Any = None
-    error: BaseException | None = None
-
-
-# The result records are named tuples, not attrs classes: the router makes
-# several per dispatch and a tuple is several times cheaper to create.
-class DispatchResult(NamedTuple):
-    """What a dispatch did: every handler call, and the failures among them."""
-
-    deliveries: tuple[Delivery, ...] = ()
-    errors: tuple[HandlerError, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when no handler raised."""
-        return not self.errors
-
-    def raise_for_errors(self) -> None:
-        """Raise an `ExceptionGroup` of the handlers' original exceptions, if any.
-
-        >>> DispatchResult().raise_for_errors() is None
-        True
-        """
-        if self.errors:
-            excs = [e.exception for e in self.errors]
-            raise ExceptionGroup(
-                f"{len(excs)} handler{'s' if len(excs) != 1 else ''} failed",
-                [e if isinstance(e, Exception) else RuntimeError(repr(e)) for e in excs],
-            )
-
-
-_NOTHING_DONE: Final = DispatchResult()
+# tuple.__new__ skips the named tuples' Python-level __new__ and halves the
+# cost of building one; dispatch builds one per handler call.
 _new: Final = tuple.__new__
-
-
-@attrs.frozen(slots=True)
-class RouteExplanation:
-    """Why one route matched a notification or not (see `Router.explain`)."""
-
-    route: Route
-    matched: bool
-    reason: str
-    detail: MaskExplanation | None = None
-
 
 # One handler call to make: the handler, its matched routes, what it receives.
 _Call = tuple[Handler, tuple[Route, ...], Notification]
@@ -208,7 +96,7 @@ class Router:
     def _parse(self, mask: Mask | str) -> Mask:
         if isinstance(mask, str):
             return parse(mask, catalogue=self.catalogue)
-        return _mask(mask)
+        return as_mask(mask)
 
     def on(self, mask: Mask | str, *, property_id: str | None = None) -> Callable[[H], H]:
         """Decorator form of `add`; returns the function unchanged, so it stacks.
@@ -254,9 +142,13 @@ class Router:
         return index
 
     @property
+    def _catalogue(self) -> Catalogue:
+        return self.catalogue or Catalogue.default()
+
+    @property
     def needs_async(self) -> bool:
         """Whether some handler (or `on_unmatched`) is a coroutine function."""
-        return self.compile().has_async or _is_async(self.on_unmatched)
+        return self.compile().has_async or is_async(self.on_unmatched)
 
     # -- matching ----------------------------------------------------------------
 
@@ -278,8 +170,8 @@ class Router:
         items = _items(doc)
         routes = index.routes
         return [
-            Match(routes[position], pick(items, selection, selector))
-            for position, selector in selection.matches
+            Match(routes[position], chosen_items(items, selection, choice))
+            for position, choice in selection.matches
         ]
 
     def explain(self, notification: NotificationInput) -> list[RouteExplanation]:
@@ -304,7 +196,7 @@ class Router:
                 )
                 out.append(RouteExplanation(route, False, reason))
                 continue
-            detail = explain_mask(route.mask, doc)
+            detail = explain_mask(route.mask.items, doc, self._catalogue)
             out.append(RouteExplanation(route, detail.matched, detail.reason, detail))
         return out
 
@@ -316,27 +208,32 @@ class Router:
         if not matches:
             return []
         routes = index.routes
+        catalogue = self.catalogue
         if len(matches) == 1:
-            position, selector = matches[0]
+            position, choice = matches[0]
             route = routes[position]
-            selected = pick(_items(doc), selection, selector) if selector != NOTHING else ()
-            return [(route.handler, (route,), Notification(doc, selected))]
-        by_handler: dict[int, tuple[Handler, list[Route], Selector]] = {}
-        for position, selector in matches:
+            selected = chosen_items(_items(doc), selection, choice) if choice != NO_ITEMS else ()
+            return [(route.handler, (route,), Notification(doc, selected, catalogue))]
+        by_handler: dict[int, tuple[Handler, list[Route], ItemChoice]] = {}
+        for position, choice in matches:
             route = routes[position]
             key = id(route.handler)
             entry = by_handler.get(key)
             if entry is None:
-                by_handler[key] = (route.handler, [route], selector)
+                by_handler[key] = (route.handler, [route], choice)
                 continue
             handler, grouped, merged = entry
             grouped.append(route)
-            if merged is not None:
-                merged = None if selector is None else merged | selector
+            if merged is not ALL_ITEMS:
+                merged = ALL_ITEMS if choice is ALL_ITEMS else merged | choice
                 by_handler[key] = (handler, grouped, merged)
         items = _items(doc)
         return [
-            (handler, tuple(grouped), Notification(doc, pick(items, selection, merged)))
+            (
+                handler,
+                tuple(grouped),
+                Notification(doc, chosen_items(items, selection, merged), catalogue),
+            )
             for handler, grouped, merged in by_handler.values()
         ]
 
@@ -364,22 +261,22 @@ class Router:
                 result = _call_sync(handler, routes[0], received)
             except Exception as exc:
                 return DispatchResult(
-                    (Delivery(handler, routes, received, None, exc),),
+                    (HandlerCall(handler, routes, received, None, exc),),
                     (HandlerError(routes[0], exc),),
                 )
             # tuple.__new__ skips the named tuples' Python-level __new__.
-            delivery = _new(Delivery, (handler, routes, received, result, None))
+            delivery = _new(HandlerCall, (handler, routes, received, result, None))
             return _new(DispatchResult, ((delivery,), ()))
-        deliveries: list[Delivery] = []
+        deliveries: list[HandlerCall] = []
         errors: list[HandlerError] = []
         for handler, routes, received in calls:
             try:
                 result = _call_sync(handler, routes[0], received)
             except Exception as exc:
                 errors.append(HandlerError(routes[0], exc))
-                deliveries.append(Delivery(handler, routes, received, None, exc))
+                deliveries.append(HandlerCall(handler, routes, received, None, exc))
             else:
-                deliveries.append(Delivery(handler, routes, received, result))
+                deliveries.append(HandlerCall(handler, routes, received, result))
         return DispatchResult(tuple(deliveries), tuple(errors))
 
     async def adispatch(self, notification: NotificationInput) -> DispatchResult:
@@ -396,7 +293,7 @@ class Router:
         if not calls:
             return (
                 self._unmatched_sync(doc)
-                if not _is_async(self.on_unmatched)
+                if not is_async(self.on_unmatched)
                 else (await self._unmatched_async(doc))
             )
         outcomes: dict[int, tuple[Any, BaseException | None]] = {}
@@ -429,7 +326,7 @@ class Router:
         errors = []
         for number, (handler, routes, received) in enumerate(calls):
             result, error = outcomes[number]
-            deliveries.append(Delivery(handler, routes, received, result, error))
+            deliveries.append(HandlerCall(handler, routes, received, result, error))
             if error is not None:
                 errors.append(HandlerError(routes[0], error))
         return DispatchResult(tuple(deliveries), tuple(errors))
@@ -437,11 +334,11 @@ class Router:
     def _unmatched_sync(self, doc: Mapping[str, Any]) -> DispatchResult:
         hook = self.on_unmatched
         if hook is None:
-            return _NOTHING_DONE
-        if _is_async(hook):
+            return NOTHING_DONE
+        if is_async(hook):
             raise TypeError("on_unmatched is a coroutine function; use 'await router.adispatch'")
         try:
-            hook(Notification(doc))
+            hook(Notification(doc, (), self.catalogue))
         except Exception as exc:
             return DispatchResult((), (HandlerError(None, exc),))
         return DispatchResult()
@@ -450,7 +347,7 @@ class Router:
         hook = self.on_unmatched
         assert hook is not None
         try:
-            await hook(Notification(doc))
+            await hook(Notification(doc, (), self.catalogue))
         except Exception as exc:
             return DispatchResult((), (HandlerError(None, exc),))
         return DispatchResult()
@@ -472,11 +369,3 @@ def _items(doc: Mapping[str, Any]) -> Sequence[Any]:
     if isinstance(payload, Sequence) and not isinstance(payload, (str, bytes)):
         return payload
     return ()
-
-
-def _is_async(handler: Callable[..., Any] | None) -> bool:
-    if handler is None:
-        return False
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004 - an async __call__ counts
-    )

@@ -18,12 +18,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-import orjson
-
-from ._errors import NotificationError
-from ._inbox import Inbox
-from ._notification import load
-from ._router import Router
+from .._catalogue import SECRET_HEADER
+from .._envelope import Envelope
+from .._errors import NotificationError
+from .._inbox.base import Inbox
+from .._json import dumps
+from .._routing.router import Router
 
 __all__ = ["Receiver"]
 
@@ -64,7 +64,7 @@ class Receiver:
         router: Router,
         *,
         secrets: Iterable[str],
-        header: str = "X-Channex-Webhook-Secret",
+        header: str = SECRET_HEADER,
         max_body: int = 1_048_576,
         inbox: Inbox | None = None,
         health_path: str = "/health",
@@ -155,14 +155,14 @@ class Receiver:
         except _Disconnected:
             return
         try:
-            doc = load(body)
+            delivery = Envelope.read(body)
         except NotificationError as err:
             await self._refuse(scope, send, 400, f"not a notification: {err}", body)
             return
         if self.inbox is not None:
-            await self._store(send, body, doc)
+            await self._store(send, delivery)
         else:
-            await self._dispatch_inline(send, body)
+            await self._dispatch_inline(send, delivery)
 
     def _authenticated(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
         given = [v for k, v in headers if k.lower() == self._header]
@@ -188,10 +188,10 @@ class Receiver:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _store(self, send: Send, body: bytes, doc: Any) -> None:
+    async def _store(self, send: Send, delivery: Envelope) -> None:
         assert self.inbox is not None
         try:
-            stored = await self.inbox.aput(body, doc)
+            stored = await self.inbox.aput(delivery)
         except Exception as exc:
             log.error("could not store delivery", extra={"fields": {"error": str(exc)}})
             await _respond(send, 503, {"status": "error", "error": "inbox unavailable; retry"})
@@ -200,7 +200,11 @@ class Receiver:
         log.info(
             "delivery accepted",
             extra={
-                "fields": {"id": stored.id, "event": doc["event"], "duplicate": stored.duplicate}
+                "fields": {
+                    "id": stored.id,
+                    "event": delivery.event,
+                    "duplicate": stored.duplicate,
+                }
             },
         )
         self.counts[200] += 1
@@ -208,9 +212,9 @@ class Receiver:
             send, 200, {"status": "accepted", "id": stored.id, "duplicate": stored.duplicate}
         )
 
-    async def _dispatch_inline(self, send: Send, body: bytes) -> None:
+    async def _dispatch_inline(self, send: Send, delivery: Envelope) -> None:
         try:
-            result = await self.router.adispatch(body)
+            result = await self.router.adispatch(delivery.doc)
         except Exception as exc:
             log.exception("dispatch failed")
             self.counts[500] += 1
@@ -278,7 +282,7 @@ async def _respond(
     doc: Any,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = orjson.dumps(doc)
+    body = dumps(doc)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -17,24 +17,25 @@ import time
 import traceback
 import uuid
 
-from ._inbox import DeliveryContext, Entry, Inbox, State
-from ._router import DispatchResult, Router
+from .._inbox.base import SUCCESS, DeliveryContext, Entry, Inbox, Outcome, State
+from .._routing.router import Router
+from .._routing.routes import DispatchResult
 
 __all__ = ["Worker"]
 
 log = logging.getLogger("eventmask.worker")
 
 
-def _describe(result: DispatchResult) -> str | None:
+def _describe(result: DispatchResult) -> Outcome:
     if result.ok:
-        return None
+        return SUCCESS
     parts = []
     for failure in result.errors:
         where = failure.route.name if failure.route is not None else "on_unmatched"
         exc = failure.exception
         tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         parts.append(f"{where}: {tb}")
-    return "; ".join(parts)
+    return Outcome("; ".join(parts))
 
 
 class Worker:
@@ -42,12 +43,12 @@ class Worker:
 
     >>> import os, tempfile
     >>> from eventmask import Router
-    >>> from eventmask._inbox import SQLiteInbox
+    >>> from eventmask.inbox import Envelope, SQLiteInbox
     >>> inbox = SQLiteInbox(os.path.join(tempfile.mkdtemp(), "inbox.db"))
     >>> seen = []
     >>> router = Router()
     >>> _ = router.add("message", lambda n: seen.append(n.event))
-    >>> _ = inbox.put(b'{"event":"message"}', {"event": "message"})
+    >>> _ = inbox.put(Envelope.read(b'{"event":"message"}'))
     >>> Worker(inbox, router).run_once()
     1
     >>> seen
@@ -74,7 +75,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.processed = 0
 
-    def _dispatch(self, entry: Entry, context: DeliveryContext) -> str | None:
+    def _dispatch(self, entry: Entry, context: DeliveryContext) -> Outcome:
         del context  # handlers reach it through current_delivery()
         try:
             if self.router.needs_async:
@@ -84,11 +85,15 @@ class Worker:
             else:
                 result = self.router.dispatch(entry.body)
         except Exception as exc:  # a bad body, or a handler the router refused
-            return f"{type(exc).__name__}: {exc}"
+            return Outcome(f"{type(exc).__name__}: {exc}")
         return _describe(result)
 
     def process(self, entry: Entry) -> State:
-        """Process one claimed entry; return its new state."""
+        """Process one claimed entry; return its new state.
+
+        >>> Worker.process.__name__
+        'process'
+        """
         state = self.inbox.process(entry, self.name, lambda ctx: self._dispatch(entry, ctx))
         self._record([entry], [state])
         return state
@@ -96,7 +101,7 @@ class Worker:
     def _record(self, entries: list[Entry], states: list[State]) -> None:
         for entry, state in zip(entries, states, strict=True):
             log.info(
-                "delivery processed",
+                "entry processed",
                 extra={
                     "fields": {
                         "id": entry.id,

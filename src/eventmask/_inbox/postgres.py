@@ -25,19 +25,16 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 
-from ._inbox import (
-    _COLUMNS,
-    Entry,
-    InboxError,
-    PutResult,
-    SQLInbox,
-    _entry,
-    dedup_keys,
-)
+from .._envelope import Envelope
+from .._errors import InboxError
+from .backend import COLUMNS, Statements, entry_of
+from .base import Entry, PutResult
+from .engine import SQLInbox, dedup_keys
+from .settings import InboxSettings
 
 try:
     import psycopg
@@ -145,8 +142,50 @@ WITH expired AS (
 UPDATE eventmask_deliveries AS d
 SET state = 'claimed', lease_owner = %s, lease_until = %s, attempts = d.attempts + 1
 FROM picked WHERE d.id = picked.id
-RETURNING {", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))}
+RETURNING {", ".join(f"d.{c.strip()}" for c in COLUMNS.split(","))}
 """
+
+_GIVE_BACK: Final = (
+    "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
+    "lease_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
+    "WHERE state = 'claimed' AND lease_owner = %s"
+)
+
+STATEMENTS: Final = Statements(
+    mark_failed="UPDATE eventmask_deliveries SET state = %s, available_at = %s, "
+    "last_error = %s, lease_owner = NULL, lease_until = NULL WHERE id = %s AND lease_owner = %s",
+    give_back=_GIVE_BACK,
+    give_back_some=f"{_GIVE_BACK} AND id = ANY(%s)",
+    # Not SKIP LOCKED: another worker's claim may hold a row of ours for an
+    # instant while it checks (and skips) it.  Waiting that instant is right;
+    # skipping would leave the entry claimed until its lease ran out.
+    owned="SELECT id FROM eventmask_deliveries WHERE state = 'claimed' AND lease_owner = %s "
+    "AND id = ANY(%s) ORDER BY id FOR UPDATE",
+    mark_done="UPDATE eventmask_deliveries SET state = 'done', done_at = %s, "
+    "lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ANY(%s)",
+    reject="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
+    "VALUES (%s, %s, %s, %s, %s)",
+    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = %s",
+    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
+    "WHERE state IN ('pending', 'claimed')",
+    rejected_since="SELECT count(*) FROM eventmask_rejections WHERE at >= %s",
+    entries=f"SELECT {COLUMNS} FROM eventmask_deliveries ORDER BY id DESC LIMIT %s",
+    entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = %s "
+    "ORDER BY id DESC LIMIT %s",
+    entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = %s",
+    retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = %s, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = %s AND state IN ('dead', 'pending')",
+    purge_done="DELETE FROM eventmask_deliveries WHERE id IN (SELECT id FROM "
+    "eventmask_deliveries WHERE state = 'done' AND done_at < %s LIMIT %s)",
+    purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
+    "eventmask_rejections WHERE at < %s LIMIT %s)",
+    rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
+    "ORDER BY id DESC LIMIT %s",
+    version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version integer NOT NULL)",
+    read_version="SELECT max(version) FROM eventmask_schema",
+    clear_version="DELETE FROM eventmask_schema",
+    write_version="INSERT INTO eventmask_schema (version) VALUES (%s)",
+)
 
 # pg_advisory_xact_lock key that serializes `eventmask inbox migrate` runs.
 _MIGRATION_LOCK: Final = 0x6576_656E_746D_736B  # "eventmsk"
@@ -181,24 +220,21 @@ class PostgresInbox(SQLInbox):
     ``migrate=True``).  ``pool_size`` bounds the connections this process
     opens: the writer's one, and one per busy worker thread.  By default
     times come from the database server's clock; ``clock`` replaces it (tests).
+
+    >>> PostgresInbox.backend
+    'postgresql'
     """
 
     backend = "postgresql"
+    statements = STATEMENTS
     MIGRATIONS = (_V1,)
-    _db_errors = (psycopg.Error,)
+    db_errors = (psycopg.Error,)
 
     def __init__(
         self,
         url: str,
+        settings: InboxSettings | None = None,
         *,
-        dedup_window: float = 86_400.0,
-        dedup_revisions: bool = False,
-        lease: float = 60.0,
-        max_attempts: int = 10,
-        backoff: float = 1.0,
-        max_backoff: float = 3_600.0,
-        max_rejected_body: int = 4_096,
-        batch_budget: float = 0.02,
         clock: Callable[[], float] | None = None,
         migrate: bool = False,
         pool_size: int = 10,
@@ -211,17 +247,7 @@ class PostgresInbox(SQLInbox):
         self._generation = 0
         self._listener: threading.Thread | None = None
         self._connect_timeout = max(int(connect_timeout), 1)
-        super().__init__(
-            dedup_window=dedup_window,
-            dedup_revisions=dedup_revisions,
-            lease=lease,
-            max_attempts=max_attempts,
-            backoff=backoff,
-            max_backoff=max_backoff,
-            max_rejected_body=max_rejected_body,
-            batch_budget=batch_budget,
-            clock=clock or self._now,
-        )
+        super().__init__(settings, clock or self._now)
         self.url = url
         try:
             psycopg.conninfo.conninfo_to_dict(url)
@@ -250,7 +276,7 @@ class PostgresInbox(SQLInbox):
             if migrate:
                 self.migrated = self.migrate()
             else:
-                self._check_schema(redact(url))
+                self.check_schema(redact(url))
         except BaseException:
             self._pool.close()
             raise
@@ -266,12 +292,12 @@ class PostgresInbox(SQLInbox):
         with self._work:
             seen = self._generation
             self._work.wait_for(
-                lambda: self._generation != seen or stop.is_set() or self._closed, timeout
+                lambda: self._generation != seen or stop.is_set() or self._writer.closed, timeout
             )
 
     def _ensure_listener(self) -> None:
         with self._work:
-            if self._listener is None and not self._closed:
+            if self._listener is None and not self._writer.closed:
                 self._listener = threading.Thread(
                     target=self._listen, name="eventmask-inbox-listener", daemon=True
                 )
@@ -284,14 +310,14 @@ class PostgresInbox(SQLInbox):
 
     def _listen(self) -> None:
         """Keep a connection that LISTENs for new deliveries; reconnect when it drops."""
-        while not self._closed:
+        while not self._writer.closed:
             try:
                 with psycopg.connect(
                     self.url, autocommit=True, connect_timeout=self._connect_timeout
                 ) as conn:
                     conn.execute(f"LISTEN {_CHANNEL}")
                     self._wake()  # deliveries may have come while nobody listened
-                    while not self._closed:
+                    while not self._writer.closed:
                         for _ in conn.notifies(timeout=1.0):
                             self._wake()
             except psycopg.Error as exc:
@@ -304,7 +330,8 @@ class PostgresInbox(SQLInbox):
     # -- connections and time -----------------------------------------------------------------
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection from the pool; a dropped server fails fast and is forgotten."""
         try:
             with self._pool.connection() as conn:
                 if self._server_clock and time.monotonic() - self._offset_at > _CLOCK_REFRESH:
@@ -329,42 +356,35 @@ class PostgresInbox(SQLInbox):
     def _now(self) -> float:
         return time.time() + self._offset
 
-    def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s")
+    def id_list(self, ids: Sequence[int]) -> list[int]:
+        """A Python list, which psycopg sends as an array (``= ANY(%s)``)."""
+        return list(ids)
 
-    def _has_table(self, conn: psycopg.Connection[Any], name: str) -> bool:
+    def has_table(self, conn: psycopg.Connection[Any], name: str) -> bool:
+        """Whether the search path has a table `name`."""
         row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
         return bool(row and row[0])
 
-    def _lock_migrations(self, conn: psycopg.Connection[Any]) -> None:
+    def lock_migrations(self, conn: psycopg.Connection[Any]) -> None:
+        """An advisory lock for the migration's transaction: one migrator at a time."""
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _insert_batch(
-        self, conn: psycopg.Connection[Any], items: list[tuple[bytes, Mapping[str, Any]]]
+    def insert_deliveries(
+        self, conn: psycopg.Connection[Any], deliveries: Sequence[Envelope], now: float
     ) -> list[PutResult]:
-        now = self.clock()
-        since = now - self.dedup_window
+        """Lock the batch's keys in order, then one `eventmask_put` call per delivery."""
+        since = now - self.settings.dedup_window
         rows = []
         locks = set()
-        for body, doc in items:
-            digest, revision = dedup_keys(body, doc, self.dedup_revisions)
+        for delivery in deliveries:
+            digest, revision = dedup_keys(delivery, self.settings.dedup_revisions)
             locks.add(_lock_id(f"body:{digest}"))
             if revision is not None:
                 locks.add(_lock_id(revision))
-            prop = doc.get("property_id")
-            rows.append(
-                (
-                    now,
-                    since,
-                    doc["event"],
-                    prop if isinstance(prop, str) else None,
-                    body,
-                    digest,
-                    revision,
-                )
-            )
+            values = (delivery.event, delivery.property_id, delivery.body, digest, revision)
+            rows.append((now, since, *values))
         # In ascending order, in one statement: two batches wanting the same
         # keys queue up instead of deadlocking.
         conn.execute(
@@ -386,63 +406,52 @@ class PostgresInbox(SQLInbox):
     # -- workers ------------------------------------------------------------------------------
 
     def claim(self, owner: str, limit: int = 16) -> list[Entry]:
+        """Claim up to `limit` ready entries in one statement (``FOR UPDATE SKIP LOCKED``)."""
         now = self.clock()
-        with self._connection() as conn:
-            rows = conn.execute(
-                _CLAIM,
-                (
-                    now,
-                    self.max_attempts,
-                    now,
-                    now,
-                    self.max_attempts,
-                    limit,
-                    owner,
-                    now + self.lease,
-                ),
-            ).fetchall()
-        return sorted((_entry(r) for r in rows), key=lambda e: e.id)
+        attempts = self.settings.max_attempts
+        params = (now, attempts, now, now, attempts, limit, owner, now + self.settings.lease)
+        with self.connection() as conn:
+            rows = conn.execute(_CLAIM, params).fetchall()
+        return sorted((entry_of(r) for r in rows), key=lambda e: e.id)
 
     # Round trips are what a worker spends its time on: the batch's BEGIN and
     # row locks go in one, each entry costs one (its savepoint, which also
     # releases the previous one), and the done marks go with the COMMIT.
 
-    def _open_batch(self, conn: psycopg.Connection[Any], ids: list[int], owner: str) -> set[int]:
+    def open_batch(self, conn: psycopg.Connection[Any], owner: str, ids: Sequence[int]) -> set[int]:
+        """BEGIN and lock the rows still ours, in one round trip."""
         try:
             with conn.pipeline():
                 conn.execute("BEGIN")
-                cur = conn.execute(self._sql(self._owned_query(len(ids))), (owner, *ids))
+                cur = conn.execute(self.statements.owned, (owner, list(ids)))
             rows = cur.fetchall()
         except BaseException:
-            with suppress(psycopg.Error):
-                conn.execute("ROLLBACK")
+            self.rollback(conn)
             raise
         return {row[0] for row in rows}
 
-    def _owned_query(self, n: int) -> str:
-        # Not SKIP LOCKED: another worker's claim may hold a row of ours for
-        # an instant while it checks (and skips) it.  Waiting that instant is
-        # right; skipping would leave the entry claimed until its lease ran out.
-        return super()._owned_query(n) + " ORDER BY id FOR UPDATE"
-
-    def _savepoint(self, conn: psycopg.Connection[Any], release_previous: bool) -> None:
+    def savepoint(self, conn: psycopg.Connection[Any], release_previous: bool) -> None:
+        """Release the previous entry's savepoint and open the next, in one round trip."""
         conn.execute(
             "RELEASE eventmask_entry; SAVEPOINT eventmask_entry"
             if release_previous
             else "SAVEPOINT eventmask_entry"
         )
 
-    def _aborted(self, conn: psycopg.Connection[Any]) -> bool:
+    def aborted(self, conn: psycopg.Connection[Any]) -> bool:
+        """Whether a caught database error left the transaction unusable."""
         return conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
 
-    def _finish_batch(self, conn: psycopg.Connection[Any], done: list[int]) -> None:
+    def finish_batch(self, conn: psycopg.Connection[Any], done: Sequence[int], now: float) -> None:
+        """The done marks and the COMMIT, in one round trip."""
         with conn.pipeline():
             if done:
-                conn.execute(self._sql(self._done_query(len(done))), (self.clock(), *done))
+                conn.execute(self.statements.mark_done, (now, list(done)))
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        if self._closed:
+        """Stop the writer and the listener; close the pool."""
+        if self._writer.closed:
             return
         self._stop_writer()
         self._wake()

@@ -1,4 +1,8 @@
-"""Exact set algebra over masks (SPEC 4): covers, overlaps, union, intersection.
+"""Exact set algebra over masks: covers, overlaps, union, intersection, witnesses.
+
+The functions take and return canonical item tuples (``Mask.items``), so
+that `Mask` can wrap them without this module knowing `Mask`
+(docs/algebra.md has the rules).
 
 A mask denotes two things: which notifications it matches and, for ``ari``
 notifications, which items it selects.  An ARI item is characterised by its
@@ -24,7 +28,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from ._ast import AriFilter, EventItem, Item, Mask, mask_of
+from .items import AriFilter, EventItem, Item, canonical_items, is_wildcard
+
+Items = tuple[Item, ...]
 
 __all__ = [
     "covers",
@@ -57,12 +63,12 @@ _EXAMPLE_VALUES: Final[dict[str, Any]] = {
 }
 
 
-def _events(mask: Mask) -> frozenset[str]:
-    return frozenset(i.name for i in mask.items if isinstance(i, EventItem))
+def _events(items: Items) -> frozenset[str]:
+    return frozenset(i.name for i in items if isinstance(i, EventItem))
 
 
-def _filters(mask: Mask) -> list[AriFilter]:
-    return [i for i in mask.items if isinstance(i, AriFilter)]
+def _filters(items: Items) -> list[AriFilter]:
+    return [i for i in items if isinstance(i, AriFilter)]
 
 
 def _classes(
@@ -117,7 +123,11 @@ def _escape(f: AriFilter, others: Sequence[AriFilter]) -> dict[str, Any] | None:
 
 
 def filter_covered(f: AriFilter, others: Sequence[AriFilter]) -> bool:
-    """Whether the union of `others` selects every item `f` selects."""
+    """Whether the union of `others` selects every item `f` selects.
+
+    >>> filter_covered(AriFilter({"rate", "booked"}), [AriFilter({"rate"}), AriFilter({"booked"})])
+    True
+    """
     return _escape(f, others) is None
 
 
@@ -128,17 +138,17 @@ def _item(room: str, rate: str, keys: Iterable[str]) -> dict[str, Any]:
     return item
 
 
-def uncovered_example(a: Mask, b: Mask) -> dict[str, Any] | None:
+def uncovered_example(a: Items, b: Items) -> dict[str, Any] | None:
     """A notification `b` delivers (or an item it selects) that `a` misses; None if `a` covers `b`.
 
     >>> from eventmask import parse
-    >>> uncovered_example(parse("ari:rate:*:*"), parse("ari:booked,rate:*:*"))["payload"]
-    [{'date': '2026-01-01', 'room_type_id': '00000000-0000-4000-8000-0000000000aa', \
-'rate_plan_id': '00000000-0000-4000-8000-0000000000bb', 'booked': 1}]
+    >>> uncovered_example(parse("ari:rate:*:*").items, parse("ari:booked,rate:*:*").items)[
+    ...     "payload"][0]["booked"]
+    1
     """
-    if a.is_wildcard:
+    if is_wildcard(a):
         return None
-    if b.is_wildcard:
+    if is_wildcard(b):
         named = _events(a)
         event = next(
             n for n in ("booking", "message", "review", "a_future_event") if n not in named
@@ -159,18 +169,18 @@ def uncovered_example(a: Mask, b: Mask) -> dict[str, Any] | None:
     return None
 
 
-def covers(a: Mask, b: Mask) -> bool:
+def covers(a: Items, b: Items) -> bool:
     """Whether `a` matches every notification `b` matches and selects what `b` selects.
 
     >>> from eventmask import parse
-    >>> covers(parse("ari:rate:*:*;ari:availability:*:*"), parse("ari:availability,rate:*:*"))
+    >>> covers(parse("ari:rate:*:*;ari:booked:*:*").items, parse("ari:booked,rate:*:*").items)
     True
-    >>> covers(parse("ari:availability,rate:*:*"), parse("ari"))
+    >>> covers(parse("ari:availability,rate:*:*").items, parse("ari").items)
     False
     """
-    if a.is_wildcard:
+    if is_wildcard(a):
         return True
-    if b.is_wildcard:
+    if is_wildcard(b):
         return False  # only '*' matches events nobody has named yet
     if not _events(b) <= _events(a):
         return False
@@ -196,13 +206,14 @@ def _pair_overlaps(f: AriFilter, g: AriFilter) -> bool:
     return _meet(f.room_type_ids, g.room_type_ids) and _meet(f.rate_plan_ids, g.rate_plan_ids)
 
 
-def overlaps(a: Mask, b: Mask) -> bool:
+def overlaps(a: Items, b: Items) -> bool:
     """Whether some notification with data is matched by both (and an item selected by both).
 
     >>> from eventmask import parse
-    >>> overlaps(parse("booking;message"), parse("message;review"))
+    >>> overlaps(parse("booking;message").items, parse("message;review").items)
     True
-    >>> overlaps(parse("ari:rate:27e24739-239c-4619-9c30-0dc390f5d7ac:*"), parse("booking"))
+    >>> overlaps(parse("ari:rate:27e24739-239c-4619-9c30-0dc390f5d7ac:*").items,
+    ...          parse("booking").items)
     False
     """
     return overlap_example(a, b) is not None
@@ -249,9 +260,9 @@ def _ari_example(f: AriFilter, g: AriFilter) -> dict[str, Any]:
     return _notification("ari", [_item(room, rate, _example_keys(f, g))])
 
 
-def _any_example(mask: Mask) -> dict[str, Any]:
-    """A data-carrying notification `mask` matches (and, for ARI, selects an item of)."""
-    for item in mask.items:
+def _any_example(items: Items) -> dict[str, Any]:
+    """A data-carrying notification `items` match (and, for ARI, select an item of)."""
+    for item in items:
         if isinstance(item, EventItem):
             return _notification(item.name, {})
         if isinstance(item, AriFilter):
@@ -259,17 +270,17 @@ def _any_example(mask: Mask) -> dict[str, Any]:
     return _notification("booking", {})  # the wildcard: any event will do
 
 
-def overlap_example(a: Mask, b: Mask) -> dict[str, Any] | None:
+def overlap_example(a: Items, b: Items) -> dict[str, Any] | None:
     """A notification both masks match and select an item of, or None when none exists.
 
     >>> from eventmask import parse
-    >>> example = overlap_example(parse("ari:rate:*:*"), parse("ari:availability:*:*"))
+    >>> example = overlap_example(parse("ari:rate:*:*").items, parse("ari:booked:*:*").items)
     >>> sorted(example["payload"][0])
-    ['availability', 'date', 'rate', 'rate_plan_id', 'room_type_id']
+    ['booked', 'date', 'rate', 'rate_plan_id', 'room_type_id']
     """
-    if a.is_wildcard:
+    if is_wildcard(a):
         return _any_example(b)
-    if b.is_wildcard:
+    if is_wildcard(b):
         return _any_example(a)
     common = _events(a) & _events(b)
     if common:
@@ -321,30 +332,30 @@ def _merge(filters: list[AriFilter]) -> list[AriFilter]:
     return filters
 
 
-def _minimal(items: Iterable[Item]) -> Mask:
-    """A mask of `items`, filters merged and every covered filter dropped."""
-    mask = mask_of(list(items))
-    filters = _filters(mask)
+def _minimal(items: Iterable[Item]) -> Items:
+    """Canonical `items`, filters merged and every covered filter dropped."""
+    canonical = canonical_items(items)
+    filters = _filters(canonical)
     if len(filters) < 2:
-        return mask
-    filters = _filters(mask_of(_merge(filters)))
+        return canonical
+    filters = _filters(canonical_items(_merge(filters)))
     kept = list(filters)
     for f in filters:
         rest = [g for g in kept if g is not f]
         if filter_covered(f, rest):
             kept = rest
-    events = [i for i in mask.items if not isinstance(i, AriFilter)]
-    return mask_of([*events, *kept])
+    events = [i for i in canonical if not isinstance(i, AriFilter)]
+    return canonical_items([*events, *kept])
 
 
-def union(a: Mask, b: Mask) -> Mask:
+def union(a: Items, b: Items) -> Items:
     """``a | b``: everything either mask delivers, canonical and minimized.
 
     >>> from eventmask import parse
-    >>> str(parse("ari:rate:*:*;ari:availability:*:*") | parse("ari:availability,rate:*:*"))
-    'ari:availability,rate:*:*'
+    >>> union(parse("ari:rate:*:*;ari:booked:*:*").items, parse("ari:booked,rate:*:*").items)
+    (AriFilter(restrictions=frozenset({...}), room_type_ids=None, rate_plan_ids=None),)
     """
-    return _minimal([*a.items, *b.items])
+    return _minimal([*a, *b])
 
 
 def _intersect(x: frozenset[str] | None, y: frozenset[str] | None) -> frozenset[str] | None:
@@ -365,7 +376,7 @@ def _filter_meet(f: AriFilter, g: AriFilter) -> AriFilter | None:
     return AriFilter(restrictions, rooms, rates)
 
 
-def intersection(a: Mask, b: Mask) -> Mask | None:
+def intersection(a: Items, b: Items) -> Items | None:
     """``a & b``: the largest mask both masks cover, or None when there is none.
 
     Exact whenever the common part can be written as a mask.  It cannot when
@@ -376,12 +387,13 @@ def intersection(a: Mask, b: Mask) -> Mask | None:
     shows such an item.
 
     >>> from eventmask import parse
-    >>> str(parse("booking;ari:rate,booked:*:*") & parse("ari:rate:*:*;message"))
-    'ari:rate:*:*'
+    >>> [str(i) for i in intersection(parse("booking;ari:rate,booked:*:*").items,
+    ...                                parse("ari:rate:*:*;message").items)]
+    ['ari:rate:*:*']
     """
-    if a.is_wildcard:
+    if is_wildcard(a):
         return b
-    if b.is_wildcard:
+    if is_wildcard(b):
         return a
     items: list[Item] = [EventItem(name) for name in _events(a) & _events(b)]
     for f in _filters(a):

@@ -1,0 +1,114 @@
+"""What every command shares: exit codes, the argument parser, reading files and masks.
+
+Exit status: 0 success, 1 a mask or input was found invalid (or a yes/no
+question answered no), 2 usage errors and unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, Final, NoReturn, TextIO
+
+from .._errors import InvalidJSON, MaskSyntaxError
+from .._json import dumps_pretty, loads
+from .._language.mask import Mask
+from .._language.parser import parse
+
+__all__ = [
+    "DB_HELP",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UNREADABLE",
+    "ArgumentParser",
+    "Command",
+    "add_db_argument",
+    "database",
+    "mask_argument",
+    "open_binary",
+    "read_json",
+    "write_json",
+]
+
+EXIT_OK: Final = 0
+EXIT_INVALID: Final = 1
+EXIT_USAGE: Final = 2
+
+# A command's implementation: parsed arguments, stdout, stderr -> exit status.
+Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+DB_HELP: Final = (
+    "the inbox: a file path, sqlite:///PATH or postgresql://... "
+    "(default: $EVENTMASK_DB; libpq also reads PGPASSWORD and ~/.pgpass)"
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that exits 2 with ``eventmask: error: ...`` on a usage error."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the problem; exit 2."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"eventmask: error: {message}\n")
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """``--db``, defaulting to ``$EVENTMASK_DB`` as it is when the command runs."""
+    parser.add_argument("--db", default=None, help=DB_HELP)
+
+
+def database(args: argparse.Namespace) -> str | None:
+    """The inbox URL of a command: ``--db``, else ``$EVENTMASK_DB``, else None.
+
+    >>> database(argparse.Namespace(db="inbox.db"))
+    'inbox.db'
+    """
+    given: str | None = args.db
+    return given or os.environ.get("EVENTMASK_DB") or None
+
+
+def write_json(doc: object, out: TextIO) -> None:
+    """`doc` as indented JSON, one document per call."""
+    out.write(dumps_pretty(doc) + "\n")
+
+
+# What `read_json` returns after it reported a problem.
+UNREADABLE: Final[Any] = object()
+
+
+def read_json(path: str, err: TextIO) -> Any:
+    """The JSON document in `path` ('-' for stdin), or `UNREADABLE` after an error message."""
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
+        return UNREADABLE
+    try:
+        return loads(data)
+    except InvalidJSON as exc:
+        err.write(f"eventmask: {path}:{exc.line}:{exc.column}: invalid JSON: {exc.reason}\n")
+        return UNREADABLE
+
+
+def mask_argument(text: str, lenient: bool, err: TextIO) -> Mask | None:
+    """A MASK argument parsed, or None after a caret error on stderr."""
+    try:
+        return parse(text, lenient=lenient)
+    except MaskSyntaxError as exc:
+        err.write(f"eventmask: invalid mask {text!r}: {exc}\n")
+        return None
+
+
+def open_binary(path: str, err: TextIO) -> IO[bytes] | None:
+    """`path` opened for reading ('-' is stdin), or None after an error message."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
+        return None

@@ -1,0 +1,257 @@
+"""The stream commands: ``filter`` and ``explain`` (docs/filter.md).
+
+Both read their inputs the same way and report a bad input the same way
+(`_reading`); ``filter`` imports only what filtering needs, so that its
+process starts quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, TextIO
+
+from .._envelope import decode_line, input_error
+from .._errors import InputError, NotificationError
+from .._routing.filter import FilterStats, filter_lines
+from .._routing.inputs import open_input, read_notifications
+from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, open_binary
+
+__all__ = ["register"]
+
+
+class _Failed(Exception):
+    """Reading an input failed; the message is written, the status is `status`."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@contextmanager
+def _reading(path: str, err: TextIO, before_message: Callable[[], None]) -> Iterator[None]:
+    """Turn the ways reading `path` can fail into one stderr line and an exit status.
+
+    Malformed input (a bad line, a corrupt gzip stream) is status 1; an input
+    that cannot be read is status 2.  `before_message` runs first, so that
+    what was already selected reaches the output as whole lines.
+    """
+    try:
+        yield
+    except InputError as exc:
+        before_message()
+        err.write(f"eventmask: {exc}\n")
+        raise _Failed(EXIT_INVALID) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        before_message()
+        err.write(f"eventmask: {path}: corrupt or truncated gzip stream: {exc}\n")
+        raise _Failed(EXIT_INVALID) from None
+    except OSError as exc:
+        before_message()
+        err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
+        raise _Failed(EXIT_USAGE) from None
+
+
+def _binary(stream: TextIO) -> IO[bytes]:
+    stream.flush()
+    return stream.buffer if hasattr(stream, "buffer") else stream  # type: ignore[return-value]
+
+
+class _Progress:
+    """A tqdm bar over the bytes of one input file, with items per second."""
+
+    def __init__(self, raw: IO[bytes], path: str, err: TextIO, stats: FilterStats) -> None:
+        from tqdm import tqdm
+
+        self.raw = raw
+        self.stats = stats
+        self.seen = 0
+        self.bar = tqdm(
+            total=os.fstat(raw.fileno()).st_size,
+            unit="B",
+            unit_scale=True,
+            desc=os.path.basename(path),
+            file=err,
+            leave=False,
+            mininterval=0.25,
+        )
+        self.items = stats.items_read
+        self.started = time.perf_counter()
+
+    def tick(self) -> None:
+        position = self.raw.tell()
+        if position > self.seen:
+            self.bar.update(position - self.seen)
+            self.seen = position
+            elapsed = max(time.perf_counter() - self.started, 1e-9)
+            rate = (self.stats.items_read - self.items) / elapsed
+            self.bar.set_postfix_str(f"{rate:,.0f} items/s", refresh=False)
+
+    def close(self) -> None:
+        self.tick()
+        self.bar.refresh()  # show the final figures once, however short the run
+        self.bar.close()
+
+
+class _Output:
+    """Selected lines, written in whole lines and in blocks (or only counted)."""
+
+    def __init__(self, out: TextIO, count_only: bool) -> None:
+        self.sink = _binary(out)
+        self.count_only = count_only
+        self.count = 0
+        self.pending: list[bytes] = []
+
+    def add(self, line: bytes) -> None:
+        if self.count_only:
+            self.count += 1
+            return
+        self.pending.append(line)
+        if len(self.pending) >= 512:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sink.write(b"\n".join(self.pending) + b"\n")
+            self.pending.clear()
+        self.sink.flush()
+
+    def finish(self) -> None:
+        self.flush()
+        if self.count_only:
+            self.sink.write(f"{self.count}\n".encode())
+            self.sink.flush()
+
+
+def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    mask = mask_argument(args.mask, args.lenient, err)
+    if mask is None:
+        return EXIT_USAGE
+    output = _Output(out, args.count)
+    stats = FilterStats()
+    reported = 0
+
+    def invalid(exc: InputError) -> None:
+        nonlocal reported
+        reported += 1
+        if reported <= 20:
+            err.write(f"eventmask: skipped {exc}\n")
+
+    status = EXIT_OK
+    for path in args.files or ["-"]:
+        raw = open_binary(path, err)
+        if raw is None:
+            output.flush()
+            return EXIT_USAGE
+        show = args.progress if args.progress is not None else (path != "-" and err.isatty())
+        progress = _Progress(raw, path, err, stats) if show and path != "-" else None
+        try:
+            with _reading(path, err, output.flush):
+                lines = read_notifications(open_input(raw), path)
+                selected = filter_lines(
+                    mask,
+                    lines,
+                    property_id=args.property,
+                    items=args.items,
+                    source=path,
+                    on_invalid=invalid if args.skip_invalid else None,
+                    stats=stats,
+                )
+                for number, line in enumerate(selected):
+                    output.add(line)
+                    if progress is not None and not number % 256:
+                        progress.tick()
+        except _Failed as failed:
+            status = failed.status
+        finally:
+            if progress is not None:
+                progress.close()
+            if raw is not sys.stdin.buffer:
+                raw.close()
+        if status != EXIT_OK:
+            break
+    output.finish()
+    if reported > 20:
+        err.write(f"eventmask: skipped {reported - 20} more invalid lines\n")
+    if args.stats:
+        err.write(f"eventmask: {stats.summary()}\n")
+    return status
+
+
+def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .._routing.router import Router
+
+    mask = mask_argument(args.mask, args.lenient, err)
+    if mask is None:
+        return EXIT_USAGE
+    raw = open_binary(args.file, err)
+    if raw is None:
+        return EXIT_USAGE
+    router = Router()
+    router.add(mask, _ignore, property_id=args.property)
+    try:
+        with _reading(args.file, err, out.flush):
+            for number, line in enumerate(read_notifications(open_input(raw), args.file), 1):
+                if line.strip():
+                    _explain_line(router, line, args.file, number, out)
+    except _Failed as failed:
+        return failed.status
+    finally:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+    return EXIT_OK
+
+
+def _explain_line(router: Any, line: bytes, source: str, number: int, out: TextIO) -> None:
+    doc = decode_line(line, source, number)
+    try:
+        (verdict,) = router.explain(doc)
+    except NotificationError as exc:
+        raise input_error(exc, source, number) from None
+    state = "matched" if verdict.matched else "not matched"
+    out.write(f"{source}:{number}: {doc['event']}: {state}: {verdict.reason}\n")
+    for item in verdict.detail.items if verdict.detail else ():
+        if item.selected_by:
+            out.write(f"  item {item.index}: selected by {item.selected_by}\n")
+        else:
+            out.write(f"  item {item.index}: rejected: {'; '.join(item.reasons)}\n")
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+def register(sub: Any) -> None:
+    """Add filter and explain to the subcommands `sub`."""
+    filt = sub.add_parser(
+        "filter",
+        help="print the notifications (JSON Lines) a mask matches, ARI payloads narrowed",
+    )
+    filt.add_argument("mask", metavar="MASK")
+    filt.add_argument("files", nargs="*", metavar="FILE", help="JSON Lines, .gz, or '-' (stdin)")
+    filt.add_argument("--items", action="store_true", help="one selected ARI item per line")
+    filt.add_argument("--property", metavar="ID", help="only notifications of this property")
+    filt.add_argument("--lenient", action="store_true", help="parse the mask leniently")
+    filt.add_argument("--count", action="store_true", help="print only the number of matches")
+    filt.add_argument("--stats", action="store_true", help="print counts and throughput to stderr")
+    filt.add_argument("--skip-invalid", action="store_true", help="report and skip malformed lines")
+    filt.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: on when stderr is a terminal and input a file)",
+    )
+    filt.set_defaults(run=_filter)
+
+    expl = sub.add_parser("explain", help="say why each notification (and ARI item) matched")
+    expl.add_argument("mask", metavar="MASK")
+    expl.add_argument("file", metavar="FILE", help="JSON Lines, .gz, or '-' (stdin)")
+    expl.add_argument("--property", metavar="ID", help="scope the mask to one property")
+    expl.add_argument("--lenient", action="store_true", help="parse the mask leniently")
+    expl.set_defaults(run=_explain)

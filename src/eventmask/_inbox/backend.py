@@ -1,0 +1,165 @@
+"""What an SQL backend provides: connections, transactions, and its own SQL.
+
+The shared engine (`engine`, `processing`, `views`) decides *what* happens
+to entries; a backend (`sqlite`, `postgres`) says *how* in its own dialect:
+each writes its own statements, in its own placeholder style, and passes
+lists of ids the way its driver takes them.  Nothing rewrites SQL text.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any, ClassVar
+
+import attrs
+
+from .._envelope import Envelope
+from .base import Entry, PutResult
+
+__all__ = ["COLUMNS", "SQLBackend", "Statements", "entry_of"]
+
+# The columns of an Entry, in its field order.
+COLUMNS = (
+    "id, event, property_id, body, idempotency_key, state, attempts, received_at, "
+    "available_at, lease_owner, lease_until, last_error, done_at"
+)
+
+
+def entry_of(row: Sequence[Any]) -> Entry:
+    """An `Entry` from a row of `COLUMNS`.
+
+    >>> row = (1, "message", None, b"{}", "k", "pending", 0, 0.0, 0.0, None, None, None, None)
+    >>> entry_of(row).id
+    1
+    """
+    return Entry(*row)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Statements:
+    """The statements the shared engine runs, written by a backend in its own dialect.
+
+    A parameter named ``ids`` is a list of entry ids, passed through
+    `SQLBackend.id_list`.  Placeholders are the driver's own.
+    """
+
+    mark_failed: str  # (state, available_at, last_error, id, owner)
+    give_back: str  # (owner): every claim of `owner` back to pending, the claim not counted
+    give_back_some: str  # (owner, ids)
+    owned: str  # (owner, ids) -> the ids still claimed by owner; locks them for the transaction
+    mark_done: str  # (done_at, ids)
+    reject: str  # (at, status, reason, remote, body)
+    count_state: str  # (state) -> count
+    oldest_open: str  # () -> min(received_at) of pending and claimed entries
+    rejected_since: str  # (at) -> count of refusals since
+    entries: str  # (limit) -> rows of COLUMNS, newest first
+    entries_in_state: str  # (state, limit)
+    entry: str  # (id) -> one row of COLUMNS
+    retry: str  # (available_at, id) -> rowcount 1 when a dead or pending entry was reset
+    purge_done: str  # (cutoff, chunk) -> rowcount
+    purge_rejections: str  # (cutoff, chunk) -> rowcount
+    rejections: str  # (limit) -> id, at, status, reason, remote, body
+    version_table: str  # () create the version table if missing
+    read_version: str  # () -> max(version)
+    clear_version: str  # ()
+    write_version: str  # (version)
+
+
+class SQLBackend(abc.ABC):
+    """The part of an inbox that speaks to one kind of database."""
+
+    backend: ClassVar[str]
+    statements: ClassVar[Statements]
+    # Version n of the schema is MIGRATIONS[n - 1]: statements run in order.
+    MIGRATIONS: ClassVar[tuple[tuple[str, ...], ...]]
+    db_errors: ClassVar[tuple[type[Exception], ...]]
+
+    @abc.abstractmethod
+    def connection(self) -> AbstractContextManager[Any]:
+        """A connection for the calling thread (autocommit; eventmask opens transactions)."""
+
+    def begin(self, conn: Any) -> None:
+        """Start a write transaction."""
+        conn.execute("BEGIN")
+
+    def commit(self, conn: Any) -> None:
+        """Commit the transaction."""
+        conn.execute("COMMIT")
+
+    def rollback(self, conn: Any) -> None:
+        """Roll the transaction back, ignoring a connection that already failed."""
+        with suppress(*self.db_errors):
+            conn.execute("ROLLBACK")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A connection inside a write transaction: committed at the end, rolled back on error."""
+        with self.connection() as conn:
+            self.begin(conn)
+            try:
+                yield conn
+                self.commit(conn)
+            except BaseException:
+                self.rollback(conn)
+                raise
+
+    @abc.abstractmethod
+    def id_list(self, ids: Sequence[int]) -> Any:
+        """A list of entry ids as one parameter of this driver."""
+
+    @abc.abstractmethod
+    def has_table(self, conn: Any, name: str) -> bool:
+        """Whether the database has a table `name`."""
+
+    def lock_migrations(self, conn: Any) -> None:  # noqa: B027 - most backends need no lock
+        """Keep two migrating processes apart (inside the migration's transaction)."""
+
+    @abc.abstractmethod
+    def insert_deliveries(
+        self, conn: Any, deliveries: Sequence[Envelope], now: float
+    ) -> list[PutResult]:
+        """Store deliveries, deduplicating on body and revision within the window."""
+
+    @abc.abstractmethod
+    def claim(self, owner: str, limit: int = 16) -> list[Entry]:
+        """Claim up to `limit` ready entries; expired leases with no attempts left go dead."""
+
+    def open_batch(self, conn: Any, owner: str, ids: Sequence[int]) -> set[int]:
+        """Begin a batch's transaction; return the ids still claimed by `owner`.
+
+        No other worker can take those entries until the transaction ends
+        (SQLite: the write lock; PostgreSQL: row locks).
+        """
+        self.begin(conn)
+        try:
+            rows = conn.execute(self.statements.owned, (owner, self.id_list(ids))).fetchall()
+        except BaseException:
+            self.rollback(conn)
+            raise
+        return {row[0] for row in rows}
+
+    def savepoint(self, conn: Any, release_previous: bool) -> None:
+        """Open the savepoint of the next entry (releasing the previous one's)."""
+        if release_previous:
+            conn.execute("RELEASE eventmask_entry")
+        conn.execute("SAVEPOINT eventmask_entry")
+
+    def undo_entry(self, conn: Any) -> None:
+        """Roll back to the entry's savepoint (its handlers' writes go) and release it."""
+        conn.execute("ROLLBACK TO eventmask_entry")
+        conn.execute("RELEASE eventmask_entry")
+
+    def finish_batch(self, conn: Any, done: Sequence[int], now: float) -> None:
+        """Mark the entries done and commit."""
+        if done:
+            conn.execute(self.statements.mark_done, (now, self.id_list(done)))
+        self.commit(conn)
+
+    def aborted(self, conn: Any) -> bool:
+        """Whether the transaction can no longer do anything but roll back."""
+        return False
+
+    def yield_lock(self) -> None:  # noqa: B027 - only a single-writer database needs it
+        """Between two transactions of one batch: give other writers their turn."""

@@ -1,0 +1,261 @@
+"""The inbox interface: what the receiver, the worker and the command line call.
+
+An inbox stores each accepted delivery as an `Entry` before Channex gets
+its 2xx, and hands entries to workers.  Entries move ``pending -> claimed ->
+done``; a failed attempt goes back to ``pending`` after a backoff, and after
+``max_attempts`` attempts (or at once, for a failure no retry can fix)
+becomes ``dead``: a dead letter an operator can inspect and retry
+(docs/receiver.md, "The inbox").
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Final, Literal
+
+import attrs
+
+from .._envelope import Envelope
+from .._errors import InvalidJSON
+from .._json import loads
+from .settings import InboxSettings
+
+__all__ = [
+    "STATES",
+    "SUCCESS",
+    "Attempt",
+    "DeliveryContext",
+    "Entry",
+    "Inbox",
+    "Outcome",
+    "PutResult",
+    "State",
+    "current_delivery",
+    "delivery_context",
+]
+
+State = Literal["pending", "claimed", "done", "dead"]
+STATES: Final[tuple[State, ...]] = ("pending", "claimed", "done", "dead")
+
+
+@attrs.frozen(slots=True)
+class PutResult:
+    """What happened to an accepted delivery: its entry id, and whether it was a duplicate.
+
+    >>> PutResult(7, False, "body:ab12").duplicate
+    False
+    """
+
+    id: int
+    duplicate: bool
+    idempotency_key: str
+
+
+@attrs.frozen(slots=True)
+class Entry:
+    """One delivery stored in the inbox, with its processing state.
+
+    >>> Entry(1, "message", None, b"{}", "body:x", "pending", 0, 0.0, 0.0).state
+    'pending'
+    """
+
+    id: int
+    event: str
+    property_id: str | None
+    body: bytes = attrs.field(repr=False)
+    idempotency_key: str
+    state: State
+    attempts: int
+    received_at: float
+    available_at: float
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    last_error: str | None = None
+    done_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (the body decoded when it is JSON).
+
+        >>> Entry(1, "message", None, b'{"a": 1}', "k", "done", 1, 0.0, 0.0).as_dict()["body"]
+        {'a': 1}
+        """
+        out = attrs.asdict(self)
+        try:
+            out["body"] = loads(self.body)
+        except InvalidJSON:
+            out["body"] = self.body.decode("utf-8", "replace")
+        return out
+
+
+@attrs.frozen(slots=True)
+class Outcome:
+    """How one attempt at an entry ended: success, a failure to retry, or a final one.
+
+    A worker returns it for each entry it processes.  ``final`` marks a
+    failure no retry can fix (a payload that fails validation): the entry
+    goes dead at once instead of after ``max_attempts``.
+
+    >>> Outcome().ok, Outcome("KeyError: 'x'").ok, Outcome("bad date", final=True).final
+    (True, False, True)
+    """
+
+    error: str | None = None
+    final: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the attempt succeeded."""
+        return self.error is None
+
+
+SUCCESS: Final = Outcome()
+
+
+@attrs.frozen(slots=True)
+class DeliveryContext:
+    """What a handler running under an inbox worker can use.
+
+    ``connection`` is the database connection of the transaction that will
+    also mark the entry done: effects written through it commit exactly once,
+    together with that mark, or not at all.  It is a `sqlite3.Connection`
+    when ``backend`` is ``"sqlite"`` (``?`` placeholders) and a
+    `psycopg.Connection` when it is ``"postgresql"`` (``%s`` placeholders).
+    ``idempotency_key`` identifies the delivery for effects outside the
+    database (it is the same on every attempt).
+
+    >>> DeliveryContext(None, 1, "body:x", 1, "message").backend
+    'sqlite'
+    """
+
+    connection: Any
+    entry_id: int
+    idempotency_key: str
+    attempt: int
+    event: str
+    backend: str = "sqlite"
+
+
+_current: contextvars.ContextVar[DeliveryContext] = contextvars.ContextVar("eventmask_delivery")
+
+
+def current_delivery() -> DeliveryContext:
+    """The delivery the current handler is processing (raise LookupError outside a worker).
+
+    >>> try:
+    ...     current_delivery()
+    ... except LookupError:
+    ...     print("not inside an inbox worker")
+    not inside an inbox worker
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise LookupError(
+            "current_delivery() is only available inside a handler run by an inbox worker"
+        ) from None
+
+
+@contextmanager
+def delivery_context(context: DeliveryContext) -> Iterator[None]:
+    """Make `context` the current delivery for the duration of the block."""
+    token = _current.set(context)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+# What a worker runs for one entry, inside the entry's transaction.
+Attempt = Callable[[DeliveryContext], Outcome]
+
+
+class Inbox:
+    """The interface every inbox backend provides (`SQLiteInbox`, `PostgresInbox`).
+
+    >>> issubclass(Inbox, object)
+    True
+    """
+
+    backend: ClassVar[str]
+    settings: InboxSettings
+
+    def put(self, delivery: Envelope) -> PutResult:
+        """Store an accepted delivery durably; return once it is committed."""
+        raise NotImplementedError
+
+    async def aput(self, delivery: Envelope) -> PutResult:
+        """`put` for async code: waits for the group commit without blocking the loop."""
+        raise NotImplementedError
+
+    def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
+        """Record a refused delivery (best effort; never raises)."""
+        raise NotImplementedError
+
+    def claim(self, owner: str, limit: int = 16) -> list[Entry]:
+        """Claim up to `limit` ready entries (pending and due, or with an expired lease)."""
+        raise NotImplementedError
+
+    def process(self, entry: Entry, owner: str, attempt: Attempt) -> State:
+        """Run `attempt` in the entry's transaction; commit with 'done' or record the failure."""
+        raise NotImplementedError
+
+    def process_batch(
+        self,
+        entries: Sequence[Entry],
+        owner: str,
+        attempt: Attempt,
+        stopping: Callable[[], bool] | None = None,
+    ) -> list[State]:
+        """Run `attempt` for each claimed entry in its transaction; return the new states."""
+        raise NotImplementedError
+
+    def release(self, owner: str) -> int:
+        """Give back every entry `owner` has claimed (graceful shutdown)."""
+        raise NotImplementedError
+
+    def wait_for_work(self, timeout: float, stop: threading.Event) -> None:
+        """Wait up to `timeout` seconds for new entries, or until `stop` is set.
+
+        Workers call this when a claim came back empty.  This default just
+        waits; PostgreSQL is woken as soon as a receiver commits a delivery.
+        """
+        stop.wait(timeout)
+
+    def stats(self, *, done: bool = True) -> dict[str, Any]:
+        """Counts per state, the oldest pending entry's age, recent rejections.
+
+        ``done=False`` leaves out the count of done entries (None), the one
+        that grows with the table: what a frequent health check wants.
+        """
+        raise NotImplementedError
+
+    def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
+        """Entries, newest first, optionally of one state."""
+        raise NotImplementedError
+
+    def get(self, entry_id: int) -> Entry:
+        """One entry (raise InboxError if there is none)."""
+        raise NotImplementedError
+
+    def retry(self, entry_id: int) -> None:
+        """Make a dead (or failed) entry pending again, attempts reset."""
+        raise NotImplementedError
+
+    def purge(self, older_than: float) -> int:
+        """Delete done entries and rejections older than `older_than` seconds."""
+        raise NotImplementedError
+
+    def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent refused deliveries, newest first."""
+        raise NotImplementedError
+
+    def migrate(self) -> tuple[int, int]:
+        """Create or upgrade the schema; return the versions before and after."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop the writer and close connections."""
+        raise NotImplementedError

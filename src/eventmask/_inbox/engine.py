@@ -1,0 +1,169 @@
+"""The shared engine of the SQL inboxes: group commit, deduplication keys, migrations.
+
+Two backends share it and behave the same way: `SQLiteInbox` (one file,
+one machine) and `PostgresInbox` (any number of receivers and workers on any
+number of hosts).  In both, one writer thread per process commits whatever
+deliveries are waiting in one transaction.
+
+Deduplication keys (docs/receiver.md, "The inbox"):
+
+* ``body``: the SHA-256 of the exact request body.  A body seen within the
+  window is acknowledged again without a new entry (Channex retries repeat
+  the same body).
+* ``revision`` (opt-in, ``dedup_revisions``): ``revision:<revision id>`` for
+  ``booking`` and its specific events, so one revision delivered as both
+  ``booking`` and ``booking_new`` makes one entry, the first to arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._envelope import Envelope
+from .._errors import InboxError
+from .base import Inbox, PutResult
+from .processing import BatchProcessing
+from .settings import InboxSettings
+from .views import OperatorViews
+from .writer import GroupWriter, Write, WriteKind
+
+__all__ = ["SQLInbox", "dedup_keys"]
+
+
+def dedup_keys(delivery: Envelope, revisions: bool) -> tuple[str, str | None]:
+    """The body hash and, when enabled and present, the revision key of a delivery.
+
+    >>> env = Envelope.read(b'{"event":"booking","payload":{"revision_id":"R1"}}')
+    >>> dedup_keys(env, revisions=True)[1]
+    'revision:r1'
+    """
+    digest = hashlib.sha256(delivery.body).hexdigest()
+    revision = None
+    if revisions and delivery.revision is not None:
+        revision = f"revision:{delivery.revision.lower()}"
+    return digest, revision
+
+
+class SQLInbox(BatchProcessing, OperatorViews, Inbox):
+    """What the SQL backends share; a backend adds its connections and its SQL."""
+
+    def __init__(self, settings: InboxSettings | None, clock: Callable[[], float]) -> None:
+        self.settings = settings or InboxSettings()
+        self.clock = clock
+        self._writer = GroupWriter(self._commit, self._writer_done, self._write_failed)
+        # (before, after) when this inbox migrated the schema as it opened.
+        self.migrated: tuple[int, int] | None = None
+
+    @property
+    def schema_version_expected(self) -> int:
+        """The schema version this eventmask writes."""
+        return len(self.MIGRATIONS)
+
+    # -- the writer: group commit ------------------------------------------------------------
+
+    def _writer_done(self) -> None:
+        """The writer thread is about to end (close what it opened)."""
+
+    @staticmethod
+    def _write_failed(exc: BaseException) -> BaseException:
+        if isinstance(exc, InboxError):
+            return exc
+        return InboxError(f"could not store the delivery: {exc}")
+
+    def _commit(self, batch: Sequence[Write]) -> list[Any]:
+        """Run one batch of writes in one transaction: one commit, one fsync."""
+        puts = [w.args for w in batch if w.kind is WriteKind.PUT]
+        with self.transaction() as conn:
+            stored = iter(self.insert_deliveries(conn, puts, self.clock()) if puts else ())
+            results: list[Any] = []
+            for write in batch:
+                if write.kind is WriteKind.PUT:
+                    results.append(next(stored))
+                    continue
+                if write.kind is WriteKind.REJECT:
+                    conn.execute(self.statements.reject, write.args)
+                results.append(None)
+        return results
+
+    def _check_open(self) -> None:
+        if self._writer.closed:
+            raise InboxError("the inbox is closed")
+
+    def put(self, delivery: Envelope) -> PutResult:
+        """Store an accepted delivery durably; return once it is committed."""
+        self._check_open()
+        result: PutResult = self._writer.submit(WriteKind.PUT, delivery).result()
+        return result
+
+    async def aput(self, delivery: Envelope) -> PutResult:
+        """`put` for async code: waits for the group commit without blocking the loop."""
+        self._check_open()
+        result: PutResult = await self._writer.submit_async(WriteKind.PUT, delivery)
+        return result
+
+    def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
+        """Record a refused delivery (best effort, not awaited; never raises)."""
+        if self._writer.closed:
+            return
+        kept = body[: self.settings.max_rejected_body] if body is not None else None
+        self._writer.submit(WriteKind.REJECT, (self.clock(), status, reason, remote, kept))
+
+    def flush(self) -> None:
+        """Wait until every queued write has been committed."""
+        self._check_open()
+        self._writer.submit(WriteKind.FLUSH, ()).result()
+
+    # -- migrations ----------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version of the database (0 when eventmask has never migrated it)."""
+        with self.connection() as conn:
+            if not self.has_table(conn, "eventmask_schema"):
+                return 0
+            row = conn.execute(self.statements.read_version).fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> tuple[int, int]:
+        """Create or upgrade the schema; return the versions before and after.
+
+        The pending migrations and the version bump run in one transaction,
+        so a failed upgrade leaves the schema as it was.  Running it again, or
+        in several processes at once, is safe.
+        """
+        sql = self.statements
+        with self.transaction() as conn:
+            self.lock_migrations(conn)
+            conn.execute(sql.version_table)
+            before = int(conn.execute(sql.read_version).fetchone()[0] or 0)
+            target = self.schema_version_expected
+            if before > target:
+                raise InboxError(
+                    f"the inbox schema is version {before}; this eventmask knows "
+                    f"versions up to {target}: upgrade eventmask"
+                )
+            for version in range(before + 1, target + 1):
+                for statement in self.MIGRATIONS[version - 1]:
+                    conn.execute(statement)
+            if before < target:
+                conn.execute(sql.clear_version)
+                conn.execute(sql.write_version, (target,))
+        return before, target
+
+    def check_schema(self, where: str) -> None:
+        """Refuse a schema this eventmask does not write, naming what to run."""
+        version = self.schema_version()
+        if version != self.schema_version_expected:
+            action = (
+                f"run `eventmask inbox migrate --db {where}`"
+                if version < self.schema_version_expected
+                else "upgrade eventmask"
+            )
+            raise InboxError(
+                f"the inbox schema at {where} is version {version}, this eventmask needs "
+                f"version {self.schema_version_expected}: {action}"
+            )
+
+    def _stop_writer(self) -> None:
+        self._writer.stop()

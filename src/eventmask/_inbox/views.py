@@ -1,0 +1,111 @@
+"""What an operator sees and does: counts, listings, one entry, retry, purge, refusals.
+
+Identical on both backends (docs/deployment.md, "Watching it"); each backend
+supplies the statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._errors import InboxError
+from .backend import SQLBackend, entry_of
+from .base import STATES, Entry
+
+__all__ = ["OperatorViews"]
+
+# Refusals are counted over the last day in `stats`.
+_DAY = 86_400.0
+
+
+class OperatorViews(SQLBackend):
+    """The read and repair side of the shared engine."""
+
+    clock: Callable[[], float]
+
+    def stats(self, *, done: bool = True) -> dict[str, Any]:
+        """Counts per state, the oldest pending entry's age, refusals in the last 24 hours.
+
+        ``done=False`` leaves out the count of done entries (None), the one
+        that grows with the table: what a frequent health check wants.
+        """
+        sql = self.statements
+        counts: dict[str, int | None] = {}
+        with self.connection() as conn:
+            for state in STATES:
+                if state == "done" and not done:
+                    counts[state] = None
+                    continue
+                # One indexed count per state, not a GROUP BY over the table.
+                counts[state] = conn.execute(sql.count_state, (state,)).fetchone()[0]
+            oldest = conn.execute(sql.oldest_open).fetchone()[0]
+            rejected = conn.execute(sql.rejected_since, (self.clock() - _DAY,)).fetchone()[0]
+        return {
+            **counts,
+            "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
+            "rejected_last_24h": rejected,
+        }
+
+    def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
+        """Entries, newest first, optionally of one state."""
+        if state is not None and state not in STATES:
+            raise InboxError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
+        with self.connection() as conn:
+            if state is None:
+                rows = conn.execute(self.statements.entries, (limit,)).fetchall()
+            else:
+                rows = conn.execute(self.statements.entries_in_state, (state, limit)).fetchall()
+        return [entry_of(r) for r in rows]
+
+    def get(self, entry_id: int) -> Entry:
+        """One entry (raise InboxError if there is none)."""
+        with self.connection() as conn:
+            row = conn.execute(self.statements.entry, (entry_id,)).fetchone()
+        if row is None:
+            raise InboxError(f"no inbox entry {entry_id}")
+        return entry_of(row)
+
+    def retry(self, entry_id: int) -> None:
+        """Make a dead (or failed) entry pending again, attempts reset."""
+        with self.transaction() as conn:
+            changed = conn.execute(self.statements.retry, (self.clock(), entry_id)).rowcount
+        if changed != 1:
+            state = self.get(entry_id).state
+            raise InboxError(
+                f"entry {entry_id} is {state}; only dead or pending entries are retried"
+            )
+
+    def purge(self, older_than: float, chunk: int = 5_000) -> int:
+        """Delete done entries and rejections older than `older_than` seconds.
+
+        In transactions of `chunk` rows: a large purge never holds SQLite's
+        write lock (or PostgreSQL's row locks) long enough to delay receivers.
+        """
+        cutoff = self.clock() - older_than
+        removed = 0
+        for statement in (self.statements.purge_done, self.statements.purge_rejections):
+            while True:
+                with self.transaction() as conn:
+                    count = int(conn.execute(statement, (cutoff, chunk)).rowcount)
+                if statement is self.statements.purge_done:
+                    removed += count
+                if count < chunk:
+                    break
+        return removed
+
+    def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent refused deliveries, newest first."""
+        with self.connection() as conn:
+            rows = conn.execute(self.statements.rejections, (limit,)).fetchall()
+        return [
+            {
+                "id": r[0],
+                "at": r[1],
+                "status": r[2],
+                "reason": r[3],
+                "remote": r[4],
+                "body": None if r[5] is None else bytes(r[5]).decode("utf-8", "replace"),
+            }
+            for r in rows
+        ]

@@ -1,0 +1,76 @@
+"""Reading notification streams: gzip detection, JSON Lines, or one JSON document.
+
+The command line's `filter` and `explain` read their inputs through here;
+`filter_lines` takes the lines it yields (docs/filter.md, "Input").
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import IO, Final
+
+from .._errors import InputError, InvalidJSON
+from .._json import dumps, loads
+
+__all__ = ["open_input", "read_notifications"]
+
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+def open_input(raw: IO[bytes]) -> IO[bytes]:
+    """Wrap a binary input so that gzip (detected by its magic bytes) reads as plain bytes.
+
+    >>> import gzip
+    >>> open_input(io.BytesIO(gzip.compress(b'{"event":"x"}'))).read()
+    b'{"event":"x"}'
+    """
+    import gzip  # only when reading a stream
+
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
+    if buffered.peek(2)[:2] == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    return buffered
+
+
+def read_notifications(stream: IO[bytes], source: str) -> Iterator[bytes]:
+    """The notification lines of an input: JSON Lines, or one JSON array or object.
+
+    A file whose first non-blank byte is ``[`` holds one array of
+    notifications; a file whose first line is not JSON but whose whole text
+    is one object holds a single (pretty-printed) notification.
+
+    >>> list(read_notifications(io.BytesIO(b'[{"event": "a"}, {"event": "b"}]'), "x.json"))
+    [b'{"event":"a"}', b'{"event":"b"}']
+    """
+    first = stream.readline()
+    while first and not first.strip():
+        first = stream.readline()
+    if not first:
+        return
+    head = first.lstrip()
+    if head.startswith(b"["):
+        whole = first + stream.read()
+        try:
+            docs = loads(whole)
+        except InvalidJSON as err:
+            raise InputError(f"invalid JSON: {err.reason}", source, err.line, err.column) from None
+        for doc in docs if isinstance(docs, list) else [docs]:
+            yield dumps(doc)  # one compact line per notification
+        return
+    if head.startswith(b"{"):
+        try:
+            loads(first)
+        except InvalidJSON:
+            whole = first + stream.read()
+            try:
+                doc = loads(whole)
+            except InvalidJSON:
+                # Not one object either: read it as JSON Lines, so the first
+                # bad line is reported with its own line number.
+                yield from whole.splitlines(keepends=True)
+                return
+            yield dumps(doc)  # a pretty-printed object becomes one line
+            return
+    yield first
+    yield from stream

@@ -1,0 +1,178 @@
+"""The webhooks that already exist, and what a new one has in common with them.
+
+`overlaps_with_existing` reads the ``GET /api/v1/webhooks`` response and
+says which existing webhooks would deliver the same notifications again, with
+a witness notification from the mask algebra (docs/algebra.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from .._errors import MaskSyntaxError
+from .._json import loads
+from .._language.mask import Mask, overlap_example
+from .._language.parser import parse
+from .validation import validate_webhook
+
+__all__ = ["ExistingWebhook", "FindingKind", "OverlapFinding", "overlaps_with_existing"]
+
+
+@attrs.frozen(slots=True)
+class ExistingWebhook:
+    """One webhook from Channex's ``GET /api/v1/webhooks`` response.
+
+    ``mask`` is its ``event_mask`` parsed leniently (None when even that fails).
+    """
+
+    id: str | None
+    property_id: str | None
+    callback_url: str | None
+    event_mask: str
+    mask: Mask | None
+    is_active: bool
+    is_global: bool
+
+
+FindingKind = Literal["overlap", "redundant", "same_url", "global_shadowed", "invalid_existing"]
+
+
+@attrs.frozen(slots=True)
+class OverlapFinding:
+    """Something the new webhook has in common with an existing one.
+
+    ``kind`` is one of ``overlap`` (both deliver some notification: it
+    arrives twice), ``redundant`` (the existing mask covers the new one),
+    ``same_url`` (the same callback URL registered twice), ``global_shadowed``
+    (a property webhook next to a global one: Channex delivers only the
+    property one) and ``invalid_existing`` (an existing mask eventmask cannot
+    read).  ``example`` is a notification both masks select, for ``overlap``.
+    """
+
+    kind: FindingKind
+    webhook_id: str | None
+    message: str
+    example: dict[str, Any] | None = None
+
+
+def _existing(entries: object) -> list[ExistingWebhook]:
+    if isinstance(entries, (bytes, bytearray, str)):
+        entries = loads(entries)
+    if isinstance(entries, Mapping):
+        entries = entries.get("data", [entries])
+    if not isinstance(entries, Sequence):
+        raise TypeError("existing webhooks: expected the GET /api/v1/webhooks response")
+    out = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        attrs_ = entry.get("attributes", entry)
+        if not isinstance(attrs_, Mapping):
+            continue
+        rel = entry.get("relationships", {})
+        prop = attrs_.get("property_id")
+        if isinstance(rel, Mapping):
+            data = (rel.get("property") or {}).get("data") or {}
+            if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+                prop = data["id"]
+        text = attrs_.get("event_mask")
+        text = text if isinstance(text, str) else ""
+        try:
+            mask: Mask | None = parse(text, lenient=True)
+        except MaskSyntaxError:
+            mask = None
+        ident = entry.get("id", attrs_.get("id"))
+        out.append(
+            ExistingWebhook(
+                id=ident if isinstance(ident, str) else None,
+                property_id=prop.lower() if isinstance(prop, str) else None,
+                callback_url=attrs_.get("callback_url")
+                if isinstance(attrs_.get("callback_url"), str)
+                else None,
+                event_mask=text,
+                mask=mask,
+                is_active=attrs_.get("is_active") is True,
+                is_global=attrs_.get("is_global") is True or prop is None,
+            )
+        )
+    return out
+
+
+def overlaps_with_existing(body: object, existing: object) -> list[OverlapFinding]:
+    """Compare a new webhook body with the existing webhooks (GET response shape).
+
+    Only active webhooks of the same property, or global ones, are compared.
+
+    >>> prop = "716305c4-561a-4561-a187-7f5b8aeb5920"
+    >>> existing = {"data": [{"id": "w1", "attributes": {"event_mask": "booking",
+    ...     "callback_url": "https://pms.example.com/hook", "is_active": True},
+    ...     "relationships": {"property": {"data": {"id": prop}}}}]}
+    >>> body = {"property_id": prop, "event_mask": "booking_new;booking",
+    ...         "callback_url": "https://other.example.com/hook"}
+    >>> [f.kind for f in overlaps_with_existing(body, existing)]
+    ['overlap']
+    """
+    report = validate_webhook(body)
+    hook = report.webhook
+    mask = report.mask
+    prop = hook.get("property_id")
+    prop = prop.lower() if isinstance(prop, str) else None
+    is_global = hook.get("is_global") is True or prop is None
+    url = hook.get("callback_url")
+    findings: list[OverlapFinding] = []
+    for other in _existing(existing):
+        if not other.is_active:
+            continue
+        if not (other.is_global or is_global or other.property_id == prop):
+            continue
+        where = f"webhook {other.id or '(no id)'} ({other.event_mask!r})"
+        if other.mask is None:
+            findings.append(
+                OverlapFinding(
+                    "invalid_existing", other.id, f"{where} has a mask eventmask cannot read"
+                )
+            )
+            continue
+        if is_global != other.is_global:
+            findings.append(
+                OverlapFinding(
+                    "global_shadowed",
+                    other.id,
+                    f"{where} is {'global' if other.is_global else 'for this property'} "
+                    f"and the new one {'global' if is_global else 'for a property'}: Channex "
+                    "delivers a property's notifications only to its property webhooks",
+                )
+            )
+        if isinstance(url, str) and other.callback_url == url:
+            findings.append(
+                OverlapFinding(
+                    "same_url",
+                    other.id,
+                    f"{where} already posts to {url}: overlapping notifications arrive twice",
+                )
+            )
+        if mask is None:
+            continue
+        if other.mask.covers(mask):
+            findings.append(
+                OverlapFinding(
+                    "redundant",
+                    other.id,
+                    f"{where} already delivers everything {str(mask)!r} does: "
+                    "the new webhook is probably redundant",
+                    overlap_example(other.mask, mask),
+                )
+            )
+        elif other.mask.overlaps(mask):
+            findings.append(
+                OverlapFinding(
+                    "overlap",
+                    other.id,
+                    f"{where} overlaps {str(mask)!r}: some notifications arrive at both",
+                    overlap_example(other.mask, mask),
+                )
+            )
+    return findings

@@ -1,0 +1,57 @@
+"""The durable inbox and its workers.
+
+>>> import os, tempfile
+>>> from eventmask import Router
+>>> from eventmask.inbox import Envelope, SQLiteInbox, Worker
+>>> inbox = SQLiteInbox(os.path.join(tempfile.mkdtemp(), "inbox.db"))
+>>> _ = inbox.put(Envelope.read(b'{"event": "message"}'))
+>>> Worker(inbox, Router()).run_once()
+1
+>>> inbox.close()
+
+`open_inbox` takes a file path, ``sqlite:///PATH`` or ``postgresql://...``;
+`PostgresInbox` needs ``pip install 'eventmask[postgres]'`` and is imported
+on first use (docs/receiver.md, docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._envelope import Envelope
+from ._errors import InboxError, InboxUnavailable, NotAnInbox
+from ._inbox.base import DeliveryContext, Entry, Inbox, Outcome, PutResult, current_delivery
+from ._inbox.factory import open_inbox
+from ._inbox.settings import InboxSettings
+from ._inbox.sqlite import SQLiteInbox
+from ._service.worker import Worker
+
+if TYPE_CHECKING:
+    from ._inbox.postgres import PostgresInbox
+
+__all__ = [
+    "DeliveryContext",
+    "Entry",
+    "Envelope",
+    "Inbox",
+    "InboxError",
+    "InboxSettings",
+    "InboxUnavailable",
+    "NotAnInbox",
+    "Outcome",
+    "PostgresInbox",
+    "PutResult",
+    "SQLiteInbox",
+    "Worker",
+    "current_delivery",
+    "open_inbox",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # PostgresInbox needs psycopg (eventmask[postgres]): imported on first use.
+    if name == "PostgresInbox":
+        from ._inbox.postgres import PostgresInbox
+
+        return PostgresInbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

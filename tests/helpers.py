@@ -1,0 +1,59 @@
+"""Builders the tests share: ids, notifications, envelopes.
+
+One place for the shapes the tests build by hand, so that a change in what
+Channex sends (or in what eventmask reads) is one change here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from eventmask.inbox import Envelope
+
+PROPERTY = "716305c4-561a-4561-a187-7f5b8aeb5920"
+ROOM_TYPE = "27e24739-239c-4619-9c30-0dc390f5d7ac"
+RATE_PLAN = "04c607e4-644d-45ea-ab1a-da920ee36e50"
+
+
+def uuid(n: int, family: int = 0) -> str:
+    """A valid, readable id: family and number in the first and last groups.
+
+    >>> uuid(7, 1)
+    '00000001-0000-4000-8000-000000000007'
+    """
+    return f"{family:08x}-0000-4000-8000-{n:012x}"
+
+
+def ari(*items: dict[str, Any], property_id: str = PROPERTY, **extra: Any) -> dict[str, Any]:
+    """An ``ari`` notification carrying `items` (none: an empty payload)."""
+    return {"event": "ari", "property_id": property_id, "payload": list(items), **extra}
+
+
+def item(
+    date: str = "2026-05-01",
+    room: str | None = ROOM_TYPE,
+    rate: str | None = RATE_PLAN,
+    **changes: Any,
+) -> dict[str, Any]:
+    """One ARI item; ids of None are left out."""
+    out: dict[str, Any] = {"date": date}
+    if room is not None:
+        out["room_type_id"] = room
+    if rate is not None:
+        out["rate_plan_id"] = rate
+    out.update(changes)
+    return out
+
+
+def envelope(doc: dict[str, Any]) -> Envelope:
+    """The envelope the receiver would read for `doc` posted as compact JSON."""
+    return Envelope.of(orjson.dumps(doc), doc)
+
+
+def body(n: int, event: str = "message", **payload: Any) -> Envelope:
+    """Delivery number `n`: a distinct body, its number in ``payload.delivery``."""
+    return envelope(
+        {"event": event, "property_id": "p", "payload": {"delivery": f"d{n}", **payload}}
+    )
