@@ -57,7 +57,7 @@ def long_masks(n: int, rng: random.Random) -> tuple[Mask, Mask]:
 def main() -> None:
     rng = random.Random(3)
     pairs = [(random_mask(rng), random_mask(rng)) for _ in range(2000)]
-    from tests.test_algebra import brute_covers, brute_overlaps, universe
+    from tests.language.test_algebra import brute_covers, brute_overlaps, universe
 
     for a, b in pairs[:200]:
         docs = universe(a, b)

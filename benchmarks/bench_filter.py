@@ -46,7 +46,7 @@ def main() -> None:
     jq = shutil.which("jq")
     if jq is None:
         sys.exit("bench_filter needs jq (apt-get install jq, or bash scripts/setup.sh)")
-    from tests.test_filter import jq_program
+    from tests.routing.test_filter import jq_program
 
     root = Path(__file__).resolve().parents[1]
     work = Path(tempfile.gettempdir()) / "eventmask-bench"

@@ -14,7 +14,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from tests.test_router import reference
+from tests.routing.test_router import reference
 
 from eventmask import Route, Router, parse
 

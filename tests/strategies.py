@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from hypothesis import strategies as st
+from hypothesis.extra.lark import from_lark
 
 from eventmask import AriFilter, EventItem, Item, Mask, Wildcard
 from eventmask._catalogue import DEFAULT_EVENTS, DEFAULT_RESTRICTIONS
+from eventmask._language.grammar import parser
 
 EVENTS = [e for e in DEFAULT_EVENTS if e != "ari"]
 RESTRICTIONS = list(DEFAULT_RESTRICTIONS)
@@ -107,3 +109,11 @@ def notifications(draw: st.DrawFn) -> dict[str, object]:
     elif draw(st.booleans()):
         doc["payload"] = {"booking_id": "b"}
     return doc
+
+
+def grammar_strings() -> st.SearchStrategy[str]:
+    """Strings the grammar generates, from catalogue names, odd names and ids."""
+    lark = parser()
+    names = st.sampled_from([*DEFAULT_EVENTS, *DEFAULT_RESTRICTIONS, "Booking", "unknown_x"])
+    uuids = st.sampled_from([*ROOM_TYPES, *RATE_PLANS, RATE_PLANS[0].upper()])
+    return from_lark(lark, start="mask", explicit={"NAME": names | uuids})

@@ -1,25 +1,118 @@
-"""Tests of the public surface: __all__, typing marker, import cost."""
+"""Tests of the public namespaces: what each exports, and what importing one costs."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import subprocess
 import sys
 import types
+from typing import Any
+
+import pytest
 
 import eventmask
+import eventmask.asgi
+import eventmask.inbox
+from eventmask import _errors
+
+from .conftest import ROOT
+from .test_layering import modules
+
+NAMESPACES = [eventmask, eventmask.asgi, eventmask.inbox]
 
 
-def test_all_is_sorted_and_complete() -> None:
-    """__all__ is sorted and lists every public name the package exports."""
-    assert eventmask.__all__ == sorted(eventmask.__all__)
-    public = {
+def _public(module: types.ModuleType) -> set[str]:
+    return {
         name
-        for name, value in vars(eventmask).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and getattr(value, "__module__", module.__name__) != "typing"
+        and name not in {"annotations", "TYPE_CHECKING", "Any"}
     }
-    assert public <= set(eventmask.__all__)
-    for name in eventmask.__all__:
-        assert hasattr(eventmask, name), name
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES, ids=lambda m: m.__name__)
+def test_all_is_sorted_complete_and_resolves(namespace: types.ModuleType) -> None:
+    """__all__ is sorted, lists every public name defined there, and each name resolves."""
+    assert namespace.__all__ == sorted(namespace.__all__)
+    assert _public(namespace) <= set(namespace.__all__)
+    for name in namespace.__all__:
+        assert getattr(namespace, name) is not None, name
+
+
+def test_lazy_exports_agree_with_the_type_checking_imports() -> None:
+    """eventmask's lazy table, its TYPE_CHECKING imports and __all__ name the same things."""
+    tree = ast.parse((ROOT / "src" / "eventmask" / "__init__.py").read_text())
+    imported: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for alias in node.names:
+                imported[alias.name] = f".{node.module}"
+    table = eventmask._EXPORTS
+    assert imported == table
+    assert sorted(table) == eventmask.__all__
+
+
+def test_postgres_inbox_is_listed_typed_and_lazy() -> None:
+    """PostgresInbox is in eventmask.inbox.__all__ and resolves to the real class."""
+    from eventmask._inbox.postgres import PostgresInbox
+
+    assert "PostgresInbox" in eventmask.inbox.__all__
+    assert eventmask.inbox.PostgresInbox is PostgresInbox
+    assert issubclass(PostgresInbox, eventmask.inbox.Inbox)
+
+
+def _objects(namespace: types.ModuleType) -> list[tuple[str, Any]]:
+    return [
+        (name, getattr(namespace, name))
+        for name in namespace.__all__
+        if inspect.isclass(getattr(namespace, name)) or inspect.isfunction(getattr(namespace, name))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [pair for ns in NAMESPACES for pair in _objects(ns)],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+def test_public_names_have_a_docstring_with_an_example(name: str, value: Any) -> None:
+    """Every public class and function documents itself with an example."""
+    doc = inspect.getdoc(value) or ""
+    if (
+        inspect.isclass(value)
+        and issubclass(value, BaseException)
+        and value is not _errors.MaskError
+    ):
+        assert doc, name  # the error tree in eventmask._errors is their example
+        return
+    assert ">>>" in doc, f"{name} has no example in its docstring"
+
+
+def test_every_exception_derives_from_the_root_and_is_drawn() -> None:
+    """Each exception class eventmask defines is a MaskError and appears in the errors tree.
+
+    Private classes (a leading underscore) are control flow inside one module
+    and never reach a caller.
+    """
+    tree = _errors.__doc__ or ""
+    found = []
+    for name in modules():
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__.startswith("eventmask")
+                and not value.__name__.startswith("_")
+            ):
+                found.append(value)
+    assert found
+    for cls in found:
+        assert issubclass(cls, eventmask.MaskError), cls
+        assert cls.__name__ in tree, f"{cls.__name__} is missing from the tree in _errors"
 
 
 def test_ships_py_typed() -> None:
@@ -29,8 +122,28 @@ def test_ships_py_typed() -> None:
     assert resources.files("eventmask").joinpath("py.typed").is_file()
 
 
-def test_import_does_not_build_the_parser() -> None:
-    """`import eventmask` leaves lark unimported; the parser is built on first use."""
-    code = "import sys, eventmask; print('lark' in sys.modules)"
+def test_import_eventmask_loads_only_the_package() -> None:
+    """`import eventmask` loads neither lark, the router, the inbox, the algebra nor webhooks."""
+    heavy = [
+        "lark",
+        "eventmask._routing.router",
+        "eventmask._routing.index",
+        "eventmask._inbox",
+        "eventmask._language.algebra",
+        "eventmask._webhooks",
+    ]
+    code = f"import sys, eventmask; print([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_name_loads_on_first_use() -> None:
+    """eventmask.parse loads the parser when first touched, and works."""
+    code = (
+        "import sys, eventmask; before = 'eventmask._language.parser' in sys.modules; "
+        "print(before, str(eventmask.parse('message;booking')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False booking;message"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = eventmask.nope  # type: ignore[attr-defined]

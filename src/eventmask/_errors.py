@@ -7,6 +7,7 @@ configuration and storage::
     ├── MaskSyntaxError (MaskError, ValueError)    a mask's text is invalid (.position, caret)
     ├── InvalidJSON (MaskError, ValueError)        text that is not JSON (.reason .line .column)
     ├── NotificationError (MaskError, ValueError)  a notification is not usable (.path)
+    │   └── FieldError                             a bad ARI item field (.key)
     ├── InputError (MaskError, ValueError)         a line of a stream is not usable (file:line:col)
     ├── WebhookConfigError (MaskError, ValueError) a webhooks file is invalid
     ├── ChannexError (MaskError)                   the Channex API refused or failed

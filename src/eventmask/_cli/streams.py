@@ -26,7 +26,7 @@ from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, open_binar
 __all__ = ["register"]
 
 
-class _Failed(Exception):
+class _ReadFailed(Exception):
     """Reading an input failed; the message is written, the status is `status`."""
 
     def __init__(self, status: int) -> None:
@@ -47,15 +47,15 @@ def _reading(path: str, err: TextIO, before_message: Callable[[], None]) -> Iter
     except InputError as exc:
         before_message()
         err.write(f"eventmask: {exc}\n")
-        raise _Failed(EXIT_INVALID) from None
+        raise _ReadFailed(EXIT_INVALID) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         before_message()
         err.write(f"eventmask: {path}: corrupt or truncated gzip stream: {exc}\n")
-        raise _Failed(EXIT_INVALID) from None
+        raise _ReadFailed(EXIT_INVALID) from None
     except OSError as exc:
         before_message()
         err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
-        raise _Failed(EXIT_USAGE) from None
+        raise _ReadFailed(EXIT_USAGE) from None
 
 
 def _binary(stream: TextIO) -> IO[bytes]:
@@ -167,7 +167,7 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     output.add(line)
                     if progress is not None and not number % 256:
                         progress.tick()
-        except _Failed as failed:
+        except _ReadFailed as failed:
             status = failed.status
         finally:
             if progress is not None:
@@ -200,7 +200,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for number, line in enumerate(read_notifications(open_input(raw), args.file), 1):
                 if line.strip():
                     _explain_line(router, line, args.file, number, out)
-    except _Failed as failed:
+    except _ReadFailed as failed:
         return failed.status
     finally:
         if raw is not sys.stdin.buffer:

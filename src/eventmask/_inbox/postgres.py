@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Final
@@ -34,16 +33,8 @@ from .._errors import InboxError
 from .backend import COLUMNS, Statements, entry_of
 from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
+from .pg_support import ConnectionPool, ServerClock, Wakeups, psycopg, redact
 from .settings import InboxSettings
-
-try:
-    import psycopg
-    import psycopg.conninfo
-    from psycopg_pool import ConnectionPool
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise InboxError(
-        "the PostgreSQL inbox needs psycopg 3 and its pool: pip install 'eventmask[postgres]'"
-    ) from exc
 
 __all__ = ["PostgresInbox"]
 
@@ -189,26 +180,11 @@ STATEMENTS: Final = Statements(
 
 # pg_advisory_xact_lock key that serializes `eventmask inbox migrate` runs.
 _MIGRATION_LOCK: Final = 0x6576_656E_746D_736B  # "eventmsk"
-_CLOCK_REFRESH: Final = 60.0
 
 
 def _lock_id(key: str) -> int:
     """A signed 64-bit advisory lock id for a deduplication key."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs.
-
-    >>> redact("postgresql://app:s3cret@db.internal:5432/pms")
-    'postgresql://app:***@db.internal:5432/pms'
-    """
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}"
 
 
 class PostgresInbox(SQLInbox):
@@ -240,15 +216,14 @@ class PostgresInbox(SQLInbox):
         pool_size: int = 10,
         connect_timeout: float = 10.0,
     ) -> None:
-        self._offset = 0.0
-        self._offset_at = -_CLOCK_REFRESH
-        self._server_clock = clock is None
-        self._work = threading.Condition()
-        self._generation = 0
-        self._listener: threading.Thread | None = None
+        self._server_clock: ServerClock | None = None
+        if clock is None:  # times from the server: leases mean the same on every host
+            self._server_clock = ServerClock()
+            clock = self._server_clock.now
         self._connect_timeout = max(int(connect_timeout), 1)
-        super().__init__(settings, clock or self._now)
+        super().__init__(settings, clock)
         self.url = url
+        self._wakeups = Wakeups(url, _CHANNEL, self._connect_timeout)
         try:
             psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
@@ -284,48 +259,9 @@ class PostgresInbox(SQLInbox):
     def __repr__(self) -> str:
         return f"PostgresInbox({redact(self.url)!r})"
 
-    # -- waking idle workers ------------------------------------------------------------------
-
     def wait_for_work(self, timeout: float, stop: threading.Event) -> None:
         """Wait until a receiver commits a delivery (LISTEN), `timeout` passes, or `stop`."""
-        self._ensure_listener()
-        with self._work:
-            seen = self._generation
-            self._work.wait_for(
-                lambda: self._generation != seen or stop.is_set() or self._writer.closed, timeout
-            )
-
-    def _ensure_listener(self) -> None:
-        with self._work:
-            if self._listener is None and not self._writer.closed:
-                self._listener = threading.Thread(
-                    target=self._listen, name="eventmask-inbox-listener", daemon=True
-                )
-                self._listener.start()
-
-    def _wake(self) -> None:
-        with self._work:
-            self._generation += 1
-            self._work.notify_all()
-
-    def _listen(self) -> None:
-        """Keep a connection that LISTENs for new deliveries; reconnect when it drops."""
-        while not self._writer.closed:
-            try:
-                with psycopg.connect(
-                    self.url, autocommit=True, connect_timeout=self._connect_timeout
-                ) as conn:
-                    conn.execute(f"LISTEN {_CHANNEL}")
-                    self._wake()  # deliveries may have come while nobody listened
-                    while not self._writer.closed:
-                        for _ in conn.notifies(timeout=1.0):
-                            self._wake()
-            except psycopg.Error as exc:
-                log.warning(
-                    "inbox listener lost its connection; reconnecting",
-                    extra={"fields": {"error": str(exc)}},
-                )
-                time.sleep(1.0)
+        self._wakeups.wait(timeout, stop)
 
     # -- connections and time -----------------------------------------------------------------
 
@@ -334,8 +270,8 @@ class PostgresInbox(SQLInbox):
         """A connection from the pool; a dropped server fails fast and is forgotten."""
         try:
             with self._pool.connection() as conn:
-                if self._server_clock and time.monotonic() - self._offset_at > _CLOCK_REFRESH:
-                    self._sync_clock(conn)
+                if self._server_clock is not None:
+                    self._server_clock.refresh(conn)
                 yield conn
         except psycopg.OperationalError as exc:
             # The server may have restarted: drop the pool's dead connections
@@ -343,18 +279,6 @@ class PostgresInbox(SQLInbox):
             with suppress(Exception):
                 self._pool.check()
             raise InboxError(f"the inbox database is unavailable: {exc}") from exc
-
-    def _sync_clock(self, conn: psycopg.Connection[Any]) -> None:
-        """Measure this host's offset to the server's clock (halfway through a round trip)."""
-        before = time.time()
-        row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
-        after = time.time()
-        assert row is not None
-        self._offset = float(row[0]) - (before + after) / 2
-        self._offset_at = time.monotonic()
-
-    def _now(self) -> float:
-        return time.time() + self._offset
 
     def id_list(self, ids: Sequence[int]) -> list[int]:
         """A Python list, which psycopg sends as an array (``= ANY(%s)``)."""
@@ -454,7 +378,5 @@ class PostgresInbox(SQLInbox):
         if self._writer.closed:
             return
         self._stop_writer()
-        self._wake()
-        if self._listener is not None:
-            self._listener.join(timeout=5)
+        self._wakeups.close()
         self._pool.close()

@@ -4,7 +4,7 @@ Most masks a program parses are valid, and Lark's pure-Python LALR driver
 costs about 5 microseconds a token; this path reads a clean mask at a
 fraction of that and hands anything unusual (one finding of any code, even a
 warning) back to the grammar.  A property test checks that both paths build
-the same mask for every mask the grammar generates (tests/test_fast.py), so
+the same mask for every mask the grammar generates (tests/language/test_fast.py), so
 the grammar stays the definition of the language.
 """
 

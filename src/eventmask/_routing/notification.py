@@ -169,7 +169,7 @@ class Notification:
             except FieldError as err:
                 where = positions.get(id(item))
                 path = "$.payload" if where is None else f"$.payload[{where}]"
-                raise NotificationError(str(err), f"{path}.{err.key}") from None
+                raise NotificationError(err.message, f"{path}.{err.key}") from None
         return tuple(out)
 
     @property

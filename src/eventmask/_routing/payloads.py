@@ -88,15 +88,15 @@ def parse_rate(value: object) -> Decimal:
     raise ValueError(f"a rate is a number or a decimal string, not {type_name(value)}")
 
 
-class FieldError(ValueError):
-    """A bad value under `key` of an object (becomes a `NotificationError` with its path).
+class FieldError(NotificationError):
+    """A bad value under `key` of an ARI item; re-raised with the item's full path.
 
     >>> FieldError("rate", "not a decimal rate").key
     'rate'
     """
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, f"$.{key}")
         self.key = key
 
 

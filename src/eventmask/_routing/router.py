@@ -8,7 +8,6 @@ half-built index (docs/routing.md, "The router").
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -18,15 +17,22 @@ from .._envelope import NotificationInput, load
 from .._language.mask import Mask
 from .._language.matching import explain_mask
 from .._language.parser import parse
-from .index import ALL_ITEMS, NO_ITEMS, Index, ItemChoice, Selection, chosen_items
+from .dispatch import (
+    Call,
+    arun,
+    aunmatched,
+    group_calls,
+    payload_items,
+    refuse_async,
+    run,
+    unmatched,
+)
+from .index import Index, Selection, chosen_items
 from .notification import Notification
 from .routes import (
-    NOTHING_DONE,
     DispatchResult,
     H,
     Handler,
-    HandlerCall,
-    HandlerError,
     Match,
     Route,
     RouteExplanation,
@@ -39,9 +45,6 @@ __all__ = ["Router"]
 # tuple.__new__ skips the named tuples' Python-level __new__ and halves the
 # cost of building one; dispatch builds one per handler call.
 _new: Final = tuple.__new__
-
-# One handler call to make: the handler, its matched routes, what it receives.
-_Call = tuple[Handler, tuple[Route, ...], Notification]
 
 
 class Router:
@@ -167,7 +170,7 @@ class Router:
         """
         doc = load(notification)
         index, selection = self._raw(doc)
-        items = _items(doc)
+        items = payload_items(doc)
         routes = index.routes
         return [
             Match(routes[position], chosen_items(items, selection, choice))
@@ -184,188 +187,70 @@ class Router:
         >>> [e.reason for e in router.explain({"event": "booking", "property_id": "p2"})]
         ["property: the notification is for 'p2', the route only for 'p1'"]
         """
-        doc = load(notification)
-        prop = doc.get("property_id")
-        prop_lower = prop.lower() if isinstance(prop, str) else None
-        out = []
-        for route in self.routes:
-            if route.property_id is not None and route.property_id != prop_lower:
-                reason = (
-                    f"property: the notification is for {prop!r}, "
-                    f"the route only for {route.property_id!r}"
-                )
-                out.append(RouteExplanation(route, False, reason))
-                continue
-            detail = explain_mask(route.mask.items, doc, self._catalogue)
-            out.append(RouteExplanation(route, detail.matched, detail.reason, detail))
-        return out
+        return explain_routes(self.routes, load(notification), self._catalogue)
 
-    def _calls(self, doc: Mapping[str, Any]) -> list[_Call]:
-        """Group matches by handler: one call each, with the union of its items."""
+    def _calls(self, doc: Mapping[str, Any]) -> list[Call]:
+        """One call per matched handler, with the union of its routes' items."""
         index = self._index or self.compile()
-        selection = index.match(doc)
-        matches = selection.matches
-        if not matches:
-            return []
-        routes = index.routes
-        catalogue = self.catalogue
-        if len(matches) == 1:
-            position, choice = matches[0]
-            route = routes[position]
-            selected = chosen_items(_items(doc), selection, choice) if choice != NO_ITEMS else ()
-            return [(route.handler, (route,), Notification(doc, selected, catalogue))]
-        by_handler: dict[int, tuple[Handler, list[Route], ItemChoice]] = {}
-        for position, choice in matches:
-            route = routes[position]
-            key = id(route.handler)
-            entry = by_handler.get(key)
-            if entry is None:
-                by_handler[key] = (route.handler, [route], choice)
-                continue
-            handler, grouped, merged = entry
-            grouped.append(route)
-            if merged is not ALL_ITEMS:
-                merged = ALL_ITEMS if choice is ALL_ITEMS else merged | choice
-                by_handler[key] = (handler, grouped, merged)
-        items = _items(doc)
-        return [
-            (
-                handler,
-                tuple(grouped),
-                Notification(doc, chosen_items(items, selection, merged), catalogue),
-            )
-            for handler, grouped, merged in by_handler.values()
-        ]
+        return group_calls(index.routes, index.match(doc), doc, self.catalogue)
 
     # -- dispatch -------------------------------------------------------------------
 
-    def dispatch(self, notification: NotificationInput) -> DispatchResult:
+    def dispatch(
+        self, notification: NotificationInput, *args: Any, **kwargs: Any
+    ) -> DispatchResult:
         """Call every matching handler once, in registration order, isolating errors.
 
-        Refuses (TypeError, before calling anything) when a matched handler is
-        a coroutine function: use `adispatch` for those.
+        Extra arguments are passed to every handler after the notification
+        (a database session, a client): ``router.dispatch(n, db)`` calls
+        ``handler(notification, db)``.  Refuses (TypeError, before calling
+        anything) when a matched handler is a coroutine function: use
+        `adispatch` for those.
         """
         doc = load(notification)
         calls = self._calls(doc)
         if not calls:
-            return self._unmatched_sync(doc)
-        for _, routes, _ in calls:
-            if routes[0].is_async:
-                raise TypeError(
-                    f"handler {routes[0].name} is a coroutine function; "
-                    "dispatch() cannot run it: use 'await router.adispatch(...)'"
-                )
-        if len(calls) == 1:  # the common case, without the bookkeeping lists
-            handler, routes, received = calls[0]
-            try:
-                result = _call_sync(handler, routes[0], received)
-            except Exception as exc:
-                return DispatchResult(
-                    (HandlerCall(handler, routes, received, None, exc),),
-                    (HandlerError(routes[0], exc),),
-                )
-            # tuple.__new__ skips the named tuples' Python-level __new__.
-            delivery = _new(HandlerCall, (handler, routes, received, result, None))
-            return _new(DispatchResult, ((delivery,), ()))
-        deliveries: list[HandlerCall] = []
-        errors: list[HandlerError] = []
-        for handler, routes, received in calls:
-            try:
-                result = _call_sync(handler, routes[0], received)
-            except Exception as exc:
-                errors.append(HandlerError(routes[0], exc))
-                deliveries.append(HandlerCall(handler, routes, received, None, exc))
-            else:
-                deliveries.append(HandlerCall(handler, routes, received, result))
-        return DispatchResult(tuple(deliveries), tuple(errors))
+            return unmatched(self.on_unmatched, Notification(doc, (), self.catalogue), args, kwargs)
+        refuse_async(calls)
+        return run(calls, args, kwargs)
 
-    async def adispatch(self, notification: NotificationInput) -> DispatchResult:
+    async def adispatch(
+        self, notification: NotificationInput, *args: Any, **kwargs: Any
+    ) -> DispatchResult:
         """Like `dispatch`, but coroutine handlers are awaited concurrently.
 
         Sync handlers run in registration order on the event loop's thread;
         coroutine handlers are started in registration order and awaited
         together.  One failure does not stop the others.
         """
-        import asyncio  # only async users pay for importing it
-
         doc = load(notification)
         calls = self._calls(doc)
         if not calls:
-            return (
-                self._unmatched_sync(doc)
-                if not is_async(self.on_unmatched)
-                else (await self._unmatched_async(doc))
+            received = Notification(doc, (), self.catalogue)
+            return await aunmatched(self.on_unmatched, received, args, kwargs)
+        return await arun(calls, args, kwargs)
+
+
+def explain_routes(
+    routes: Sequence[Route], doc: Mapping[str, Any], catalogue: Catalogue
+) -> list[RouteExplanation]:
+    """For each route, whether it matched `doc` and which part decided.
+
+    >>> explain_routes([Route("booking", print)], {"event": "message"}, Catalogue.default())[
+    ...     0].reason
+    "event: 'message' is not in the mask (booking)"
+    """
+    prop = doc.get("property_id")
+    prop_lower = prop.lower() if isinstance(prop, str) else None
+    out = []
+    for route in routes:
+        if route.property_id is not None and route.property_id != prop_lower:
+            reason = (
+                f"property: the notification is for {prop!r}, "
+                f"the route only for {route.property_id!r}"
             )
-        outcomes: dict[int, tuple[Any, BaseException | None]] = {}
-        tasks: list[tuple[int, asyncio.Future[Any]]] = []
-        try:
-            for number, (handler, _, received) in enumerate(calls):
-                try:
-                    result = handler(received)
-                except Exception as exc:
-                    outcomes[number] = (None, exc)
-                    continue
-                if inspect.isawaitable(result):
-                    tasks.append((number, asyncio.ensure_future(result)))
-                else:
-                    outcomes[number] = (result, None)
-            if tasks:
-                results = await asyncio.gather(*(t for _, t in tasks), return_exceptions=True)
-                for (number, _), value in zip(tasks, results, strict=True):
-                    if isinstance(value, Exception):
-                        outcomes[number] = (None, value)
-                    elif isinstance(value, BaseException):
-                        raise value
-                    else:
-                        outcomes[number] = (value, None)
-        finally:
-            for _, task in tasks:
-                if not task.done():
-                    task.cancel()
-        deliveries = []
-        errors = []
-        for number, (handler, routes, received) in enumerate(calls):
-            result, error = outcomes[number]
-            deliveries.append(HandlerCall(handler, routes, received, result, error))
-            if error is not None:
-                errors.append(HandlerError(routes[0], error))
-        return DispatchResult(tuple(deliveries), tuple(errors))
-
-    def _unmatched_sync(self, doc: Mapping[str, Any]) -> DispatchResult:
-        hook = self.on_unmatched
-        if hook is None:
-            return NOTHING_DONE
-        if is_async(hook):
-            raise TypeError("on_unmatched is a coroutine function; use 'await router.adispatch'")
-        try:
-            hook(Notification(doc, (), self.catalogue))
-        except Exception as exc:
-            return DispatchResult((), (HandlerError(None, exc),))
-        return DispatchResult()
-
-    async def _unmatched_async(self, doc: Mapping[str, Any]) -> DispatchResult:
-        hook = self.on_unmatched
-        assert hook is not None
-        try:
-            await hook(Notification(doc, (), self.catalogue))
-        except Exception as exc:
-            return DispatchResult((), (HandlerError(None, exc),))
-        return DispatchResult()
-
-
-def _call_sync(handler: Handler, route: Route, received: Notification) -> Any:
-    result = handler(received)
-    if result is not None and inspect.isawaitable(result):
-        if inspect.iscoroutine(result):
-            result.close()  # never awaited: close it rather than leak a warning
-        raise TypeError(
-            f"handler {route.name} returned an awaitable; use 'await router.adispatch(...)'"
-        )
-    return result
-
-
-def _items(doc: Mapping[str, Any]) -> Sequence[Any]:
-    payload = doc.get("payload")
-    if isinstance(payload, Sequence) and not isinstance(payload, (str, bytes)):
-        return payload
-    return ()
+            out.append(RouteExplanation(route, False, reason))
+            continue
+        detail = explain_mask(route.mask.items, doc, catalogue)
+        out.append(RouteExplanation(route, detail.matched, detail.reason, detail))
+    return out

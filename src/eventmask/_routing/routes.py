@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Concatenate, Final, NamedTuple, TypeVar
 
 import attrs
 
@@ -33,9 +33,11 @@ __all__ = [
     "is_async",
 ]
 
-# What a route calls with each notification it matched.
-Handler = Callable[[Notification], Any]
-H = TypeVar("H", bound=Callable[..., Any])
+# What a route calls with each notification it matched, then any extra
+# arguments given to dispatch.  A type checker refuses a handler whose first
+# parameter cannot take a Notification.
+Handler = Callable[Concatenate[Notification, ...], Any]
+H = TypeVar("H", bound=Handler)
 
 _order = itertools.count()
 
@@ -122,6 +124,13 @@ class HandlerCall(NamedTuple):
     """One handler call: its routes, what it received, what it returned or raised.
 
     ``DispatchResult.deliveries`` holds one per handler that ran.
+
+    >>> from eventmask import Router
+    >>> router = Router()
+    >>> _ = router.add("message", lambda n: "seen")
+    >>> call = router.dispatch({"event": "message"}).deliveries[0]
+    >>> call.result, call.error
+    ('seen', None)
     """
 
     handler: Handler
@@ -173,6 +182,12 @@ class RouteExplanation:
 
     ``reason`` names the part that decided: event, property, restriction,
     room type or rate plan; ``detail`` has the verdict per ARI item.
+
+    >>> from eventmask import Router
+    >>> router = Router()
+    >>> _ = router.add("ari:rate:*:*", print)
+    >>> router.explain({"event": "ari", "payload": [{"booked": 1}]})[0].reason
+    'none of 1 ARI items selected'
     """
 
     route: Route

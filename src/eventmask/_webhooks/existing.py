@@ -8,7 +8,7 @@ a witness notification from the mask algebra (docs/algebra.md).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -26,6 +26,11 @@ class ExistingWebhook:
     """One webhook from Channex's ``GET /api/v1/webhooks`` response.
 
     ``mask`` is its ``event_mask`` parsed leniently (None when even that fails).
+
+    >>> hook = ExistingWebhook("w1", None, "https://pms.example.com/hook", "booking", None,
+    ...                        is_active=True, is_global=True)
+    >>> hook.is_global
+    True
     """
 
     id: str | None
@@ -50,6 +55,9 @@ class OverlapFinding:
     (a property webhook next to a global one: Channex delivers only the
     property one) and ``invalid_existing`` (an existing mask eventmask cannot
     read).  ``example`` is a notification both masks select, for ``overlap``.
+
+    >>> OverlapFinding("same_url", "w1", "webhook w1 already posts there").kind
+    'same_url'
     """
 
     kind: FindingKind
@@ -117,62 +125,53 @@ def overlaps_with_existing(body: object, existing: object) -> list[OverlapFindin
     """
     report = validate_webhook(body)
     hook = report.webhook
-    mask = report.mask
     prop = hook.get("property_id")
     prop = prop.lower() if isinstance(prop, str) else None
     is_global = hook.get("is_global") is True or prop is None
     url = hook.get("callback_url")
     findings: list[OverlapFinding] = []
     for other in _existing(existing):
-        if not other.is_active:
-            continue
-        if not (other.is_global or is_global or other.property_id == prop):
-            continue
-        where = f"webhook {other.id or '(no id)'} ({other.event_mask!r})"
-        if other.mask is None:
-            findings.append(
-                OverlapFinding(
-                    "invalid_existing", other.id, f"{where} has a mask eventmask cannot read"
-                )
-            )
-            continue
-        if is_global != other.is_global:
-            findings.append(
-                OverlapFinding(
-                    "global_shadowed",
-                    other.id,
-                    f"{where} is {'global' if other.is_global else 'for this property'} "
-                    f"and the new one {'global' if is_global else 'for a property'}: Channex "
-                    "delivers a property's notifications only to its property webhooks",
-                )
-            )
-        if isinstance(url, str) and other.callback_url == url:
-            findings.append(
-                OverlapFinding(
-                    "same_url",
-                    other.id,
-                    f"{where} already posts to {url}: overlapping notifications arrive twice",
-                )
-            )
-        if mask is None:
-            continue
-        if other.mask.covers(mask):
-            findings.append(
-                OverlapFinding(
-                    "redundant",
-                    other.id,
-                    f"{where} already delivers everything {str(mask)!r} does: "
-                    "the new webhook is probably redundant",
-                    overlap_example(other.mask, mask),
-                )
-            )
-        elif other.mask.overlaps(mask):
-            findings.append(
-                OverlapFinding(
-                    "overlap",
-                    other.id,
-                    f"{where} overlaps {str(mask)!r}: some notifications arrive at both",
-                    overlap_example(other.mask, mask),
-                )
-            )
+        if other.is_active and (other.is_global or is_global or other.property_id == prop):
+            new = _NewWebhook(report.mask, is_global, url if isinstance(url, str) else None)
+            findings += _compare(new, other)
+    return findings
+
+
+class _NewWebhook(NamedTuple):
+    mask: Mask | None
+    is_global: bool
+    url: str | None
+
+
+def _compare(new: _NewWebhook, other: ExistingWebhook) -> list[OverlapFinding]:
+    """What the new webhook has in common with one active existing webhook it meets."""
+    where = f"webhook {other.id or '(no id)'} ({other.event_mask!r})"
+    if other.mask is None:
+        message = f"{where} has a mask eventmask cannot read"
+        return [OverlapFinding("invalid_existing", other.id, message)]
+    findings = []
+    if new.is_global != other.is_global:
+        message = (
+            f"{where} is {'global' if other.is_global else 'for this property'} "
+            f"and the new one {'global' if new.is_global else 'for a property'}: Channex "
+            "delivers a property's notifications only to its property webhooks"
+        )
+        findings.append(OverlapFinding("global_shadowed", other.id, message))
+    if new.url is not None and other.callback_url == new.url:
+        message = f"{where} already posts to {new.url}: overlapping notifications arrive twice"
+        findings.append(OverlapFinding("same_url", other.id, message))
+    mask = new.mask
+    if mask is None:
+        return findings
+    if other.mask.covers(mask):
+        message = (
+            f"{where} already delivers everything {str(mask)!r} does: "
+            "the new webhook is probably redundant"
+        )
+        example = overlap_example(other.mask, mask)
+        findings.append(OverlapFinding("redundant", other.id, message, example))
+    elif other.mask.overlaps(mask):
+        message = f"{where} overlaps {str(mask)!r}: some notifications arrive at both"
+        example = overlap_example(other.mask, mask)
+        findings.append(OverlapFinding("overlap", other.id, message, example))
     return findings

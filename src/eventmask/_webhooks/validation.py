@@ -129,96 +129,117 @@ def validate_webhook(body: object) -> WebhookReport:
     >>> print(*report.warnings)
     event_mask: EM102 'booking' together with 'booking_new': one booking revision is delivered twice
     """
-    errors: dict[str, list[str]] = {}
-    warnings: list[str] = []
-
-    def error(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
+    found = _Findings()
     hook, problem = _body(body)
     if hook is None:
         assert problem is not None
-        error("webhook", problem)
-        return WebhookReport(errors, (), None, {})
+        found.error("webhook", problem)
+        return WebhookReport(found.errors, (), None, {})
+    _check_property(hook, found)
+    _check_callback(hook.get("callback_url"), found)
+    mask = _check_mask(hook.get("event_mask"), found)
+    _check_object(hook, "request_params", _scalar, "a string, number, boolean or null", found)
+    headers = _check_object(hook, "headers", _header_value, "a string", found)
+    flags = _check_flags(hook, found)
+    if "headers" not in found.errors and not any(looks_secret(str(k)) for k in headers):
+        found.warn(
+            "headers has no secret-looking header (such as X-Channex-Webhook-Secret): "
+            "Channex signs nothing, so the receiver cannot authenticate deliveries"
+        )
+    for name in sorted(set(hook) - _FIELDS, key=str):
+        found.warn(f"unknown field {_short(name)} is not part of a Channex webhook")
+    return WebhookReport(found.errors, tuple(found.warnings), mask, {**hook, **flags})
 
+
+class _Findings:
+    """Field errors (Channex's 422 ``details``) and warnings, in the order found."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self.warnings: list[str] = []
+
+    def error(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def _check_property(hook: Mapping[str, Any], found: _Findings) -> None:
     is_global = hook.get("is_global", False)
     if not isinstance(is_global, bool):
-        error("is_global", "must be true or false")
+        found.error("is_global", "must be true or false")
         is_global = False
     prop = hook.get("property_id")
     if prop is None or prop == "":
         if not is_global:
-            error("property_id", "can't be blank")
+            found.error("property_id", "can't be blank")
     elif not is_uuid(prop):
-        error("property_id", f"is not a valid UUID: {_short(prop)}")
+        found.error("property_id", f"is not a valid UUID: {_short(prop)}")
 
-    url = hook.get("callback_url")
+
+def _check_callback(url: object, found: _Findings) -> None:
     if url is None or url == "":
-        error("callback_url", "can't be blank")
+        found.error("callback_url", "can't be blank")
     elif not isinstance(url, str):
-        error("callback_url", f"must be a string, not {type_name(url)}")
+        found.error("callback_url", f"must be a string, not {type_name(url)}")
     elif len(url) > MAX_URL_LENGTH:
-        error("callback_url", f"is too long ({len(url):,} characters; at most {MAX_URL_LENGTH:,})")
+        found.error(
+            "callback_url", f"is too long ({len(url):,} characters; at most {MAX_URL_LENGTH:,})"
+        )
     else:
-        _check_url(url, error, warnings)
+        _check_url(url, found)
 
-    mask = None
-    text = hook.get("event_mask")
+
+def _check_mask(text: object, found: _Findings) -> Mask | None:
     if text is None or text == "":
-        error("event_mask", "can't be blank")
+        found.error("event_mask", "can't be blank")
     elif not isinstance(text, str):
-        error("event_mask", f"must be a string, not {type_name(text)}")
+        found.error("event_mask", f"must be a string, not {type_name(text)}")
     else:
         try:
             mask = parse(text)
         except MaskSyntaxError as err:
-            error("event_mask", f"{err.message} (at position {err.position})")
+            found.error("event_mask", f"{err.message} (at position {err.position})")
         else:
-            warnings += [f"event_mask: {w.code} {w.message}" for w in mask.warnings]
+            for w in mask.warnings:
+                found.warn(f"event_mask: {w.code} {w.message}")
+            return mask
+    return None
 
-    _check_object(hook, "request_params", _scalar, "a string, number, boolean or null", error)
-    headers = _check_object(hook, "headers", _header_value, "a string", error)
 
+def _check_flags(hook: Mapping[str, Any], found: _Findings) -> dict[str, bool]:
+    """``is_active`` and ``send_data``: booleans that Channex defaults to false."""
     flags: dict[str, bool] = {}
     for name in ("is_active", "send_data"):
         value = hook.get(name, False)
         if value is None:
             value = False
         if not isinstance(value, bool):
-            error(name, f"must be true or false, not {_short(value)}")
+            found.error(name, f"must be true or false, not {_short(value)}")
             value = False
         flags[name] = value
     if not flags["is_active"]:
-        warnings.append("is_active is false: the webhook exists but Channex sends nothing to it")
+        found.warn("is_active is false: the webhook exists but Channex sends nothing to it")
     if not flags["send_data"]:
-        warnings.append(
-            "send_data is false: notifications carry no payload; pull the data from the API"
-        )
-    if "headers" not in errors and not any(looks_secret(str(k)) for k in headers):
-        warnings.append(
-            "headers has no secret-looking header (such as X-Channex-Webhook-Secret): "
-            "Channex signs nothing, so the receiver cannot authenticate deliveries"
-        )
-    for name in sorted(set(hook) - _FIELDS, key=str):
-        warnings.append(f"unknown field {_short(name)} is not part of a Channex webhook")
-
-    webhook = {**hook, **flags}
-    return WebhookReport(errors, tuple(warnings), mask, webhook)
+        found.warn("send_data is false: notifications carry no payload; pull the data from the API")
+    return flags
 
 
-def _check_url(url: str, error: Callable[[str, str], None], warnings: list[str]) -> None:
+def _check_url(url: str, found: _Findings) -> None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        error("callback_url", f"is not a valid URL: {_short(url)}")
+        found.error("callback_url", f"is not a valid URL: {_short(url)}")
         return
     if parts.scheme not in ("http", "https"):
-        error("callback_url", f"must be an http or https URL, not {_short(parts.scheme or url)}")
+        scheme = _short(parts.scheme or url)
+        found.error("callback_url", f"must be an http or https URL, not {scheme}")
     elif not host:
-        error("callback_url", "must name a host")
+        found.error("callback_url", "must name a host")
     elif parts.scheme == "http":
-        warnings.append("callback_url uses plain http: the shared secret travels unencrypted")
+        found.warn("callback_url uses plain http: the shared secret travels unencrypted")
 
 
 def _scalar(value: object) -> bool:
@@ -234,15 +255,15 @@ def _check_object(
     name: str,
     ok: Callable[[object], bool],
     wanted: str,
-    error: Callable[[str, str], None],
+    found: _Findings,
 ) -> Mapping[str, Any]:
     value = hook.get(name)
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        error(name, f"must be an object, not {type_name(value)}")
+        found.error(name, f"must be an object, not {type_name(value)}")
         return {}
     for key, item in value.items():
         if not ok(item):
-            error(name, f"{_short(key)} must be {wanted}, not {_short(item)}")
+            found.error(name, f"{_short(key)} must be {wanted}, not {_short(item)}")
     return value

@@ -10,7 +10,7 @@ import pytest
 from eventmask import Diagnostic, lint, parse
 from eventmask._language.diagnostics import CODES, REPAIRABLE
 
-from .conftest import ROOT, load_cases
+from ..conftest import ROOT, load_cases
 
 CASES = load_cases("mask_cases.json")
 

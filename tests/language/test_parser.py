@@ -8,16 +8,13 @@ import time
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from hypothesis.extra.lark import from_lark
 
 from eventmask import MAX_MASK_LENGTH, Catalogue, Mask, MaskError, MaskSyntaxError, parse
-from eventmask._catalogue import DEFAULT_EVENTS, DEFAULT_RESTRICTIONS
-from eventmask._language.fast import read_clean
-from eventmask._language.grammar import PHRASES, parser
+from eventmask._language.grammar import PHRASES
 from eventmask._language.parser import parse_uncached
 
-from .conftest import load_cases
-from .strategies import RATE_PLANS, ROOM_TYPES, mask_texts
+from ..conftest import load_cases
+from ..strategies import RATE_PLANS, grammar_strings, mask_texts
 
 CASES = load_cases("mask_cases.json")
 
@@ -174,17 +171,7 @@ def test_strictly_valid_masks_parse_identically_leniently(pair: tuple[Mask, str]
     assert strict.warnings == lenient.warnings
 
 
-def _grammar_strings() -> st.SearchStrategy[str]:
-    from eventmask._language.grammar import grammar_text
-
-    lark = parser()
-    names = st.sampled_from([*DEFAULT_EVENTS, *DEFAULT_RESTRICTIONS, "Booking", "unknown_x"])
-    uuids = st.sampled_from([*ROOM_TYPES, *RATE_PLANS, RATE_PLANS[0].upper()])
-    assert grammar_text()
-    return from_lark(lark, start="mask", explicit={"NAME": names | uuids})
-
-
-@given(_grammar_strings())
+@given(grammar_strings())
 def test_grammar_strings_never_fail_in_the_grammar(text: str) -> None:
     """Every string the grammar generates gets past the grammar: findings are only semantic."""
     semantic = (
@@ -198,34 +185,6 @@ def test_grammar_strings_never_fail_in_the_grammar(text: str) -> None:
     if isinstance(outcome, MaskSyntaxError):
         assert outcome.code == "EM001"
         assert any(phrase in outcome.message for phrase in semantic), outcome.message
-
-
-@given(_grammar_strings())
-def test_fast_path_agrees_with_the_grammar(text: str) -> None:
-    """Where the split-based fast path answers, the Lark path builds the same mask."""
-    fast = read_clean(text, Catalogue.default())
-    if fast is None:
-        return
-    from eventmask._language import parser as _parser
-
-    slow_items, slow_found = _parser.analyse(text, None)
-    assert slow_found == []
-    assert fast == Mask(tuple(slow_items))
-    assert [i.span for i in fast.items] == [i.span for i in Mask(tuple(slow_items)).items]
-
-
-@given(mask_texts())
-def test_fast_path_takes_clean_masks(pair: tuple[Mask, str]) -> None:
-    """Clean generated masks go through the fast path and match the slow one."""
-    _, text = pair
-    from eventmask._language import parser as _parser
-
-    items, found = _parser.analyse(text, None)
-    fast = read_clean(text, Catalogue.default())
-    if found:
-        assert fast is None
-    else:
-        assert fast == Mask(tuple(items))
 
 
 _ALPHABET = string.ascii_letters + string.digits + ";:,*-_ \t\n!<>é" + "0123456789abcdef" * 2

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from eventmask import overlaps_with_existing, validate_webhook
 
-from .conftest import CHANNEX
+from ..conftest import CHANNEX
 
 PROP = "716305c4-561a-4561-a187-7f5b8aeb5920"
 OTHER_PROP = "90958ec0-9713-1196-873e-4add0d834670"

@@ -28,7 +28,7 @@ from eventmask.inbox import (
     open_inbox,
 )
 
-from .helpers import body, envelope
+from ..helpers import body, envelope
 
 
 class Clock:

@@ -21,9 +21,9 @@ import pytest
 
 from eventmask.inbox import Envelope, open_inbox
 
-from .apps import EFFECTS_TABLE
-from .conftest import ROOT, report
-from .procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
+from ..apps import EFFECTS_TABLE
+from ..conftest import ROOT, report
+from ..procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
 
 
 @pytest.fixture(autouse=True)
@@ -159,7 +159,7 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
     from eventmask import Router
     from eventmask.asgi import Receiver
 
-    from .pgserver import ThrowawayPostgres
+    from ..pgserver import ThrowawayPostgres
 
     headers = {"X-Channex-Webhook-Secret": "s"}
 

@@ -23,7 +23,7 @@ from eventmask import (
 )
 from eventmask._routing.index import EXPANSION_LIMIT, Index
 
-from .strategies import PROPERTIES, masks, notifications
+from ..strategies import PROPERTIES, masks, notifications
 
 RT = [f"{i:08x}-aaaa-4000-8000-000000000000" for i in range(3)]
 RP = [f"{i:08x}-bbbb-4000-8000-000000000000" for i in range(3)]
@@ -117,6 +117,22 @@ def test_custom_catalogue_for_text_masks() -> None:
     router = Router(catalogue=Catalogue.default().with_events("new_thing"))
     router.add("new_thing", print)
     assert len(router.match({"event": "new_thing"})) == 1
+
+
+def test_explain_resolves_aliases_with_the_routers_catalogue() -> None:
+    """explain reads the event with the router's catalogue, as match does (defect fix).
+
+    Before the fix explain used the default catalogue: match found the
+    booking_new route for `booking_created`, and explain said it did not match.
+    """
+    from eventmask import Catalogue
+
+    router = Router(catalogue=Catalogue.default().with_aliases(booking_created="booking_new"))
+    route = router.add("booking_new", print)
+    doc = {"event": "booking_created", "property_id": PROPERTIES[0], "payload": {}}
+    assert [m.route for m in router.match(doc)] == [route]
+    (verdict,) = router.explain(doc)
+    assert (verdict.matched, verdict.reason) == (True, "event 'booking_new' is in the mask")
 
 
 # -- matching ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from eventmask import (
     SyncErrorPayload,
 )
 from eventmask._routing.payloads import parse_rate, parse_timestamp
+
+from ..helpers import envelope
 
 
 @pytest.mark.parametrize(
@@ -53,6 +56,37 @@ def test_revision_id_from_either_key(channex_examples: dict[str, dict[str, Any]]
     assert isinstance(unmapped, BookingPayload)
     assert booking.revision_id == "80b3b60c-5e24-35c5-ad1b-da67cd704093"
     assert unmapped.revision_id == "8a5c7299-611e-4b57-a703-7e146b538750"
+
+
+def test_one_revision_rule_for_handlers_and_the_inbox(tmp_path: Path) -> None:
+    """A null revision_id beside booking_revision_id: both readers take the second (defect fix).
+
+    Before the fix the handler saw `revision_id is None` while the inbox
+    deduplicated on revision R.
+    """
+    from eventmask.inbox import InboxSettings, SQLiteInbox
+
+    doc = {
+        "event": "booking_new",
+        "property_id": "p",
+        "payload": {"booking_id": "B", "revision_id": None, "booking_revision_id": "R"},
+    }
+    payload = Notification.of(doc).payload
+    assert isinstance(payload, BookingPayload)
+    assert payload.revision_id == "R"
+    inbox = SQLiteInbox(tmp_path / "inbox.db", InboxSettings(dedup_revisions=True))
+    try:
+        assert inbox.put(envelope(doc)).idempotency_key == "revision:r"
+    finally:
+        inbox.close()
+
+
+def test_a_revision_id_of_another_type_is_a_notification_error() -> None:
+    """`revision_id: 123` is a NotificationError at its path, not a silent None."""
+    doc = {"event": "booking", "payload": {"revision_id": 123}}
+    with pytest.raises(NotificationError) as info:
+        _ = Notification.of(doc).payload
+    assert str(info.value) == "@ $.payload.revision_id: expected a string, got integer"
 
 
 def test_review_scores_and_message_fields(channex_examples: dict[str, dict[str, Any]]) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from eventmask._cli import main
 
+from ..conftest import CHANNEX
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     try:
@@ -114,8 +116,6 @@ def test_python_dash_m_and_console_script() -> None:
 
 
 # -- webhook bodies and the algebra ------------------------------------------------------
-
-CHANNEX = Path(__file__).parent / "data" / "channex"
 
 
 def test_check_webhook_valid_with_existing(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from eventmask import AriFilter, EventItem, InputError, Mask, filter_lines, parse
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
 

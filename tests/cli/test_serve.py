@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import ROOT, report
-from .procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
+from ..conftest import ROOT, report
+from ..procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +125,7 @@ def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     from eventmask._cli import main
     from eventmask.inbox import Envelope, InboxSettings, SQLiteInbox, Worker
 
-    from .apps import flaky
+    from ..apps import flaky
 
     db = tmp_path / "inbox.db"
     inbox = SQLiteInbox(db, InboxSettings(max_attempts=1))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from eventmask import AriFilter, EventItem, Mask, overlap_example, parse
 from eventmask._language import algebra
 
-from .strategies import masks
+from ..strategies import masks
 
 UNMENTIONED_ROOM = "eeeeeeee-0000-4000-8000-000000000000"
 UNMENTIONED_RATE = "eeeeeeee-1111-4000-8000-000000000000"

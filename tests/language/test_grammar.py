@@ -15,7 +15,7 @@ import pytest
 import eventmask
 from eventmask._language.grammar import PHRASES, grammar_path, grammar_text, parser
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 
 def test_every_terminal_has_a_phrase() -> None:
