@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from tests.apps import EFFECTS_TABLE
 from tests.pgserver import ThrowawayPostgres
 
@@ -88,7 +88,9 @@ async def _fill(url: str, entries: int) -> None:
         ]
         for start in range(0, entries, 2_000):
             chunk = docs[start : start + 2_000]
-            await asyncio.gather(*(inbox.aput(Envelope.of(orjson.dumps(d), d)) for d in chunk))
+            await asyncio.gather(
+                *(inbox.aput(Envelope.of(msgspec.json.encode(d), d)) for d in chunk)
+            )
     finally:
         inbox.close()
 

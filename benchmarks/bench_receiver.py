@@ -102,7 +102,7 @@ def wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, fl
 
 def drain_rate(entries: int, workers: int, work: Path) -> float:
     """Deliveries/s a worker pool takes to empty an inbox filled with `entries`."""
-    import orjson
+    import msgspec
 
     from eventmask.inbox import Envelope, SQLiteInbox, Worker
 
@@ -113,7 +113,7 @@ def drain_rate(entries: int, workers: int, work: Path) -> float:
     inbox = SQLiteInbox(db)
     docs = [{"event": "message", "payload": {"delivery": n}} for n in range(entries)]
     for doc in docs:
-        inbox.put(Envelope.of(orjson.dumps(doc), doc))
+        inbox.put(Envelope.of(msgspec.json.encode(doc), doc))
     pool = [Worker(inbox, router, batch=64, idle=0.01) for _ in range(workers)]
     started = time.perf_counter()
     for worker in pool:

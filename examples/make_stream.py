@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
+import msgspec
 
 RESTRICTIONS = [
     "availability",
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         for doc in generate(
             args.notifications, seed=args.seed, ari_items=args.ari_items, properties=args.properties
         ):
-            out.write(orjson.dumps(doc) + b"\n")
+            out.write(msgspec.json.encode(doc) + b"\n")
     finally:
         if args.out:
             out.close()

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
 
 from eventmask.inbox import Envelope
 
 PROPERTY = "716305c4-561a-4561-a187-7f5b8aeb5920"
 ROOM_TYPE = "27e24739-239c-4619-9c30-0dc390f5d7ac"
 RATE_PLAN = "04c607e4-644d-45ea-ab1a-da920ee36e50"
+
+
+def dumps(doc: Any) -> bytes:
+    """Compact JSON bytes (the tests build bodies with the project's JSON library)."""
+    return msgspec.json.encode(doc)
+
+
+def loads(data: bytes | str) -> Any:
+    """Decoded JSON."""
+    return msgspec.json.decode(data)
 
 
 def uuid(n: int, family: int = 0) -> str:
@@ -49,7 +59,7 @@ def item(
 
 def envelope(doc: dict[str, Any]) -> Envelope:
     """The envelope the receiver would read for `doc` posted as compact JSON."""
-    return Envelope.of(orjson.dumps(doc), doc)
+    return Envelope.of(dumps(doc), doc)
 
 
 def body(n: int, event: str = "message", **payload: Any) -> Envelope:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from .conftest import ROOT
+from .helpers import dumps
 
 EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
 SECRET = "crash-test-secret"
@@ -110,7 +110,7 @@ def deliver(urls: list[str], doc: dict[str, Any], stop_at: float) -> None:
 
     With several receivers (behind a load balancer) each retry goes to the next one.
     """
-    body = orjson.dumps(doc)
+    body = dumps(doc)
     attempt = 0
     while time.monotonic() < stop_at:
         url = urls[attempt % len(urls)]

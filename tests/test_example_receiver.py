@@ -6,12 +6,10 @@ import importlib
 import sqlite3
 from pathlib import Path
 
-import orjson
-
 from eventmask.inbox import SQLiteInbox, Worker
 
 from .conftest import CHANNEX
-from .helpers import envelope
+from .helpers import envelope, loads
 
 example = importlib.import_module("examples.pms_receiver")
 RT, RP = "27e24739-239c-4619-9c30-0dc390f5d7ac", "04c607e4-644d-45ea-ab1a-da920ee36e50"
@@ -33,7 +31,7 @@ def test_bookings_and_ari_ranges(tmp_path: Path) -> None:
     """Booking revisions are recorded once; ARI dates coalesce into ranges across deliveries."""
     inbox = SQLiteInbox(tmp_path / "inbox.db")
     try:
-        booking = orjson.loads((CHANNEX / "notification-booking.json").read_bytes())
+        booking = loads((CHANNEX / "notification-booking.json").read_bytes())
         _put(inbox, {**booking, "event": "booking_new"})
         _put(inbox, {**booking, "event": "booking_modification"})  # the same revision again
         _put(inbox, {**booking, "event": "booking"})  # not routed by the example

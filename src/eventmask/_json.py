@@ -1,20 +1,37 @@
-"""The one JSON library eventmask uses, behind four functions.
+"""The one JSON library eventmask uses (msgspec), behind a few functions.
 
 Everything that decodes or encodes JSON (notifications, webhook bodies,
 command-line files, logs) comes through here, so decoding errors have one
 wording (`InvalidJSON`: a reason, a line and a column) whatever the library
-underneath says.
+underneath says.  The stream filter also uses msgspec's typed decoding
+directly, for speed (docs/filter.md, "Speed").
+
+Decisions (docs/filter.md, "Numbers"): integers of any size decode and
+encode exactly; a number outside the range of a float (``1e400``) is valid
+JSON and decodes to infinity (msgspec's typed decoding, which skips what it
+does not read, accepts it too, so the stream filter's two paths agree);
+nesting deeper than Python's recursion limit is invalid JSON.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
-import orjson
+import msgspec
 
 from ._errors import InvalidJSON
 
-__all__ = ["dumps", "dumps_pretty", "dumps_text", "loads"]
+__all__ = ["DecodeError", "Raw", "decoder", "dumps", "dumps_pretty", "dumps_text", "loads"]
+
+Raw = msgspec.Raw
+DecodeError = msgspec.DecodeError
+
+# float_hook: a float beyond the range of a double becomes inf instead of an
+# error (msgspec calls the hook with the number's text, for floats only).
+_decode: Final = msgspec.json.Decoder(float_hook=float).decode
+_encode: Final = msgspec.json.encode
+_AT_BYTE: Final = re.compile(r"^(?:JSON is malformed: )?(.*?)(?: \(byte (\d+)\))?$")
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -28,9 +45,45 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     eventmask._errors.InvalidJSON: invalid JSON: unexpected end of data (line 1, column 2)
     """
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as err:
-        raise InvalidJSON(err.msg, err.lineno, err.colno) from None
+        return _decode(data)
+    except (msgspec.DecodeError, RecursionError) as err:
+        raise invalid(data, err) from None
+
+
+def invalid(data: bytes | bytearray | memoryview | str, err: BaseException) -> InvalidJSON:
+    """The `InvalidJSON` for a decoding error of `data`, in eventmask's words."""
+    text = bytes(data) if not isinstance(data, str) else data.encode("utf-8", "surrogatepass")
+    if isinstance(err, RecursionError):
+        return InvalidJSON("nested too deeply", 1, 1)
+    message = str(err)
+    if message == "Input data was truncated":
+        return _at(text, len(text), "unexpected end of data")
+    if message == "Invalid UTF-8 encoded string":
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return _at(text, bad.start, "invalid UTF-8")
+        return _at(text, 0, "invalid UTF-8")
+    match = _AT_BYTE.match(message)
+    assert match is not None  # the pattern matches any text
+    reason, at = match.groups()
+    return _at(text, int(at) if at else 0, reason[:1].lower() + reason[1:])
+
+
+def _at(text: bytes, offset: int, reason: str) -> InvalidJSON:
+    line = text.count(b"\n", 0, offset) + 1
+    start = text.rfind(b"\n", 0, offset) + 1
+    column = len(text[start:offset].decode("utf-8", "replace")) + 1
+    return InvalidJSON(reason, line, column)
+
+
+def decoder(kind: Any) -> Any:
+    """A msgspec JSON decoder for values of type `kind` (typed, skipping what it does not name).
+
+    >>> decoder(dict[str, int]).decode(b'{"a": 1}')
+    {'a': 1}
+    """
+    return msgspec.json.Decoder(kind)
 
 
 def dumps(value: Any) -> bytes:
@@ -39,16 +92,20 @@ def dumps(value: Any) -> bytes:
     >>> dumps({"event": "booking", "payload": None})
     b'{"event":"booking","payload":null}'
     """
-    return orjson.dumps(value)
+    return _encode(value)
+
+
+def _as_text(value: object) -> str:
+    return str(value)
 
 
 def dumps_text(value: Any) -> str:
     """Compact JSON as a str; values JSON cannot hold are written with `str()`.
 
-    >>> dumps_text({"at": 1.5})
-    '{"at":1.5}'
+    >>> dumps_text({"at": 1.5, "error": ValueError("x")})
+    '{"at":1.5,"error":"x"}'
     """
-    return orjson.dumps(value, default=str).decode()
+    return _encode(value, enc_hook=_as_text).decode()
 
 
 def dumps_pretty(value: Any) -> str:
@@ -61,4 +118,4 @@ def dumps_pretty(value: Any) -> str:
       ]
     }
     """
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    return msgspec.json.format(_encode(value, enc_hook=_as_text), indent=2).decode()

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 import pytest
 
@@ -23,6 +22,7 @@ from eventmask.inbox import Envelope, open_inbox
 
 from ..apps import EFFECTS_TABLE
 from ..conftest import ROOT, report
+from ..helpers import dumps
 from ..procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
 
 
@@ -111,7 +111,7 @@ async def _fill(url: str, total: int) -> None:
             {"event": "message", "property_id": "p", "payload": {"delivery": f"c{n}"}}
             for n in range(total)
         ]
-        results = await asyncio.gather(*(inbox.aput(Envelope.of(orjson.dumps(d), d)) for d in docs))
+        results = await asyncio.gather(*(inbox.aput(Envelope.of(dumps(d), d)) for d in docs))
         assert not any(r.duplicate for r in results)
     finally:
         inbox.close()
@@ -167,7 +167,7 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
         doc = {"event": "message", "payload": {"delivery": f"o{n}"}}
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.post("/channex", content=orjson.dumps(doc), headers=headers)
+            response = await client.post("/channex", content=dumps(doc), headers=headers)
             return response.status_code
 
     async def health(app: Receiver) -> int:
@@ -206,8 +206,7 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
             assert asyncio.run(health(app)) == 200
             assert asyncio.run(post(app, 3)) == 200
             assert [e.body for e in reversed(inbox.entries())] == [
-                orjson.dumps({"event": "message", "payload": {"delivery": f"o{n}"}})
-                for n in (1, 2, 3)
+                dumps({"event": "message", "payload": {"delivery": f"o{n}"}}) for n in (1, 2, 3)
             ]
         finally:
             inbox.close()

@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 
 from eventmask import AriFilter, EventItem, InputError, Mask, filter_lines, parse
 
 from ..conftest import ROOT
+from ..helpers import dumps, loads
 
 EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
 
@@ -37,7 +38,7 @@ def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated stream of 600 notifications with a few properties."""
     path = tmp_path_factory.mktemp("stream") / "stream.jsonl"
     docs = _make_stream().generate(600, seed=11, properties=4)
-    path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    path.write_bytes(b"".join(dumps(d) + b"\n" for d in docs))
     return path
 
 
@@ -97,13 +98,13 @@ def jq_program(mask: Mask, property_id: str | None = None) -> str:
 
 
 def _properties(path: Path) -> list[str]:
-    return sorted({orjson.loads(line)["property_id"] for line in path.read_bytes().splitlines()})
+    return sorted({loads(line)["property_id"] for line in path.read_bytes().splitlines()})
 
 
 def _ids(path: Path, field: str) -> list[str]:
     found = set()
     for line in path.read_bytes().splitlines():
-        doc = orjson.loads(line)
+        doc = loads(line)
         if doc["event"] == "ari":
             found |= {i[field] for i in doc.get("payload") or () if i.get(field)}
     return sorted(found)
@@ -156,12 +157,10 @@ def test_property_scope_equals_jq(stream: Path) -> None:
 def test_items_mode(stream: Path) -> None:
     """--items prints each selected ARI item on its own line, property_id first."""
     done = run("filter", "ari:rate:*:*", str(stream), "--items")
-    lines = [orjson.loads(x) for x in done.stdout.splitlines()]
+    lines = [loads(x) for x in done.stdout.splitlines()]
     assert lines
     assert all(next(iter(x)) == "property_id" and "rate" in x for x in lines)
-    narrowed = [
-        orjson.loads(x) for x in run("filter", "ari:rate:*:*", str(stream)).stdout.splitlines()
-    ]
+    narrowed = [loads(x) for x in run("filter", "ari:rate:*:*", str(stream)).stdout.splitlines()]
     expected = [
         {"property_id": d["property_id"], **i} for d in narrowed for i in d.get("payload") or ()
     ]
@@ -171,9 +170,7 @@ def test_items_mode(stream: Path) -> None:
 def test_count_and_stats(stream: Path) -> None:
     """--count prints only the number; --stats reports counts and throughput on stderr."""
     done = run("filter", "booking", str(stream), "--count", "--stats")
-    expected = sum(
-        1 for x in stream.read_bytes().splitlines() if orjson.loads(x)["event"] == "booking"
-    )
+    expected = sum(1 for x in stream.read_bytes().splitlines() if loads(x)["event"] == "booking")
     assert done.stdout == f"{expected}\n".encode()
     assert b"read 600 lines" in done.stderr
     assert f"matched {expected:,}".encode() in done.stderr
@@ -198,13 +195,13 @@ def test_stdin_multiple_files_gzip_and_arrays(stream: Path, tmp_path: Path) -> N
     assert run("filter", "ari:rate:*:*", str(packed)).stdout == single
     assert run("filter", "ari:rate:*:*", str(stream), str(packed)).stdout == single * 2
     array = tmp_path / "array.json"
-    docs = [orjson.loads(x) for x in stream.read_bytes().splitlines()]
-    array.write_bytes(orjson.dumps(docs, option=orjson.OPT_INDENT_2))
+    docs = [loads(x) for x in stream.read_bytes().splitlines()]
+    array.write_bytes(msgspec.json.format(dumps(docs), indent=2))
     assert run("filter", "ari:rate:*:*", str(array)).stdout == single
     one = tmp_path / "one.json"
-    one.write_bytes(orjson.dumps(docs[0], option=orjson.OPT_INDENT_2))
+    one.write_bytes(msgspec.json.format(dumps(docs[0]), indent=2))
     out = run("filter", "*", str(one)).stdout
-    assert [orjson.loads(x) for x in out.splitlines()] == [docs[0]]
+    assert [loads(x) for x in out.splitlines()] == [docs[0]]
 
 
 def test_progress_bar(stream: Path) -> None:
@@ -220,7 +217,7 @@ def test_progress_bar(stream: Path) -> None:
 
 
 def _lines(*docs: Any) -> bytes:
-    return b"".join((d if isinstance(d, bytes) else orjson.dumps(d)) + b"\n" for d in docs)
+    return b"".join((d if isinstance(d, bytes) else dumps(d)) + b"\n" for d in docs)
 
 
 GOOD = {"event": "booking", "property_id": "p", "payload": {"revision_id": "r"}}
@@ -277,7 +274,7 @@ def test_truncated_gzip(tmp_path: Path, stream: Path) -> None:
     assert b"corrupt or truncated gzip stream" in done.stderr
     assert done.stdout.endswith(b"\n")
     for line in done.stdout.splitlines():
-        orjson.loads(line)
+        loads(line)
 
 
 def test_unreadable_file_is_exit_2(tmp_path: Path) -> None:
@@ -295,7 +292,7 @@ def test_fifty_megabyte_lines(tmp_path: Path) -> None:
         else {"date": "2026-01-01", "booked": i}
         for i in range(860_000)
     ]
-    big = orjson.dumps({"event": "ari", "property_id": "p", "payload": items})
+    big = dumps({"event": "ari", "property_id": "p", "payload": items})
     assert len(big) > 50_000_000
     path = tmp_path / "big.jsonl"
     path.write_bytes(big + b"\n")
@@ -338,7 +335,7 @@ def test_filter_lines_raises_input_error() -> None:
     """A bad line raises InputError with its line and column."""
     with pytest.raises(InputError) as info:
         list(filter_lines(parse("*"), [b'{"event":"a"}', b"{x"], source="feed"))
-    # The words after "invalid JSON:" are orjson's own; the position is ours.
+    # The words after "invalid JSON:" are eventmask's (eventmask._json); the position too.
     assert str(info.value).startswith("feed:2:2: invalid JSON: ")
     assert (info.value.source, info.value.line, info.value.column) == ("feed", 2, 2)
 

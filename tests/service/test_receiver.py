@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 import uvicorn
 
 from eventmask import Notification, Router
 from eventmask.asgi import Receiver
 from eventmask.inbox import SQLiteInbox, Worker, open_inbox
+
+from ..helpers import dumps
 
 SECRET = "s3cret-one"
 ROTATED = "s3cret-two"
@@ -50,10 +51,10 @@ def test_inline_mode_dispatches_before_answering() -> None:
     """Without an inbox the handler runs before the 200; a handler error answers 500."""
     seen: list[str] = []
     app = Receiver(make_router(seen), secrets=[SECRET])
-    ok = asyncio.run(post(app, orjson.dumps(DOC), {"X-Channex-Webhook-Secret": SECRET}))
+    ok = asyncio.run(post(app, dumps(DOC), {"X-Channex-Webhook-Secret": SECRET}))
     assert (ok.status_code, ok.json()["status"], seen) == (200, "handled", ["booking_new"])
     bad = asyncio.run(
-        post(app, orjson.dumps({"event": "sync_error"}), {"x-channex-webhook-secret": SECRET})
+        post(app, dumps({"event": "sync_error"}), {"x-channex-webhook-secret": SECRET})
     )
     assert bad.status_code == 500
     assert bad.json()["failed"]
@@ -65,11 +66,11 @@ def test_inbox_mode_commits_then_acknowledges(db_url: str) -> None:
     try:
         app = Receiver(Router(), secrets=[SECRET], inbox=inbox)
         headers = {"X-Channex-Webhook-Secret": SECRET}
-        first = asyncio.run(post(app, orjson.dumps(DOC), headers))
-        again = asyncio.run(post(app, orjson.dumps(DOC), headers))
+        first = asyncio.run(post(app, dumps(DOC), headers))
+        again = asyncio.run(post(app, dumps(DOC), headers))
         assert first.json() == {"status": "accepted", "id": 1, "duplicate": False}
         assert again.json() == {"status": "accepted", "id": 1, "duplicate": True}
-        assert inbox.get(1).body == orjson.dumps(DOC)
+        assert inbox.get(1).body == dumps(DOC)
     finally:
         inbox.close()
 
@@ -182,7 +183,7 @@ def test_secret_matrix_over_http(
     """Wrong, missing and rotated secrets and header case, against a real server."""
     url, _, _ = served
     doc = {**DOC, "payload": {"revision_id": f"r-{sorted(headers.items())}"}}
-    response = httpx.post(f"{url}/channex", content=orjson.dumps(doc), headers=headers)
+    response = httpx.post(f"{url}/channex", content=dumps(doc), headers=headers)
     assert response.status_code == status
 
 
@@ -242,7 +243,7 @@ def test_workers_drain_what_the_server_accepted(
     auth = {"X-Channex-Webhook-Secret": SECRET}
     for n in range(20):
         doc = {"event": "message", "payload": {"delivery": f"m{n}"}}
-        assert httpx.post(f"{url}/c", content=orjson.dumps(doc), headers=auth).status_code == 200
+        assert httpx.post(f"{url}/c", content=dumps(doc), headers=auth).status_code == 200
     failing = httpx.post(
         f"{url}/c", content=b'{"event": "sync_error", "payload": {}}', headers=auth
     )

@@ -10,13 +10,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import IO, Any, Final, NoReturn, TextIO
+from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
 from .._errors import InvalidJSON, MaskSyntaxError
 from .._json import dumps_pretty, loads
-from .._language.mask import Mask
 from .._language.parser import parse
+
+if TYPE_CHECKING:
+    from .._language.mask import Mask
 
 __all__ = [
     "DB_HELP",
@@ -83,7 +84,11 @@ UNREADABLE: Final[Any] = object()
 def read_json(path: str, err: TextIO) -> Any:
     """The JSON document in `path` ('-' for stdin), or `UNREADABLE` after an error message."""
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
     except OSError as exc:
         err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
         return UNREADABLE
@@ -103,12 +108,23 @@ def mask_argument(text: str, lenient: bool, err: TextIO) -> Mask | None:
         return None
 
 
+# Read in large blocks: a JSON Lines log has lines of several kilobytes, and
+# with the default 8 KiB buffer nearly every line cost a read system call.
+_BUFFER: Final = 1 << 20
+
+
 def open_binary(path: str, err: TextIO) -> IO[bytes] | None:
-    """`path` opened for reading ('-' is stdin), or None after an error message."""
+    """`path` opened for reading ('-' is stdin), or None after an error message.
+
+    Closing what this returns never closes standard input itself.
+    """
     if path == "-":
-        return sys.stdin.buffer
+        try:
+            return open(sys.stdin.fileno(), "rb", buffering=_BUFFER, closefd=False)
+        except (AttributeError, OSError, ValueError):  # a stdin with no file (tests, embedding)
+            return sys.stdin.buffer
     try:
-        return open(path, "rb")
+        return open(path, "rb", buffering=_BUFFER)
     except OSError as exc:
         err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
         return None

@@ -8,7 +8,6 @@ process starts quickly.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -48,14 +47,15 @@ def _reading(path: str, err: TextIO, before_message: Callable[[], None]) -> Iter
         before_message()
         err.write(f"eventmask: {exc}\n")
         raise _ReadFailed(EXIT_INVALID) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except (EOFError, OSError, zlib.error) as exc:
+        import gzip  # only a failed read pays for it
+
         before_message()
+        if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile):
+            err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
+            raise _ReadFailed(EXIT_USAGE) from None
         err.write(f"eventmask: {path}: corrupt or truncated gzip stream: {exc}\n")
         raise _ReadFailed(EXIT_INVALID) from None
-    except OSError as exc:
-        before_message()
-        err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
-        raise _ReadFailed(EXIT_USAGE) from None
 
 
 def _binary(stream: TextIO) -> IO[bytes]:

@@ -4,7 +4,8 @@ A mask is a canonical, minimized tuple of items (`.items`).  ``str(mask)`` is
 the canonical form (docs/language.md, "Canonical form") and two masks are
 equal exactly when their canonical forms are.  The semantics live beside
 it: `matching` (the reference matcher) and `algebra` (covers, overlaps,
-union, intersection); the methods here wrap them.
+union, intersection); the methods here wrap them, importing them on first
+use (the stream filter reads a mask and never needs either).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import attrs
 
 from .._catalogue import Catalogue
 from .._envelope import NotificationInput
-from . import algebra
 from .diagnostics import Diagnostic
 from .items import Item, canonical_items, is_wildcard, render
-from .matching import reference_matches, reference_select
+
+# The algebra and the matcher are imported by the methods that use them, so
+# that reading a mask (the stream filter's start) does not load them.
 
 __all__ = ["Mask", "mask_of", "overlap_example", "uncovered_example"]
 
@@ -97,6 +99,8 @@ class Mask:
         >>> parse("ari:rate:*:*").matches(b'{"event": "ari", "payload": [{"booked": 1}]}')
         False
         """
+        from .matching import reference_matches
+
         return reference_matches(self.items, notification, self.catalogue or Catalogue.default())
 
     def select(self, notification: NotificationInput) -> list[Mapping[str, Any]]:
@@ -108,6 +112,8 @@ class Mask:
         >>> parse("ari:availability:*:*").select(n)
         [{'date': '2026-01-01', 'availability': 2}]
         """
+        from .matching import reference_select
+
         return reference_select(self.items, notification, self.catalogue or Catalogue.default())
 
     # -- algebra (docs/algebra.md) ----------------------------------------------------------
@@ -119,6 +125,8 @@ class Mask:
         >>> parse("ari:rate:*:*;ari:availability:*:*").covers(parse("ari:availability,rate:*:*"))
         True
         """
+        from . import algebra
+
         return algebra.covers(self.items, other.items)
 
     def overlaps(self, other: Mask) -> bool:
@@ -128,6 +136,8 @@ class Mask:
         >>> parse("ari:rate:*:*").overlaps(parse("ari:availability:*:*"))
         True
         """
+        from . import algebra
+
         return algebra.overlaps(self.items, other.items)
 
     def equivalent(self, other: Mask) -> bool:
@@ -141,10 +151,14 @@ class Mask:
 
     def __or__(self, other: Mask) -> Mask:
         """The union, minimized (``a | b``)."""
+        from . import algebra
+
         return Mask(algebra.union(self.items, other.items), catalogue=self.catalogue)
 
     def __and__(self, other: Mask) -> Mask | None:
         """The largest mask both cover, or None (``a & b``)."""
+        from . import algebra
+
         items = algebra.intersection(self.items, other.items)
         return None if items is None else Mask(items, catalogue=self.catalogue)
 
@@ -166,6 +180,8 @@ def overlap_example(a: Mask, b: Mask) -> dict[str, Any] | None:
     >>> overlap_example(parse("booking;message"), parse("message"))["event"]
     'message'
     """
+    from . import algebra
+
     return algebra.overlap_example(a.items, b.items)
 
 
@@ -178,4 +194,6 @@ def uncovered_example(a: Mask, b: Mask) -> dict[str, Any] | None:
     >>> uncovered_example(parse("booking"), parse("booking;message"))["event"]
     'message'
     """
+    from . import algebra
+
     return algebra.uncovered_example(a.items, b.items)

@@ -19,12 +19,10 @@ import attrs
 
 from .._catalogue import Catalogue
 from .._errors import MaskSyntaxError
-from .analysis import check_items, lint_mask
 from .diagnostics import REPAIRABLE, Diagnostic, diagnostic
 from .fast import read_clean
 from .items import Item
 from .mask import Mask
-from .syntax import read_shape
 
 __all__ = ["MAX_MASK_LENGTH", "analyse", "lint", "parse"]
 
@@ -42,6 +40,10 @@ class Analysis(NamedTuple):
 
 def _analyse_clean(text: str, catalogue: Catalogue) -> Analysis:
     """The analysis of whitespace-free `text`."""
+    # Imported here: a clean mask (the fast path) never needs the grammar.
+    from .analysis import check_items, lint_mask
+    from .syntax import read_shape
+
     raw_items, found = read_shape(text)
     items, item_findings = check_items(text, raw_items, catalogue)
     return Analysis(items, [*found, *item_findings, *lint_mask(items)])

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .._catalogue import Catalogue
-from .index import ALL_ITEMS, NO_ITEMS, ItemChoice, Selection, chosen_items
+from .index import Matched
 from .notification import Notification
 from .routes import (
     NOTHING_DONE,
@@ -176,41 +176,38 @@ async def aunmatched(
 
 def group_calls(
     routes: Sequence[Route],
-    selection: Selection,
+    matched: Matched,
     doc: Mapping[str, Any],
     catalogue: Catalogue | None,
 ) -> list[Call]:
-    """Group matches by handler: one call each, with the union of its routes' items."""
-    matches = selection.matches
-    if not matches:
+    """Group matches by handler: one call each, with the union of its routes' items.
+
+    Calls come in the order of each handler's first matching route.
+    """
+    if not matched:
         return []
-    if len(matches) == 1:
-        position, choice = matches[0]
+    if len(matched) == 1:
+        position, items = matched[0]
         route = routes[position]
-        selected = chosen_items(payload_items(doc), selection, choice) if choice != NO_ITEMS else ()
-        return [(route.handler, (route,), Notification(doc, selected, catalogue))]
-    by_handler: dict[int, tuple[Handler, list[Route], ItemChoice]] = {}
-    for position, choice in matches:
+        return [(route.handler, (route,), Notification(doc, items, catalogue))]
+    by_handler: dict[int, list[tuple[Route, tuple[Any, ...]]]] = {}
+    for position, items in matched:
         route = routes[position]
-        key = id(route.handler)
-        entry = by_handler.get(key)
-        if entry is None:
-            by_handler[key] = (route.handler, [route], choice)
-            continue
-        handler, grouped, merged = entry
-        grouped.append(route)
-        if merged is not ALL_ITEMS:
-            merged = ALL_ITEMS if choice is ALL_ITEMS else merged | choice
-            by_handler[key] = (handler, grouped, merged)
-    items = payload_items(doc)
-    return [
-        (
-            handler,
-            tuple(grouped),
-            Notification(doc, chosen_items(items, selection, merged), catalogue),
-        )
-        for handler, grouped, merged in by_handler.values()
-    ]
+        by_handler.setdefault(id(route.handler), []).append((route, items))
+    calls: list[Call] = []
+    for group in by_handler.values():
+        items = group[0][1] if len(group) == 1 else _union(doc, [i for _, i in group])
+        received = Notification(doc, items, catalogue)
+        calls.append((group[0][0].handler, tuple(r for r, _ in group), received))
+    return calls
+
+
+def _union(doc: Mapping[str, Any], selections: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The items of several selections, each once, in payload order."""
+    chosen = {id(item) for selected in selections for item in selected}
+    if not chosen:
+        return ()
+    return tuple(item for item in payload_items(doc) if id(item) in chosen)
 
 
 def payload_items(doc: Mapping[str, Any]) -> Sequence[Any]:

@@ -20,7 +20,8 @@ from .._errors import InputError, NotificationError
 from .._json import dumps
 from .._language.items import AriFilter, EventItem
 from .._language.mask import Mask
-from .index import Index, chosen_items
+from .filter_fast import Result, fast_path, narrow
+from .index import Index
 from .routes import Route
 
 __all__ = ["FilterStats", "filter_lines"]
@@ -73,6 +74,61 @@ def _noop(_: object) -> None:
     return None
 
 
+class _General:
+    """The general path for one line: decode it whole and ask the index.
+
+    This is the reference: the fast path (`filter_fast`) answers only lines
+    on which it agrees with this, and sends every other line here.
+    """
+
+    def __init__(
+        self, mask: Mask, property_id: str | None, items: bool, catalogue: Catalogue
+    ) -> None:
+        self.index = Index([Route(mask, _noop, property_id)], catalogue)
+        self.wanted = _events_wanted(mask, catalogue)
+        self.scope = property_id.lower() if property_id else None
+        self.items = items
+        self.resolve = catalogue.resolve
+
+    def __call__(self, line: bytes | str, source: str, number: int) -> Result:
+        """What the filter does with one line; raise `InputError` for a bad one."""
+        doc = decode_line(line, source, number)
+        event: str = doc["event"]
+        payload = doc.get("payload")
+        is_ari = self.resolve(event) == ARI
+        read = len(payload) if is_ari and payload.__class__ is list else 0
+        # Drop the line by its event before anything is built.
+        if self.wanted is not None and event not in self.wanted:
+            return (None, read, 0, False)
+        if self.scope is not None:
+            prop = doc.get("property_id")
+            if prop.__class__ is not str or prop.lower() != self.scope:
+                return (None, read, 0, False)
+        try:
+            selection = self.index.match(doc)
+        except NotificationError as err:
+            raise input_error(err, source, number) from None
+        if not selection:
+            return (None, read, 0, False)
+        raw = line if isinstance(line, bytes) else line.encode()
+        if not is_ari or payload is None:
+            return (None if self.items else raw, read, 0, True)
+        ((_, chosen),) = selection
+        if self.items:
+            prop = doc.get("property_id")
+            return (
+                [dumps({"property_id": prop, **item}) for item in chosen],
+                read,
+                len(chosen),
+                True,
+            )
+        if len(chosen) == len(payload):
+            return (raw, read, len(chosen), True)
+        ids = {id(item) for item in chosen}
+        keep = [n for n, item in enumerate(payload) if id(item) in ids]
+        return (narrow(raw, keep), read, len(chosen), True)
+
+
 def filter_lines(
     mask: Mask,
     lines: Iterable[bytes | str],
@@ -83,6 +139,7 @@ def filter_lines(
     catalogue: Catalogue | None = None,
     on_invalid: Callable[[InputError], None] | None = None,
     stats: FilterStats | None = None,
+    fast: bool = True,
 ) -> Iterator[bytes]:
     """Yield the JSON of each notification in `lines` that `mask` matches.
 
@@ -91,7 +148,8 @@ def filter_lines(
     it came.  With ``items=True`` each selected ARI item is yielded on its
     own, with the notification's ``property_id`` added in front.  A bad line
     raises `InputError`, unless `on_invalid` is given: then it is called and
-    the line skipped.
+    the line skipped.  ``fast=False`` sends every line through the general
+    path (the two give the same output; the tests compare them).
 
     >>> from eventmask import parse
     >>> lines = [b'{"event":"ari","payload":[{"rate":1},{"booked":2}]}', b'{"event":"message"}']
@@ -99,11 +157,9 @@ def filter_lines(
     [b'{"event":"ari","payload":[{"rate":1}]}']
     """
     catalogue = catalogue or mask.catalogue or Catalogue.default()
-    index = Index([Route(mask, _noop, property_id)], catalogue)
-    wanted = _events_wanted(mask, catalogue)
-    scope = property_id.lower() if property_id else None
+    general = _General(mask, property_id, items, catalogue)
+    quick = fast_path(mask, property_id, catalogue) if fast and not items else None
     counts = stats if stats is not None else FilterStats()
-    resolve = catalogue.resolve
     # Counters live in locals on the hot path and reach `counts` every 256
     # lines (the progress bar reads them) and when the stream ends or fails.
     read = size = items_read = 0
@@ -121,58 +177,32 @@ def filter_lines(
             size += len(raw)
             if not read & 255:
                 sync()
-            line = raw.rstrip()  # keep the left side, so columns stay true
-            if not line:
-                counts.blank += 1
-                read -= 1
-                continue
-            try:
-                doc = decode_line(line, source, number)
-            except InputError as problem:
-                if on_invalid is None:
-                    raise
-                counts.invalid += 1
-                on_invalid(problem)
-                continue
-            event: str = doc["event"]
-            payload = doc.get("payload")
-            is_ari = resolve(event) == ARI
-            if is_ari and payload.__class__ is list:
-                items_read += len(payload)
-            # Drop the line by its event before anything is built.
-            if wanted is not None and event not in wanted:
-                continue
-            if scope is not None:
-                prop = doc.get("property_id")
-                if prop.__class__ is not str or prop.lower() != scope:
+            # The fast path reads the line as it came (a trailing newline is
+            # JSON whitespace), sparing a copy of every line; the general
+            # path strips it, keeping the left side so that columns stay true.
+            result = quick(raw) if quick is not None and raw.__class__ is bytes else None
+            if result is None:
+                line = raw.rstrip()
+                if not line:
+                    counts.blank += 1
+                    read -= 1
                     continue
-            try:
-                selection = index.match(doc)
-            except NotificationError as err:
-                unusable = input_error(err, source, number)
-                if on_invalid is None:
-                    raise unusable from None
-                counts.invalid += 1
-                on_invalid(unusable)
-                continue
-            if not selection.matches:
-                continue
-            counts.matched += 1
-            if not is_ari or payload is None:
-                if not items:
-                    yield line if isinstance(line, bytes) else line.encode()
-                continue
-            ((_, choice),) = selection.matches
-            chosen = chosen_items(payload, selection, choice)
-            counts.items_selected += len(chosen)
-            if items:
-                prop = doc.get("property_id")
-                for item in chosen:
-                    yield dumps({"property_id": prop, **item})
-            elif len(chosen) == len(payload):
-                yield line if isinstance(line, bytes) else line.encode()
-            else:
-                doc["payload"] = list(chosen)
-                yield dumps(doc)
+                try:
+                    result = general(line, source, number)
+                except InputError as problem:
+                    if on_invalid is None:
+                        raise
+                    counts.invalid += 1
+                    on_invalid(problem)
+                    continue
+            out, in_line, selected, matched = result
+            items_read += in_line
+            if matched:
+                counts.matched += 1
+                counts.items_selected += selected
+            if isinstance(out, bytes):
+                yield out
+            elif out is not None:
+                yield from out
     finally:
         sync()

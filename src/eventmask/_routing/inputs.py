@@ -7,6 +7,7 @@ The command line's `filter` and `explain` read their inputs through here;
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from typing import IO, Final
 
@@ -38,26 +39,30 @@ def read_notifications(stream: IO[bytes], source: str) -> Iterator[bytes]:
 
     A file whose first non-blank byte is ``[`` holds one array of
     notifications; a file whose first line is not JSON but whose whole text
-    is one object holds a single (pretty-printed) notification.
+    is one object holds a single (pretty-printed) notification.  JSON Lines
+    come back as the stream's own lines (blank ones included, so that line
+    numbers stay true), with no Python code between them and the reader.
 
     >>> list(read_notifications(io.BytesIO(b'[{"event": "a"}, {"event": "b"}]'), "x.json"))
     [b'{"event":"a"}', b'{"event":"b"}']
     """
+    blanks = []
     first = stream.readline()
     while first and not first.strip():
+        blanks.append(first)
         first = stream.readline()
     if not first:
-        return
+        return iter(blanks)
     head = first.lstrip()
     if head.startswith(b"["):
         whole = first + stream.read()
         try:
             docs = loads(whole)
         except InvalidJSON as err:
-            raise InputError(f"invalid JSON: {err.reason}", source, err.line, err.column) from None
-        for doc in docs if isinstance(docs, list) else [docs]:
-            yield dumps(doc)  # one compact line per notification
-        return
+            line = err.line + len(blanks)
+            raise InputError(f"invalid JSON: {err.reason}", source, line, err.column) from None
+        # One compact line per notification.
+        return iter([dumps(doc) for doc in (docs if isinstance(docs, list) else [docs])])
     if head.startswith(b"{"):
         try:
             loads(first)
@@ -68,9 +73,6 @@ def read_notifications(stream: IO[bytes], source: str) -> Iterator[bytes]:
             except InvalidJSON:
                 # Not one object either: read it as JSON Lines, so the first
                 # bad line is reported with its own line number.
-                yield from whole.splitlines(keepends=True)
-                return
-            yield dumps(doc)  # a pretty-printed object becomes one line
-            return
-    yield first
-    yield from stream
+                return itertools.chain(blanks, whole.splitlines(keepends=True))
+            return iter([dumps(doc)])  # a pretty-printed object becomes one line
+    return itertools.chain(blanks, (first,), stream)

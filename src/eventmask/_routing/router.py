@@ -17,17 +17,8 @@ from .._envelope import NotificationInput, load
 from .._language.mask import Mask
 from .._language.matching import explain_mask
 from .._language.parser import parse
-from .dispatch import (
-    Call,
-    arun,
-    aunmatched,
-    group_calls,
-    payload_items,
-    refuse_async,
-    run,
-    unmatched,
-)
-from .index import Index, Selection, chosen_items
+from .dispatch import Call, arun, aunmatched, group_calls, refuse_async, run, unmatched
+from .index import Index
 from .notification import Notification
 from .routes import (
     DispatchResult,
@@ -155,10 +146,6 @@ class Router:
 
     # -- matching ----------------------------------------------------------------
 
-    def _raw(self, doc: Mapping[str, Any]) -> tuple[Index, Selection]:
-        index = self.compile()
-        return index, index.match(doc)
-
     def match(self, notification: NotificationInput) -> list[Match]:
         """One `Match` per matching route, in registration order; calls nothing.
 
@@ -168,14 +155,10 @@ class Router:
         >>> [m.items for m in router.match(n)]
         [({'availability': 0},)]
         """
-        doc = load(notification)
-        index, selection = self._raw(doc)
-        items = payload_items(doc)
+        index = self._index or self.compile()
         routes = index.routes
-        return [
-            Match(routes[position], chosen_items(items, selection, choice))
-            for position, choice in selection.matches
-        ]
+        # tuple.__new__ skips the named tuple's Python-level __new__.
+        return [_new(Match, (routes[p], items)) for p, items in index.match(load(notification))]
 
     def explain(self, notification: NotificationInput) -> list[RouteExplanation]:
         """For each route, why it matched or which part failed.

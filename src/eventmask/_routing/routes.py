@@ -7,17 +7,18 @@ dispatch and a tuple is several times cheaper to create.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Callable, Mapping
-from typing import Any, Concatenate, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Final, NamedTuple, TypeVar
 
 import attrs
 
 from .._language.mask import Mask
-from .._language.matching import MaskExplanation
 from .._language.parser import parse
-from .notification import Notification
+
+if TYPE_CHECKING:
+    from .._language.matching import MaskExplanation
+    from .notification import Notification
 
 __all__ = [
     "NOTHING_DONE",
@@ -36,8 +37,11 @@ __all__ = [
 # What a route calls with each notification it matched, then any extra
 # arguments given to dispatch.  A type checker refuses a handler whose first
 # parameter cannot take a Notification.
-Handler = Callable[Concatenate[Notification, ...], Any]
-H = TypeVar("H", bound=Handler)
+if TYPE_CHECKING:
+    Handler = Callable[Concatenate[Notification, ...], Any]
+else:  # the same at run time, without importing the typed models (the filter's start)
+    Handler = Callable[..., Any]
+H = TypeVar("H", bound="Handler")
 
 _order = itertools.count()
 
@@ -203,6 +207,8 @@ def is_async(handler: Callable[..., Any] | None) -> bool:
     >>> is_async(hook), is_async(print)
     (True, False)
     """
+    import inspect  # once per registration; the filter never needs it
+
     if handler is None:
         return False
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(

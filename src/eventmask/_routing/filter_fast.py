@@ -1,0 +1,255 @@
+"""The stream filter's fast path: a byte pre-check, typed decoding, spliced output.
+
+For a mask made of ``ari`` filters and events (no ``*`` and no plain
+``ari``), most lines of a real ARI log cannot match: they name another
+rate plan, or carry no key the mask asks for.  This path proves that from
+the bytes (a necessary condition), checks the line is still a valid
+notification with a cheap typed decode that builds almost nothing, and only
+for the few lines that may match decodes the items typed, selects them, and
+writes the selected items' original bytes back in place of the payload.
+
+It answers only lines it is sure of: pure ASCII (so no invalid UTF-8 hides
+in a skipped string), no backslash (so no escape hides an id, a key or an
+event name), and every decode that succeeds.  Anything else, and every
+error, goes to the general path, which says exactly what it would have said
+alone.  tests/routing/test_filter_fast.py checks the two paths agree on
+generated and adversarial lines (docs/filter.md, "Speed").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import msgspec
+
+from .._catalogue import ARI, Catalogue
+from .._json import dumps
+from .._language.items import AriFilter, EventItem, Item
+from .._language.mask import Mask
+
+__all__ = ["FastLine", "Result", "fast_path", "narrow"]
+
+# What the filter learns from one line: the output (None: nothing to write;
+# a list with --items), ARI items read, ARI items selected, and whether the
+# notification matched.
+Result = tuple[bytes | list[bytes] | None, int, int, bool]
+
+_UNSET: Final = msgspec.UNSET
+_NULL: Final = msgspec.Raw(b"null")
+
+
+class _Shape(msgspec.Struct, gc=False):
+    """The envelope, decoded to check it; the payload's bytes are kept, not built."""
+
+    event: str
+    property_id: Any = None
+    payload: msgspec.Raw | msgspec.UnsetType = _UNSET
+
+
+class _Object(msgspec.Struct, gc=False):
+    """Any JSON object, its contents skipped (checks that an ARI item is an object)."""
+
+
+class _AriShape(msgspec.Struct, gc=False):
+    """An ARI notification, decoded to check it: every item an object, none built."""
+
+    event: str
+    property_id: Any = None
+    payload: list[_Object] | msgspec.UnsetType | None = _UNSET
+
+
+_shape: Final = msgspec.json.Decoder(_Shape)
+_ari_shape: Final = msgspec.json.Decoder(_AriShape)
+_objects: Final = msgspec.json.Decoder(list[_Object])
+_spans: Final = msgspec.json.Decoder(list[msgspec.Raw])
+_top: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def narrow(line: bytes, keep: list[int]) -> bytes:
+    """The notification `line` with its ARI payload narrowed to the items at `keep`.
+
+    Every value keeps the bytes it came with (numbers are never rounded, the
+    selected items are written as sent); only the top level is written again,
+    compactly, keys in their order.
+
+    >>> narrow(b'{"event": "ari", "payload": [{"rate": 1.50}, {"booked": 2}]}', [0])
+    b'{"event":"ari","payload":[{"rate": 1.50}]}'
+    """
+    top = _top.decode(line)
+    spans = _spans.decode(top["payload"])
+    top["payload"] = msgspec.Raw(b"[" + b",".join(bytes(spans[n]) for n in keep) + b"]")
+    return dumps(top)
+
+
+def fast_path(mask: Mask, property_id: str | None, catalogue: Catalogue) -> FastLine | None:
+    """The fast path for `mask`, or None when the mask does not fit it.
+
+    >>> from eventmask import parse
+    >>> fast_path(parse("*"), None, Catalogue.default()) is None
+    True
+    """
+    filters = [i for i in mask.items if isinstance(i, AriFilter) and not i.is_all]
+    if not filters or any(not isinstance(i, (AriFilter, EventItem)) for i in mask.items):
+        return None
+    if any(isinstance(i, AriFilter) and i.is_all for i in mask.items):
+        return None
+    return FastLine(mask.items, property_id, catalogue)
+
+
+# One thing a line must hold for a mask item to match it: one of some ids
+# (a case-insensitive pattern: ids compare in either case), or one of some
+# quoted names (JSON keys and event names are exact).
+Need = re.Pattern[bytes] | tuple[bytes, ...]
+
+
+def _needs(item: Item, catalogue: Catalogue) -> list[Need]:
+    """What a line must hold, each need met, for `item` to possibly match it.
+
+    The rarest need comes first, so that most lines are ruled out by one search.
+    """
+    if isinstance(item, EventItem):
+        return [tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([item.name])))]
+    assert isinstance(item, AriFilter)
+    needs: list[Need] = [
+        re.compile(b"|".join(re.escape(i.encode()) for i in sorted(ids)), re.IGNORECASE)
+        for ids in (item.rate_plan_ids, item.room_type_ids)
+        if ids is not None
+    ]
+    if item.restrictions is not None:
+        needs.append(tuple(f'"{r}"'.encode() for r in sorted(item.restrictions)))
+    needs.append(tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([ARI]))))
+    return needs
+
+
+def _met(need: Need, line: bytes) -> bool:
+    if need.__class__ is tuple:
+        for token in need:  # noqa: SIM110 - a loop is cheaper than any(genexpr)
+            if token in line:
+                return True
+        return False
+    return need.search(line) is not None  # type: ignore[union-attr]
+
+
+class FastLine:
+    """The fast path for one mask: call it with a line; None means "ask the general path"."""
+
+    def __init__(
+        self, items: Iterable[Item], property_id: str | None, catalogue: Catalogue
+    ) -> None:
+        items = tuple(items)
+        self._scope = property_id.lower() if property_id else None
+        self._events = catalogue.spellings(i.name for i in items if isinstance(i, EventItem))
+        self._ari = catalogue.spellings([ARI])
+        self._wanted = self._events | self._ari
+        self._filters = [i for i in items if isinstance(i, AriFilter)]
+        self._needs = [_needs(i, catalogue) for i in items]
+        names = sorted({r for f in self._filters for r in f.restrictions or ()})
+        self._keys = {name: f"k{n}" for n, name in enumerate(names)}
+        item_type = msgspec.defstruct(
+            "AriItem",
+            [
+                ("room", Any, None),
+                ("rate", Any, None),
+                *(
+                    (field, msgspec.Raw | msgspec.UnsetType, _UNSET)
+                    for field in self._keys.values()
+                ),
+            ],
+            rename={"room": "room_type_id", "rate": "rate_plan_id"}
+            | {field: name for name, field in self._keys.items()},
+            gc=False,
+        )
+        self._items = msgspec.json.Decoder(list[item_type])  # type: ignore[valid-type]
+        self._tests = [self._test(f) for f in self._filters]
+
+    def __call__(self, line: bytes) -> Result | None:
+        """What the filter does with `line` (which may end in its newline), or None."""
+        if not line.isascii() or b"\\" in line:
+            return None
+        try:
+            for needs in self._needs:
+                for need in needs:
+                    if not _met(need, line):
+                        break
+                else:  # every need of this mask item is met: the line may match
+                    return self._maybe(line, _shape.decode(line))
+            return self._no_match(line)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+
+    def _in_scope(self, prop: object) -> bool:
+        return self._scope is None or (prop.__class__ is str and prop.lower() == self._scope)
+
+    def _no_match(self, line: bytes) -> Result | None:
+        """A line the mask cannot match: check it is valid, count its items."""
+        try:
+            doc = _ari_shape.decode(line)
+        except msgspec.ValidationError:
+            return self._other_event(line)
+        payload = doc.payload
+        if doc.event not in self._ari:
+            wanted = doc.event in self._wanted and self._in_scope(doc.property_id)
+            return None if wanted else _NOTHING
+        if payload is _UNSET or payload is None:
+            return _NOTHING if not self._in_scope(doc.property_id) else None
+        return (None, len(payload), 0, False)
+
+    def _other_event(self, line: bytes) -> Result | None:
+        """Not an ARI notification with item objects: an event the mask cannot match, or odd."""
+        doc = _shape.decode(line)
+        if doc.event in self._ari:
+            return None  # an ARI payload of the wrong shape: the general path words it
+        if doc.event in self._wanted and self._in_scope(doc.property_id):
+            return None
+        return _NOTHING
+
+    def _maybe(self, line: bytes, doc: _Shape) -> Result | None:
+        """A line the mask may match: decide it, as the general path would."""
+        if doc.event not in self._ari or not self._in_scope(doc.property_id):
+            return None  # events and other properties: the general path is cheap there
+        payload = doc.payload
+        if payload is _UNSET or payload == _NULL:
+            return None
+        typed = self._items.decode(payload)
+        if len(self._tests) == 1:
+            test = self._tests[0]
+            chosen = [n for n, item in enumerate(typed) if test(item)]
+        else:
+            chosen = [n for n, item in enumerate(typed) if any(t(item) for t in self._tests)]
+        if not chosen:
+            return (None, len(typed), 0, False)
+        if len(chosen) == len(typed):
+            return (line.rstrip(), len(typed), len(typed), True)
+        return (narrow(line, chosen), len(typed), len(chosen), True)
+
+    def _test(self, f: AriFilter) -> Callable[[Any], bool]:
+        """A predicate on a typed item: does filter `f` select it?
+
+        The rate plan is checked first (the most selective in real masks),
+        with plain loops: this runs once per item of every line that may match.
+        """
+        fields = tuple(self._keys[name] for name in sorted(f.restrictions or ()))
+        rooms, rates = f.room_type_ids, f.rate_plan_ids
+
+        def selects(item: Any) -> bool:
+            if rates is not None:
+                rate = item.rate
+                if rate.__class__ is not str or rate.lower() not in rates:
+                    return False
+            if rooms is not None:
+                room = item.room
+                if room.__class__ is not str or room.lower() not in rooms:
+                    return False
+            if not fields:
+                return True
+            for field in fields:  # noqa: SIM110 - a loop is cheaper than any(genexpr)
+                if getattr(item, field) is not _UNSET:
+                    return True
+            return False
+
+        return selects
+
+
+_NOTHING: Final[Result] = (None, 0, 0, False)

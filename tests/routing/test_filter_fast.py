@@ -1,0 +1,209 @@
+"""The filter's fast path gives exactly what the general path gives, line by line.
+
+The general path (decode the line whole, ask the index) is the reference.
+Generated and adversarial lines go through both; every output, every count
+and every error must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eventmask import Catalogue, FilterStats, InputError, Mask, filter_lines, parse
+from eventmask._routing.filter_fast import fast_path
+
+from ..strategies import PROPERTIES, UNMENTIONED_ID
+
+# Ids with hex letters, so that their case can differ.
+ROOM_TYPES = [f"abcdef0{i}-0000-4000-8000-00000000000{i}" for i in range(1, 4)]
+RATE_PLANS = [f"fedcba0{i}-1111-4b00-8e00-0000000000a{i}" for i in range(1, 4)]
+
+MASKS = [
+    f"ari:rate:*:{RATE_PLANS[0]}",
+    f"ari:availability,booked:{ROOM_TYPES[1]}:*",
+    f"ari:rate:{ROOM_TYPES[0]}:{RATE_PLANS[0]},{RATE_PLANS[1]}",
+    f"booking_new;ari:stop_sell:*:{RATE_PLANS[2]}",
+    "ari:min_stay:*:*;message",
+    f"ari:*:{ROOM_TYPES[2]}:*",
+]
+
+
+def run(mask: Mask, lines: list[bytes], fast: bool, property_id: str | None = None) -> Any:
+    """Outputs, reported problems and counts of one filter run."""
+    problems: list[str] = []
+    stats = FilterStats()
+    out = list(
+        filter_lines(
+            mask,
+            lines,
+            property_id=property_id,
+            on_invalid=lambda e: problems.append(str(e)),
+            stats=stats,
+            fast=fast,
+            source="feed",
+        )
+    )
+    counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
+              stats.items_selected, stats.bytes_read)  # fmt: skip
+    return out, problems, counts
+
+
+def assert_same(mask: Mask, lines: list[bytes], property_id: str | None = None) -> None:
+    assert run(mask, lines, True, property_id) == run(mask, lines, False, property_id)
+
+
+_ids = st.sampled_from([*ROOM_TYPES, *RATE_PLANS, UNMENTIONED_ID]) | st.sampled_from(
+    [RATE_PLANS[0].upper(), RATE_PLANS[0][:9] + RATE_PLANS[0][9:].upper(), None, 7]
+)
+_keys = st.sampled_from(["rate", "availability", "booked", "stop_sell", "min_stay", "other"])
+_values = st.one_of(
+    st.integers(-5, 10**30),
+    st.sampled_from(["100.00", "1.50", None, True, 1.5, 1e300]),
+    st.text(max_size=3),
+)
+
+
+@st.composite
+def items(draw: st.DrawFn) -> Any:
+    if draw(st.integers(0, 20)) == 0:
+        return draw(st.sampled_from([1, "x", None, [], [1]]))  # not an object
+    item: dict[str, Any] = {"date": "2026-05-01"}
+    for key in ("room_type_id", "rate_plan_id"):
+        if draw(st.integers(0, 5)):
+            item[key] = draw(_ids)
+    for key in draw(st.lists(_keys, max_size=3)):
+        item[key] = draw(_values)
+    return item
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> Any:
+    event = draw(st.sampled_from(["ari", "ari", "ari", "booking_new", "message", "review", 5]))
+    doc: dict[str, Any] = {"event": event}
+    if draw(st.booleans()):
+        doc["property_id"] = draw(st.sampled_from([*PROPERTIES, PROPERTIES[0].upper(), None, 3]))
+    shape = draw(st.integers(0, 9))
+    if shape < 6:
+        doc["payload"] = draw(st.lists(items(), max_size=6))
+    elif shape == 6:
+        doc["payload"] = draw(st.sampled_from([None, {"booking_id": "b"}, 5, "x"]))
+    elif shape == 7:
+        doc["payload"] = {"revision_id": "R"}
+    if draw(st.booleans()):
+        doc["timestamp"] = "2026-05-01T10:00:00.000000Z"
+    return doc
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> bytes:
+    """A line as a producer might write it: compact, spaced, escaped, or broken."""
+    doc = draw(documents())
+    style = draw(st.integers(0, 9))
+    if style <= 4:
+        line = msgspec.json.encode(doc)
+    elif style == 5:
+        line = json.dumps(doc).encode()  # spaces after separators
+    elif style == 6:
+        line = json.dumps(doc, ensure_ascii=True).replace("a", "\\u0061", 1).encode()
+    elif style == 7:
+        line = json.dumps(doc, ensure_ascii=False).encode() + " é".encode()
+    elif style == 8:
+        text = msgspec.json.encode(doc)
+        cut = draw(st.integers(0, len(text)))
+        line = text[:cut] + draw(st.sampled_from([b"", b"}", b"x", b"\xff", b"\\"])) + text[cut:]
+    else:
+        line = draw(st.sampled_from([b"", b"   ", b"[]", b"null", b'{"event": "ari"}']))
+    return line + draw(st.sampled_from([b"\n", b"", b"\r\n", b" \n"]))
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(MASKS), st.lists(lines(), max_size=8), st.sampled_from([None, *PROPERTIES]))
+def test_fast_and_general_paths_agree(text: str, batch: list[bytes], scope: str | None) -> None:
+    """On generated lines the fast path's outputs, errors and counts are the general path's."""
+    assert_same(parse(text), batch, scope)
+
+
+ADVERSARIAL = [
+    b'\xef\xbb\xbf{"event":"ari","payload":[]}',  # a byte order mark
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].upper().encode()
+    + b'","rate":1},{"rate":2}]}',  # upper-case ids
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].encode()
+    + b'","rate":1,"x":"\xff"}]}',  # invalid UTF-8 in a skipped field
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].encode()
+    + b'","rate":1,"rate":2},{"rate_plan_id":"x","rate":3}]}',  # duplicate keys
+    b'{"event":"ari","payload":[{"rate_plan_id":"\\u0030'
+    + RATE_PLANS[0][1:].encode()
+    + b'","rate":1}]}',  # an escape hides the id
+    b'{"event":"ari","payload":' + b"[" * 3000 + b"]" * 3000 + b"}",  # deep nesting
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].encode()
+    + b'","rate":123456789012345678901234567890},{"booked":1}]}',  # a 30-digit integer
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].encode()
+    + b'","rate":1e400}]}',  # out of a float's range
+    b'{"event":"ari","payload":[1, 2]}',
+    b'{"event":"ari","payload":"not a list"}',
+    b'{"event":"ari","payload":null}',
+    b'{"event":"ari"}',
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].encode()
+    + b'","rate":1}]}'
+    + b"\x0b",  # whitespace that is not JSON's
+    b'{"payload":[], "event": "ari"} ',
+    b'{"event":"ari","payload":[{"rate_plan_id":"'
+    + RATE_PLANS[0].encode()
+    + b'", "rate" : 1.50}, {"booked": 2}]}',  # spaces and a number written its own way
+]
+
+
+@pytest.mark.parametrize("line", ADVERSARIAL)
+@pytest.mark.parametrize("text", MASKS[:3])
+def test_adversarial_lines(text: str, line: bytes) -> None:
+    """The edge cases the fast path must leave to the general path, or get right."""
+    assert_same(parse(text), [line + b"\n"])
+
+
+def test_the_fast_path_answers_the_common_lines() -> None:
+    """It is not vacuous: plain ARI lines, matching or not, are answered by the fast path."""
+    mask = parse(f"ari:rate:*:{RATE_PLANS[0]}")
+    fast = fast_path(mask, None, Catalogue.default())
+    assert fast is not None
+    hit = b'{"event":"ari","payload":[{"rate_plan_id":"' + RATE_PLANS[0].encode() + b'","rate":1}'
+    hit += b',{"rate_plan_id":"x","rate":2}]}'
+    miss = b'{"event":"ari","payload":[{"rate_plan_id":"y","rate":2}]}'
+    assert fast(hit) == (
+        b'{"event":"ari","payload":[{"rate_plan_id":"' + RATE_PLANS[0].encode() + b'","rate":1}]}',
+        2,
+        1,
+        True,
+    )
+    assert fast(miss) == (None, 1, 0, False)
+    assert fast(b'{"event":"booking_new","payload":{}}') == (None, 0, 0, False)
+
+
+def test_narrowed_lines_keep_numbers_as_sent() -> None:
+    """A 30-digit integer and `1.50` come out as they came, in both paths."""
+    line = (
+        b'{"event":"ari","payload":[{"rate_plan_id":"' + RATE_PLANS[0].encode()
+        + b'","rate":1.50,"big":123456789012345678901234567890},{"booked":1}]}'
+    )  # fmt: skip
+    for fast in (True, False):
+        (out,), _, _ = run(parse(f"ari:rate:*:{RATE_PLANS[0]}"), [line], fast)
+        assert b'"rate":1.50,"big":123456789012345678901234567890' in out
+
+
+def test_masks_the_fast_path_leaves_alone() -> None:
+    """`*`, plain `ari` and pure event masks go to the general path whole."""
+    for text in ("*", "ari", "booking;message", "ari;booking"):
+        assert fast_path(parse(text), None, Catalogue.default()) is None
+    with pytest.raises(InputError):
+        list(filter_lines(parse("ari"), [b"{"]))
