@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 # on first use (PEP 562).  tests/test_api.py checks that this table, the
 # imports below and `__all__` agree.
 _EXPORTS: dict[str, str] = {
-    "AriChange": "._routing.payloads",
+    "AriChange": "._routing.ari",
     "AriFilter": "._language.items",
     "BookingPayload": "._routing.payloads",
     "Catalogue": "._catalogue",
@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "Notification": "._routing.notification",
     "NotificationError": "._errors",
     "OverlapFinding": "._webhooks.existing",
+    "ReservationPayload": "._routing.payloads",
     "ReviewPayload": "._routing.payloads",
     "Route": "._routing.routes",
     "RouteExplanation": "._routing.routes",
@@ -93,6 +94,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Notification",
     "NotificationError",
     "OverlapFinding",
+    "ReservationPayload",
     "ReviewPayload",
     "Route",
     "RouteExplanation",
@@ -117,14 +119,15 @@ if TYPE_CHECKING:
     from ._language.mask import Mask, overlap_example, uncovered_example
     from ._language.matching import ItemVerdict, MaskExplanation
     from ._language.parser import MAX_MASK_LENGTH, lint, parse
+    from ._routing.ari import AriChange
     from ._routing.filter import FilterStats, filter_lines
     from ._routing.notification import Notification
     from ._routing.payloads import (
-        AriChange,
         BookingPayload,
         ChannelPayload,
         GenericPayload,
         MessagePayload,
+        ReservationPayload,
         ReviewPayload,
         SyncErrorPayload,
     )

@@ -23,6 +23,9 @@ __all__ = [
     "ARI_ID_KEYS",
     "BOOKING",
     "BOOKING_REVISION_EVENTS",
+    "COUNT_RESTRICTIONS",
+    "FLAG_RESTRICTIONS",
+    "PRICE_RESTRICTIONS",
     "REVISION_ID_KEYS",
     "SECRET_HEADER",
     "UUID_PATTERN",
@@ -150,6 +153,19 @@ DEFAULT_RESTRICTIONS: tuple[str, ...] = (
     "rate",
     "stop_sell",
     "stop_sell_manual",
+)
+
+# The value kind of each restriction: Channex sends flags as booleans, the
+# rate as a price (docs/routing.md), and every other restriction as a count.
+FLAG_RESTRICTIONS: tuple[str, ...] = (
+    "closed_to_arrival",
+    "closed_to_departure",
+    "stop_sell",
+    "stop_sell_manual",
+)
+PRICE_RESTRICTIONS: tuple[str, ...] = ("rate",)
+COUNT_RESTRICTIONS: tuple[str, ...] = tuple(
+    n for n in DEFAULT_RESTRICTIONS if n not in FLAG_RESTRICTIONS + PRICE_RESTRICTIONS
 )
 
 # Channex removed `max_sell` in 2022; masks that still name it are accepted

@@ -22,7 +22,7 @@ from eventmask import (
     ReviewPayload,
     SyncErrorPayload,
 )
-from eventmask._routing.payloads import parse_rate, parse_timestamp
+from eventmask._routing.values import parse_rate, parse_timestamp
 
 from ..helpers import envelope
 

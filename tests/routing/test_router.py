@@ -438,3 +438,51 @@ def test_adispatch_async_on_unmatched() -> None:
     router = Router(on_unmatched=hook)
     asyncio.run(router.adispatch({"event": "review"}))
     assert seen == ["review"]
+
+
+def test_extra_arguments_reach_every_handler_after_the_notification() -> None:
+    router = Router()
+    seen: list[tuple[str, object, object]] = []
+
+    @router.on("booking_new")
+    def first(n: Notification, db: object, *, tenant: str) -> None:
+        seen.append(("first", db, tenant))
+
+    @router.on("*")
+    async def second(n: Notification, db: object, *, tenant: str) -> None:
+        seen.append(("second", db, tenant))
+
+    session = object()
+    doc = {"event": "booking_new", "property_id": "p1", "payload": {}}
+    assert asyncio.run(router.adispatch(doc, session, tenant="t")).ok
+    assert seen == [("first", session, "t"), ("second", session, "t")]
+    seen.clear()
+    sync = Router()
+    sync.add("booking_new", first)
+    assert sync.dispatch(doc, session, tenant="u").ok
+    assert seen == [("first", session, "u")]
+
+
+def test_dispatch_in_threads_keeps_the_loop_free_and_the_order() -> None:
+    router = Router()
+    threads: list[str] = []
+    gate = threading.Event()
+
+    @router.on("message")
+    def slow(n: Notification) -> None:
+        threads.append(threading.current_thread().name)
+        assert gate.wait(5), "the event loop was blocked by a sync handler"
+
+    @router.on("message")
+    def after(n: Notification) -> None:
+        threads.append(threading.current_thread().name)
+
+    async def main() -> bool:
+        dispatch = asyncio.ensure_future(router.adispatch_in_threads({"event": "message"}))
+        await asyncio.sleep(0.05)
+        gate.set()  # runs on the loop while `slow` waits in its thread
+        return (await dispatch).ok
+
+    assert asyncio.run(main())
+    assert len(threads) == 2
+    assert threading.main_thread().name not in threads

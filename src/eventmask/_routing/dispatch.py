@@ -103,18 +103,29 @@ def run(calls: Sequence[Call], args: Args = (), kwargs: Kwargs | None = None) ->
 
 
 async def arun(
-    calls: Sequence[Call], args: Args = (), kwargs: Kwargs | None = None
+    calls: Sequence[Call],
+    args: Args = (),
+    kwargs: Kwargs | None = None,
+    *,
+    threads: bool = False,
 ) -> DispatchResult:
-    """Make every call: sync ones in order, coroutines started in order and awaited together."""
+    """Make every call: sync ones in order, coroutines started in order and awaited together.
+
+    With ``threads``, each sync handler runs in a worker thread (still one
+    after the other), so that a slow one does not hold the event loop.
+    """
     import asyncio  # only async users pay for importing it
 
     extra = kwargs or {}
     outcomes: dict[int, tuple[Any, BaseException | None]] = {}
     tasks: list[tuple[int, asyncio.Future[Any]]] = []
     try:
-        for number, (handler, _, received) in enumerate(calls):
+        for number, (handler, routes, received) in enumerate(calls):
             try:
-                result = handler(received, *args, **extra)
+                if threads and not routes[0].is_async:
+                    result = await asyncio.to_thread(handler, received, *args, **extra)
+                else:
+                    result = handler(received, *args, **extra)
             except Exception as exc:
                 outcomes[number] = (None, exc)
                 continue

@@ -129,6 +129,8 @@ class _General:
         return (narrow(raw, keep), read, len(chosen), True)
 
 
+# size: one generator with its counters in locals: a helper per line would
+# add a call to the hottest loop of `eventmask filter` (docs/filter.md, "Speed").
 def filter_lines(
     mask: Mask,
     lines: Iterable[bytes | str],

@@ -14,14 +14,17 @@ from typing import Any, Final
 from .._catalogue import ARI, Catalogue
 from .._envelope import NotificationInput, load, type_name
 from .._errors import NotificationError
-from .payloads import AriChange, FieldError, Payload, parse_timestamp, structure_payload
+from .ari import AriChange
+from .families import FamilyAccess
+from .payloads import Payload, structure_payload
+from .values import FieldError, parse_timestamp
 
 __all__ = ["Notification"]
 
 _UNSET: Final[Any] = object()
 
 
-class Notification:
+class Notification(FamilyAccess):
     """What a handler receives: the envelope, the typed payload and the selected items.
 
     ``raw`` is the decoded JSON object, unchanged.  For an ``ari``
@@ -164,11 +167,14 @@ class Notification:
         out = []
         positions = {id(item): index for index, item in enumerate(self.raw.get("payload") or ())}
         for item in self.selected:
+            where = positions.get(id(item))
+            path = "$.payload" if where is None else f"$.payload[{where}]"
+            if not isinstance(item, Mapping):
+                message = f"expected an ARI item object, got {type_name(item)}"
+                raise NotificationError(message, path)
             try:
                 out.append(AriChange.from_item(item))
             except FieldError as err:
-                where = positions.get(id(item))
-                path = "$.payload" if where is None else f"$.payload[{where}]"
                 raise NotificationError(err.message, f"{path}.{err.key}") from None
         return tuple(out)
 

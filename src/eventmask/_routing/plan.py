@@ -36,6 +36,7 @@ EXPANSION_LIMIT: Final = 64
 MEMO_LIMIT: Final = 16_384
 STAR: Final = "*"
 _ODD: Final = ("not a string",)
+_DICT: Final = frozenset({dict})
 
 # An ARI item's (room type id, rate plan id, *keys), values as sent.
 Pattern = tuple[Any, ...]
@@ -133,6 +134,8 @@ class Plan:
         if payload.__class__ is not list:
             check_ari_array(payload)
             payload = list(payload)
+        if self.everything and {*map(type, payload)} - _DICT:
+            check_ari_items(payload)  # every item of an ARI payload is an object
         found = [(p, tuple(payload)) for p in self.everything] if self.everything else []
         if not self.positions:
             return found
