@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from eventmask import Notification, Router
+from eventmask._inbox.base import Refusal, RefusalBatch
 from eventmask.inbox import (
     InboxError,
     InboxSettings,
@@ -231,7 +232,10 @@ def test_stats_list_show_purge_rejections(inbox: Any, clock: Clock) -> None:
     """Operator views: counts, listing by state, one entry, purge of old done entries."""
     inbox.put(body(1))
     inbox.put(body(2))
-    inbox.reject(401, "missing or wrong secret header", None, "1.2.3.4:5")
+    refusal = Refusal(clock.now, 401, "wrong secret", "missing or wrong secret header", "1.2.3.4:5")
+    inbox.record_refusals(
+        RefusalBatch(((clock.now // 60 * 60, 401, "wrong secret", 1),), (refusal,))
+    )
     inbox.flush()
     Worker(inbox, Router()).run_once()
     stats = inbox.stats()
@@ -446,8 +450,11 @@ def test_concurrent_migrations_apply_once(postgres_url: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert outcomes == [(1, 1)] * 4
-    assert query(postgres_url, "SELECT version FROM eventmask_schema") == [(1,)]
+    from eventmask.inbox import PostgresInbox
+
+    current = len(PostgresInbox.MIGRATIONS)
+    assert outcomes == [(current, current)] * 4
+    assert query(postgres_url, "SELECT version FROM eventmask_schema") == [(current,)]
 
 
 def test_postgres_connection_errors_are_clear_and_hide_the_password() -> None:
@@ -486,8 +493,9 @@ def test_postgres_times_follow_the_server_clock(postgres_url: str) -> None:
 def test_inbox_migrate_command(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """`eventmask inbox migrate` creates the schema, then says it is up to date."""
     from eventmask._cli import main
+    from eventmask.inbox import PostgresInbox
 
-    current = 2 if "://" not in db_url else 1
+    current = len((SQLiteInbox if "://" not in db_url else PostgresInbox).MIGRATIONS)
     assert main(["inbox", "migrate", "--db", db_url]) == 0
     assert capsys.readouterr().out == f"migrated the inbox schema from version 0 to {current}\n"
     assert main(["inbox", "migrate", "--db", db_url]) == 0
@@ -524,17 +532,18 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     )
     conn.commit()
     conn.close()
-    with pytest.raises(InboxError, match=r"version 1, this eventmask needs version 2"):
+    current = len(SQLiteInbox.MIGRATIONS)
+    with pytest.raises(InboxError, match=rf"version 1, this eventmask needs version {current}"):
         SQLiteInbox(path, migrate=False)
     box = SQLiteInbox(path)
     try:
-        assert box.migrated == (1, 2)
+        assert box.migrated == (1, current)
         assert box.stats()["pending"] == 1
     finally:
         box.close()
     indexes = {name for (name,) in query(str(path), "SELECT name FROM sqlite_master")}
     assert {"eventmask_deliveries_done", "eventmask_rejections_at"} <= indexes
-    assert query(str(path), "SELECT version FROM eventmask_schema") == [(2,)]
+    assert query(str(path), "SELECT version FROM eventmask_schema") == [(current,)]
 
 
 def test_purge_works_in_chunks(db_url: str, clock: Clock) -> None:
@@ -598,4 +607,40 @@ def test_a_slow_batch_does_not_keep_sqlite_receivers_waiting(tmp_path: Path) -> 
         assert time.monotonic() - started < 1.5
     finally:
         worker.stop()
+        box.close()
+
+
+def test_refusal_counts_add_up_per_minute_status_and_kind(inbox: Any, clock: Clock) -> None:
+    """Counts of the same minute and kind are summed, in one row, on both backends."""
+    minute = clock.now // 60 * 60
+    for count in (3, 4):
+        inbox.record_refusals(RefusalBatch(((minute, 401, "wrong secret", count),), ()))
+    inbox.record_refusals(
+        RefusalBatch(((minute, 413, "too large", 1), (minute - 600, 401, "wrong secret", 50)), ())
+    )
+    inbox.flush()
+    assert inbox.refusal_counts(minute - 60) == [
+        {"status": 401, "kind": "wrong secret", "count": 7},
+        {"status": 413, "kind": "too large", "count": 1},
+    ]
+    assert inbox.refusal_counts(0)[0] == {"status": 401, "kind": "wrong secret", "count": 57}
+    assert inbox.rejections() == []  # counts alone keep no samples
+
+
+def test_health_probes_the_storage(inbox: Any) -> None:
+    assert inbox.health().ok
+
+
+def test_health_reports_a_deleted_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.db"
+    box = SQLiteInbox(path)
+    try:
+        box.put(envelope({"event": "message", "property_id": "p"}))
+        path.unlink()
+        health = box.health()
+        assert not health.ok
+        assert health.reason is not None and "deleted or replaced" in health.reason
+        with pytest.raises(InboxError, match="deleted or replaced"):
+            box.put(envelope({"event": "message", "property_id": "q"}))
+    finally:
         box.close()

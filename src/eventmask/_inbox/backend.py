@@ -50,16 +50,20 @@ class Statements:
     give_back_some: str  # (owner, ids)
     owned: str  # (owner, ids) -> the ids still claimed by owner; locks them for the transaction
     mark_done: str  # (done_at, ids)
-    reject: str  # (at, status, reason, remote, body)
+    count_refusals: str  # (bucket, status, kind, count): add to a bucket's count (an upsert)
+    sample_refusal: str  # (at, status, reason, remote, body): keep one refused request
+    trim_samples: str  # (keep): delete all but the newest `keep` samples
     count_state: str  # (state) -> count
     oldest_open: str  # () -> min(received_at) of pending and claimed entries
-    rejected_since: str  # (at) -> count of refusals since
+    rejected_since: str  # (bucket) -> the sum of refusal counts since
+    refusal_kinds: str  # (bucket) -> status, kind, count since, per status and kind
     entries: str  # (limit) -> rows of COLUMNS, newest first
     entries_in_state: str  # (state, limit)
     entry: str  # (id) -> one row of COLUMNS
     retry: str  # (available_at, id) -> rowcount 1 when a dead or pending entry was reset
     purge_done: str  # (cutoff, chunk) -> rowcount
     purge_rejections: str  # (cutoff, chunk) -> rowcount
+    purge_refusal_counts: str  # (cutoff) -> rowcount
     rejections: str  # (limit) -> id, at, status, reason, remote, body
     version_table: str  # () create the version table if missing
     read_version: str  # () -> max(version)

@@ -24,14 +24,19 @@ from .._json import loads
 from .settings import InboxSettings
 
 __all__ = [
+    "REFUSAL_BUCKET",
+    "REFUSAL_SAMPLES",
     "STATES",
     "SUCCESS",
     "Attempt",
     "DeliveryContext",
     "Entry",
+    "Health",
     "Inbox",
     "Outcome",
     "PutResult",
+    "Refusal",
+    "RefusalBatch",
     "State",
     "current_delivery",
     "delivery_context",
@@ -113,6 +118,55 @@ class Outcome:
 
 SUCCESS: Final = Outcome()
 
+# Refusals are counted per minute.
+REFUSAL_BUCKET: Final = 60.0
+# The most refused requests kept one by one; beyond it only counts grow.
+REFUSAL_SAMPLES: Final = 1_000
+
+
+@attrs.frozen(slots=True)
+class Refusal:
+    """One refused request as an operator sees it: when, what answer, why, from where.
+
+    ``kind`` is the short, stable name it is counted under (``wrong secret``,
+    ``too large``...); ``reason`` says it in full; ``body`` holds the first
+    bytes of a body that was read and kept (a 400's), else None.
+
+    >>> Refusal(0.0, 401, "wrong secret", "missing or wrong secret header", "1.2.3.4:5").kind
+    'wrong secret'
+    """
+
+    at: float
+    status: int
+    kind: str
+    reason: str
+    remote: str | None = None
+    body: bytes | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen(slots=True)
+class RefusalBatch:
+    """Refusals to record at once: counts per (minute, status, kind), and samples to keep.
+
+    >>> RefusalBatch(((60.0, 401, "wrong secret", 3),), ()).counts[0][3]
+    3
+    """
+
+    counts: tuple[tuple[float, int, str, int], ...]
+    samples: tuple[Refusal, ...]
+
+
+@attrs.frozen(slots=True)
+class Health:
+    """Whether the inbox can store a delivery right now, and why not.
+
+    >>> Health(False, "the inbox file was deleted or replaced").ok
+    False
+    """
+
+    ok: bool
+    reason: str | None = None
+
 
 @attrs.frozen(slots=True)
 class DeliveryContext:
@@ -190,8 +244,12 @@ class Inbox:
         """`put` for async code: waits for the group commit without blocking the loop."""
         raise NotImplementedError
 
-    def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
-        """Record a refused delivery (best effort; never raises)."""
+    def record_refusals(self, batch: RefusalBatch) -> None:
+        """Add refusal counts and keep samples (best effort, not awaited; never raises)."""
+        raise NotImplementedError
+
+    def health(self) -> Health:
+        """Whether the inbox can store a delivery right now (recent writes, or a probe)."""
         raise NotImplementedError
 
     def claim(self, owner: str, limit: int = 16) -> list[Entry]:
@@ -249,7 +307,11 @@ class Inbox:
         raise NotImplementedError
 
     def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Recent refused deliveries, newest first."""
+        """Recent refused requests (the kept samples), newest first."""
+        raise NotImplementedError
+
+    def refusal_counts(self, since: float) -> list[dict[str, Any]]:
+        """Refusals since `since` (epoch seconds), counted per status and kind."""
         raise NotImplementedError
 
     def migrate(self) -> tuple[int, int]:

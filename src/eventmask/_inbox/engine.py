@@ -18,12 +18,13 @@ Deduplication keys (docs/receiver.md, "The inbox"):
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from .._envelope import Envelope
-from .._errors import InboxError
-from .base import Inbox, PutResult
+from .._errors import InboxError, InboxUnavailable
+from .base import REFUSAL_SAMPLES, Health, Inbox, PutResult, RefusalBatch
 from .processing import BatchProcessing
 from .settings import InboxSettings
 from .views import OperatorViews
@@ -46,6 +47,10 @@ def dedup_keys(delivery: Envelope, revisions: bool) -> tuple[str, str | None]:
     return digest, revision
 
 
+# A failed write is what health reports for this long, unless a write succeeds.
+_FAILURE_MEMORY: Final = 60.0
+
+
 class SQLInbox(BatchProcessing, OperatorViews, Inbox):
     """What the SQL backends share; a backend adds its connections and its SQL."""
 
@@ -55,6 +60,9 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
         self._writer = GroupWriter(self._commit, self._writer_done, self._write_failed)
         # (before, after) when this inbox migrated the schema as it opened.
         self.migrated: tuple[int, int] | None = None
+        # The last write outcomes, on the monotonic clock: what health reports.
+        self._last_ok = 0.0
+        self._last_failure: tuple[float, str] | None = None
 
     @property
     def schema_version_expected(self) -> int:
@@ -66,14 +74,22 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
     def _writer_done(self) -> None:
         """The writer thread is about to end (close what it opened)."""
 
-    @staticmethod
-    def _write_failed(exc: BaseException) -> BaseException:
+    def _write_failed(self, exc: BaseException) -> BaseException:
+        self._last_failure = (time.monotonic(), str(exc))
+        self.storage_failed()
         if isinstance(exc, InboxError):
             return exc
-        return InboxError(f"could not store the delivery: {exc}")
+        return InboxUnavailable(f"could not store the delivery: {exc}")
+
+    def storage_failed(self) -> None:
+        """A write failed: a backend may look at once at why (SQLite: the file)."""
+
+    def check_storage(self) -> None:
+        """Raise `InboxUnavailable` when the storage is known to be gone (before each write)."""
 
     def _commit(self, batch: Sequence[Write]) -> list[Any]:
         """Run one batch of writes in one transaction: one commit, one fsync."""
+        self.check_storage()
         puts = [w.args for w in batch if w.kind is WriteKind.PUT]
         with self.transaction() as conn:
             stored = iter(self.insert_deliveries(conn, puts, self.clock()) if puts else ())
@@ -82,10 +98,39 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
                 if write.kind is WriteKind.PUT:
                     results.append(next(stored))
                     continue
-                if write.kind is WriteKind.REJECT:
-                    conn.execute(self.statements.reject, write.args)
+                if write.kind is WriteKind.REFUSALS:
+                    self._store_refusals(conn, write.args)
                 results.append(None)
+        self._last_ok = time.monotonic()
         return results
+
+    def _store_refusals(self, conn: Any, batch: RefusalBatch) -> None:
+        sql = self.statements
+        for bucket, status, kind, count in batch.counts:
+            conn.execute(sql.count_refusals, (bucket, status, kind, count))
+        keep = self.settings.max_rejected_body
+        for r in batch.samples[-REFUSAL_SAMPLES:]:
+            body = r.body[:keep] if r.body is not None else None
+            conn.execute(sql.sample_refusal, (r.at, r.status, r.reason, r.remote, body))
+        if batch.samples:
+            conn.execute(sql.trim_samples, (REFUSAL_SAMPLES,))
+
+    def health(self) -> Health:
+        """Whether a delivery can be stored now: a recent failure, else the backend's probe."""
+        failure = self._last_failure
+        if failure is not None:
+            at, reason = failure
+            if at > self._last_ok and time.monotonic() - at < _FAILURE_MEMORY:
+                return Health(False, reason)
+        try:
+            self.check_storage()
+            self.probe()
+        except InboxError as exc:
+            return Health(False, str(exc))
+        return Health(True)
+
+    def probe(self) -> None:
+        """Raise `InboxError` unless the database takes writes now (a cheap check)."""
 
     def _check_open(self) -> None:
         if self._writer.closed:
@@ -103,12 +148,11 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
         result: PutResult = await self._writer.submit_async(WriteKind.PUT, delivery)
         return result
 
-    def reject(self, status: int, reason: str, body: bytes | None, remote: str | None) -> None:
-        """Record a refused delivery (best effort, not awaited; never raises)."""
-        if self._writer.closed:
+    def record_refusals(self, batch: RefusalBatch) -> None:
+        """Add refusal counts and keep samples (best effort, not awaited; never raises)."""
+        if self._writer.closed or not (batch.counts or batch.samples):
             return
-        kept = body[: self.settings.max_rejected_body] if body is not None else None
-        self._writer.submit(WriteKind.REJECT, (self.clock(), status, reason, remote, kept))
+        self._writer.submit(WriteKind.REFUSALS, batch)
 
     def flush(self) -> None:
         """Wait until every queued write has been committed."""

@@ -32,7 +32,8 @@ def open_inbox(
     *,
     clock: Callable[[], float] | None = None,
     migrate: bool | None = None,
-    connect_timeout: float = 10.0,
+    create: bool = True,
+    connect_timeout: float = 3.0,
 ) -> SQLInbox:
     """An inbox for a database URL.
 
@@ -40,7 +41,9 @@ def open_inbox(
     ``postgresql://...`` (or ``postgres://``) opens `PostgresInbox`, which
     needs ``pip install 'eventmask[postgres]'``.  ``migrate`` defaults to
     what each backend does on its own: SQLite files are migrated when opened,
-    PostgreSQL only by ``eventmask inbox migrate``.
+    PostgreSQL only by ``eventmask inbox migrate``.  ``create=False`` opens
+    only an existing inbox (the read-only commands and workers never create
+    one); a file that is not an eventmask inbox is refused either way.
 
     >>> import os, tempfile
     >>> inbox = open_inbox(f"sqlite:///{tempfile.mkdtemp()}/inbox.db")
@@ -71,5 +74,9 @@ def open_inbox(
     else:
         path = url
     return SQLiteInbox(
-        path, settings, clock=clock or time.time, migrate=True if migrate is None else migrate
+        path,
+        settings,
+        clock=clock or time.time,
+        migrate=create if migrate is None else migrate,
+        create=create,
     )

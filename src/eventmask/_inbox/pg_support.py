@@ -22,9 +22,43 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         "the PostgreSQL inbox needs psycopg 3 and its pool: pip install 'eventmask[postgres]'"
     ) from exc
 
-__all__ = ["ConnectionPool", "ServerClock", "Wakeups", "psycopg", "redact"]
+__all__ = ["ConnectionPool", "ServerClock", "Wakeups", "open_pool", "psycopg", "redact"]
 
 log = logging.getLogger("eventmask.inbox")
+
+
+def open_pool(url: str, size: int, connect_timeout: float, write_timeout: float) -> ConnectionPool:
+    """An open pool of autocommit connections to ``url``, or InboxError naming why not."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise InboxError(f"invalid PostgreSQL URL {redact(url)}: {exc}") from None
+    seconds = max(int(connect_timeout), 1)
+    # One direct connection first: it fails within connect_timeout with
+    # libpq's own reason, where the pool would only say that it timed out.
+    try:
+        psycopg.connect(url, connect_timeout=seconds).close()
+    except psycopg.Error as direct:
+        reason = " ".join(str(direct).split())
+        raise InboxError(f"cannot connect to the inbox at {redact(url)}: {reason}") from None
+    pool: ConnectionPool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max(size, 2),
+        kwargs={"autocommit": True, "connect_timeout": seconds},
+        # Waiting for a connection is bounded like a write: a receiver
+        # answers 503 in time when the database is down.
+        timeout=min(connect_timeout, write_timeout),
+        open=False,
+        name="eventmask-inbox",
+    )
+    try:
+        pool.open(wait=True, timeout=connect_timeout)
+    except Exception as exc:
+        pool.close()
+        raise InboxError(f"cannot connect to the inbox at {redact(url)}: {exc}") from None
+    return pool
+
 
 # How often a process measures its offset to the server's clock.
 CLOCK_REFRESH: Final = 60.0

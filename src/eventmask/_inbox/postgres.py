@@ -29,11 +29,11 @@ from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 from .._envelope import Envelope
-from .._errors import InboxError
+from .._errors import InboxUnavailable
 from .backend import COLUMNS, Statements, entry_of
 from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
-from .pg_support import ConnectionPool, ServerClock, Wakeups, psycopg, redact
+from .pg_support import ServerClock, Wakeups, open_pool, psycopg, redact
 from .settings import InboxSettings
 
 __all__ = ["PostgresInbox"]
@@ -112,6 +112,23 @@ END
 $$""",
 )
 
+# Version 2: refusals counted per minute and kind; only the newest 1,000 kept
+# one by one (docs/receiver.md, "Refusals").
+_V2: Final = (
+    """CREATE TABLE eventmask_refusal_counts (
+    bucket double precision NOT NULL,
+    status integer NOT NULL,
+    kind text NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (bucket, status, kind)
+)""",
+    "INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
+    "SELECT floor(at / 60) * 60, status, 'before counts', count(*) "
+    "FROM eventmask_rejections GROUP BY 1, 2",
+    "DELETE FROM eventmask_rejections WHERE id <= "
+    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET 1000)",
+)
+
 # One statement, one round trip: leases that ran out with no attempts left
 # become dead letters (the worker died on the entry every time), and up to
 # `limit` ready entries are claimed.  The two touch different rows.
@@ -154,12 +171,19 @@ STATEMENTS: Final = Statements(
     "AND id = ANY(%s) ORDER BY id FOR UPDATE",
     mark_done="UPDATE eventmask_deliveries SET state = 'done', done_at = %s, "
     "lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ANY(%s)",
-    reject="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
+    count_refusals="INSERT INTO eventmask_refusal_counts AS c (bucket, status, kind, count) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (bucket, status, kind) "
+    "DO UPDATE SET count = c.count + excluded.count",
+    sample_refusal="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
     "VALUES (%s, %s, %s, %s, %s)",
+    trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
+    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET %s)",
     count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = %s",
     oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
     "WHERE state IN ('pending', 'claimed')",
-    rejected_since="SELECT count(*) FROM eventmask_rejections WHERE at >= %s",
+    rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
+    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
+    "WHERE bucket >= %s GROUP BY status, kind",
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries ORDER BY id DESC LIMIT %s",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = %s "
     "ORDER BY id DESC LIMIT %s",
@@ -170,6 +194,7 @@ STATEMENTS: Final = Statements(
     "eventmask_deliveries WHERE state = 'done' AND done_at < %s LIMIT %s)",
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
     "eventmask_rejections WHERE at < %s LIMIT %s)",
+    purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < %s",
     rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
     "ORDER BY id DESC LIMIT %s",
     version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version integer NOT NULL)",
@@ -203,7 +228,7 @@ class PostgresInbox(SQLInbox):
 
     backend = "postgresql"
     statements = STATEMENTS
-    MIGRATIONS = (_V1,)
+    MIGRATIONS = (_V1, _V2)
     db_errors = (psycopg.Error,)
 
     def __init__(
@@ -214,7 +239,7 @@ class PostgresInbox(SQLInbox):
         clock: Callable[[], float] | None = None,
         migrate: bool = False,
         pool_size: int = 10,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = 3.0,
     ) -> None:
         self._server_clock: ServerClock | None = None
         if clock is None:  # times from the server: leases mean the same on every host
@@ -224,29 +249,7 @@ class PostgresInbox(SQLInbox):
         super().__init__(settings, clock)
         self.url = url
         self._wakeups = Wakeups(url, _CHANNEL, self._connect_timeout)
-        try:
-            psycopg.conninfo.conninfo_to_dict(url)
-        except psycopg.ProgrammingError as exc:
-            raise InboxError(f"invalid PostgreSQL URL {redact(url)}: {exc}") from None
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=max(pool_size, 2),
-            kwargs={"autocommit": True, "connect_timeout": max(int(connect_timeout), 1)},
-            timeout=connect_timeout,
-            open=False,
-            name="eventmask-inbox",
-        )
-        try:
-            self._pool.open(wait=True, timeout=connect_timeout)
-        except Exception as exc:
-            self._pool.close()
-            reason = str(exc)
-            try:  # the pool only says it timed out; libpq says why
-                psycopg.connect(url, connect_timeout=max(int(connect_timeout), 1)).close()
-            except psycopg.Error as direct:
-                reason = " ".join(str(direct).split())
-            raise InboxError(f"cannot connect to the inbox at {redact(url)}: {reason}") from None
+        self._pool = open_pool(url, pool_size, connect_timeout, self.settings.write_timeout)
         try:
             if migrate:
                 self.migrated = self.migrate()
@@ -278,7 +281,12 @@ class PostgresInbox(SQLInbox):
             # now, rather than failing once on each of them.
             with suppress(Exception):
                 self._pool.check()
-            raise InboxError(f"the inbox database is unavailable: {exc}") from exc
+            raise InboxUnavailable(f"the inbox database is unavailable: {exc}") from exc
+
+    def probe(self) -> None:
+        """A round trip to the server (raises `InboxError` when it is down)."""
+        with self.connection() as conn:
+            conn.execute("SELECT 1")
 
     def id_list(self, ids: Sequence[int]) -> list[int]:
         """A Python list, which psycopg sends as an array (``= ANY(%s)``)."""

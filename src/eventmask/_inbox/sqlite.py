@@ -9,22 +9,26 @@ transactions of a batch so that receivers are not starved.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 from .._envelope import Envelope
-from .._errors import InboxError
+from .._errors import InboxError, InboxUnavailable, NotAnInbox
 from .backend import COLUMNS, Statements, entry_of
 from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
 from .settings import InboxSettings
 
 __all__ = ["SQLiteInbox"]
+
+log = logging.getLogger("eventmask.inbox")
 
 _V1: Final = (
     """CREATE TABLE IF NOT EXISTS eventmask_deliveries (
@@ -67,6 +71,24 @@ _V2: Final = (
     "CREATE INDEX IF NOT EXISTS eventmask_rejections_at ON eventmask_rejections (at)",
 )
 
+# Version 3: refusals are counted per minute and kind, and only the newest
+# 1,000 are kept one by one, so that a flood of refused requests grows the
+# file by a constant (docs/receiver.md, "Refusals").
+_V3: Final = (
+    """CREATE TABLE IF NOT EXISTS eventmask_refusal_counts (
+    bucket REAL NOT NULL,
+    status INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (bucket, status, kind)
+)""",
+    "INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
+    "SELECT CAST(at / 60 AS INTEGER) * 60, status, 'before counts', count(*) "
+    "FROM eventmask_rejections GROUP BY 1, 2",
+    "DELETE FROM eventmask_rejections WHERE id <= "
+    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET 1000)",
+)
+
 # A list of ids is one JSON array parameter, read back with json_each.
 _IDS: Final = "(SELECT value FROM json_each(?))"
 _GIVE_BACK: Final = (
@@ -84,12 +106,19 @@ STATEMENTS: Final = Statements(
     f"AND id IN {_IDS}",
     mark_done="UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
     f"lease_until = NULL, last_error = NULL WHERE id IN {_IDS}",
-    reject="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
+    count_refusals="INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (bucket, status, kind) "
+    "DO UPDATE SET count = count + excluded.count",
+    sample_refusal="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
     "VALUES (?, ?, ?, ?, ?)",
+    trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
+    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)",
     count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = ?",
     oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
     "WHERE state IN ('pending', 'claimed')",
-    rejected_since="SELECT count(*) FROM eventmask_rejections WHERE at >= ?",
+    rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
+    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
+    "WHERE bucket >= ? GROUP BY status, kind",
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries ORDER BY id DESC LIMIT ?",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = ? "
     "ORDER BY id DESC LIMIT ?",
@@ -100,6 +129,7 @@ STATEMENTS: Final = Statements(
     "eventmask_deliveries WHERE state = 'done' AND done_at < ? LIMIT ?)",
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
     "eventmask_rejections WHERE at < ? LIMIT ?)",
+    purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < ?",
     rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
     "ORDER BY id DESC LIMIT ?",
     version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL)",
@@ -136,14 +166,13 @@ _INSERT: Final = (
     "revision_key, idempotency_key, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-_BUSY_DEADLINE: Final = 30.0
 _BUSY_POLL: Final = 0.002  # the longest wait between two tries for the write lock
 
 
-def _retry_busy(action: Callable[[], Any]) -> Any:
-    """Run `action`, retrying while the database is locked by another writer."""
+def _retry_busy(action: Callable[[], Any], patience: float) -> Any:
+    """Run `action`, retrying while another writer holds the lock, for `patience` seconds."""
     delay = 0.0001
-    deadline = time.monotonic() + _BUSY_DEADLINE
+    deadline = time.monotonic() + patience
     while True:
         try:
             return action()
@@ -152,15 +181,60 @@ def _retry_busy(action: Callable[[], Any]) -> Any:
             if "locked" not in message and "busy" not in message:
                 raise
             if time.monotonic() > deadline:
-                raise InboxError(f"the inbox database stayed locked for 30 s: {exc}") from exc
+                raise InboxUnavailable(
+                    f"the inbox database stayed locked for {patience:g} s "
+                    "(another process holds its write lock)"
+                ) from exc
             time.sleep(delay)
             delay = min(delay * 2, _BUSY_POLL)
+
+
+def _identity(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return (stat.st_dev, stat.st_ino)
+
+
+def _claim_file(path: str, create: bool) -> bool:
+    """Check that `path` is an eventmask inbox, or create one there; True when created.
+
+    Nothing is written to a file that is not an inbox: another application's
+    database, or a file that is no database at all, is refused untouched.
+    """
+    if os.path.isdir(path):
+        raise NotAnInbox(f"{path} is a directory, not an inbox file")
+    if not os.path.exists(path):
+        if not create:
+            raise NotAnInbox(f"no inbox at {path}")
+        try:
+            sqlite3.connect(path).close()
+        except sqlite3.Error as exc:
+            raise InboxError(f"cannot create an inbox at {path}: {exc}") from exc
+        log.info("created a new inbox", extra={"fields": {"path": path}})
+        return True
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotAnInbox(f"{path} is not an eventmask inbox ({exc})") from None
+    # An empty file (no table, no byte) may become a new inbox, but only when asked to.
+    fresh = not tables and os.path.getsize(path) == 0
+    if "eventmask_schema" not in tables and not (create and fresh):
+        raise NotAnInbox(f"{path} is not an eventmask inbox (it has no eventmask_schema table)")
+    return False
 
 
 class SQLiteInbox(SQLInbox):
     """The embedded inbox: one SQLite file in WAL mode, ``synchronous=FULL``.
 
-    The schema is created or upgraded when the inbox is opened.
+    The schema is created or upgraded when the inbox is opened (``migrate``).
+    With ``create=False`` the file must already be an eventmask inbox; a
+    missing path, a directory, or another application's database is refused
+    with `NotAnInbox` and left untouched.  A file deleted or replaced while in
+    use makes every later write fail fast with `InboxUnavailable`.
 
     >>> import tempfile, os
     >>> from eventmask.inbox import Envelope
@@ -174,7 +248,7 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (_V1, _V2)
+    MIGRATIONS = (_V1, _V2, _V3)
     db_errors = (sqlite3.Error,)
 
     def __init__(
@@ -184,11 +258,15 @@ class SQLiteInbox(SQLInbox):
         *,
         clock: Callable[[], float] = time.time,
         migrate: bool = True,
+        create: bool = True,
     ) -> None:
         super().__init__(settings, clock)
         self.path = os.fspath(path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self._lost: str | None = None
+        self.created = _claim_file(self.path, create)
+        self._identity = _identity(self.path)
         if migrate:
             self.migrated = self.migrate()
         else:
@@ -201,10 +279,21 @@ class SQLiteInbox(SQLInbox):
         # No busy timeout: SQLite's own busy handler sleeps up to 100 ms at a
         # time, which became the receiver's p99.  Write transactions start
         # with `begin`, which retries in steps of a fraction of a millisecond.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
-        _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
-        conn.execute("PRAGMA synchronous=FULL")
+        # mode=rw: a connection never creates the file (`_claim_file` did).
+        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw"
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0
+            )
+            _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"), self._patience)
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            raise InboxUnavailable(f"cannot open the inbox at {self.path}: {exc}") from exc
         return conn
+
+    @property
+    def _patience(self) -> float:
+        return self.settings.write_timeout
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -216,10 +305,46 @@ class SQLiteInbox(SQLInbox):
         yield conn
 
     def begin(self, conn: sqlite3.Connection) -> None:
-        """BEGIN IMMEDIATE, polling for the write lock."""
+        """BEGIN IMMEDIATE, polling for the write lock up to the settings' write_timeout."""
         # IMMEDIATE: a deferred transaction that reads and then writes can
         # hit a busy snapshot that no waiting resolves.
-        _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+        _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._patience)
+
+    # -- storage faults ---------------------------------------------------------------------
+
+    def check_storage(self) -> None:
+        """Raise `InboxUnavailable` once the file is gone or replaced (before every commit)."""
+        # One stat per group commit (about a microsecond, against a commit's
+        # fsync): a delivery acknowledged into an unlinked file would be lost.
+        if self._lost is None:
+            self._check_identity()
+        if self._lost is not None:
+            raise InboxUnavailable(self._lost)
+
+    def storage_failed(self) -> None:
+        """After a write error, look at the file at once."""
+        self._check_identity()
+
+    def _check_identity(self) -> None:
+        try:
+            now = _identity(self.path)
+        except OSError:
+            now = None
+        if now != self._identity:
+            # Acknowledging into an unlinked file would lose every delivery.
+            self._lost = (
+                f"the inbox file {self.path} was deleted or replaced while in use: "
+                "restart with the right file"
+            )
+
+    def probe(self) -> None:
+        """Raise unless the file is writable and its write lock can be taken now."""
+        self.check_storage()
+        if not os.access(self.path, os.W_OK):
+            raise InboxUnavailable(f"the inbox file {self.path} is read-only")
+        with self.connection() as conn:
+            _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), 0.2)
+            conn.execute("ROLLBACK")
 
     def yield_lock(self) -> None:
         """Sleep one poll interval, so a waiting receiver gets the write lock."""

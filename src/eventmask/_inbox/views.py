@@ -41,6 +41,7 @@ class OperatorViews(SQLBackend):
                 counts[state] = conn.execute(sql.count_state, (state,)).fetchone()[0]
             oldest = conn.execute(sql.oldest_open).fetchone()[0]
             rejected = conn.execute(sql.rejected_since, (self.clock() - _DAY,)).fetchone()[0]
+            rejected = int(rejected or 0)
         return {
             **counts,
             "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
@@ -92,10 +93,19 @@ class OperatorViews(SQLBackend):
                     removed += count
                 if count < chunk:
                     break
+        with self.transaction() as conn:  # a row per minute and kind: a small table
+            conn.execute(self.statements.purge_refusal_counts, (cutoff,))
         return removed
 
+    def refusal_counts(self, since: float) -> list[dict[str, Any]]:
+        """Refusals since `since` (epoch seconds), counted per status and kind, largest first."""
+        with self.connection() as conn:
+            rows = conn.execute(self.statements.refusal_kinds, (since,)).fetchall()
+        counted = [{"status": r[0], "kind": r[1], "count": int(r[2])} for r in rows]
+        return sorted(counted, key=lambda c: (-c["count"], c["status"], c["kind"]))
+
     def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Recent refused deliveries, newest first."""
+        """Recent refused requests (the kept samples), newest first."""
         with self.connection() as conn:
             rows = conn.execute(self.statements.rejections, (limit,)).fetchall()
         return [

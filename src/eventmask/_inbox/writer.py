@@ -26,7 +26,7 @@ class WriteKind(enum.Enum):
     """What a queued write asks the writer to do."""
 
     PUT = "put"  # store a delivery (its result is a PutResult)
-    REJECT = "reject"  # record a refused delivery
+    REFUSALS = "refusals"  # add refusal counts and keep samples (a RefusalBatch)
     FLUSH = "flush"  # nothing: resolves once everything queued before it is committed
 
 
