@@ -50,7 +50,7 @@ async def post(
 def test_inline_mode_dispatches_before_answering() -> None:
     """Without an inbox the handler runs before the 200; a handler error answers 500."""
     seen: list[str] = []
-    app = Receiver(make_router(seen), secrets=[SECRET])
+    app = Receiver(make_router(seen), secrets=[SECRET], path="/channex")
     ok = asyncio.run(post(app, dumps(DOC), {"X-Channex-Webhook-Secret": SECRET}))
     assert (ok.status_code, ok.json()["status"], seen) == (200, "handled", ["booking_new"])
     bad = asyncio.run(
@@ -64,7 +64,7 @@ def test_inbox_mode_commits_then_acknowledges(db_url: str) -> None:
     """With an inbox the 200 carries the entry id; a retry of the same body is a duplicate."""
     inbox = open_inbox(db_url, migrate=True)
     try:
-        app = Receiver(Router(), secrets=[SECRET], inbox=inbox)
+        app = Receiver(Router(), secrets=[SECRET], inbox=inbox, path="/channex")
         headers = {"X-Channex-Webhook-Secret": SECRET}
         first = asyncio.run(post(app, dumps(DOC), headers))
         again = asyncio.run(post(app, dumps(DOC), headers))
@@ -87,9 +87,10 @@ def test_bad_bodies_are_400_and_recorded(tmp_path: Path, body: bytes, reason: st
     """Bad JSON, non-objects and a missing event get 400, recorded with reason and body."""
     inbox = SQLiteInbox(tmp_path / "inbox.db")
     try:
-        app = Receiver(Router(), secrets=[SECRET], inbox=inbox)
+        app = Receiver(Router(), secrets=[SECRET], inbox=inbox, path="/channex")
         response = asyncio.run(post(app, body, {"X-Channex-Webhook-Secret": SECRET}))
         assert response.status_code == 400
+        app.refusals.flush()  # the receiver writes refusals once a second; now
         inbox.flush()
         (rejection,) = inbox.rejections()
         assert rejection["reason"].startswith(reason)
@@ -100,12 +101,12 @@ def test_bad_bodies_are_400_and_recorded(tmp_path: Path, body: bytes, reason: st
 
 def test_auth_failures_are_recorded_without_body() -> None:
     """A 401 is recorded (inline mode: in memory) with its reason and no body."""
-    app = Receiver(Router(), secrets=[SECRET])
+    app = Receiver(Router(), secrets=[SECRET], path="/channex")
     response = asyncio.run(post(app, b'{"event": "x", "card": "4111"}', {"X-Other": SECRET}))
     assert response.status_code == 401
-    (record,) = app.rejections
-    assert record["reason"] == "missing or wrong secret header"
-    assert "body" not in record
+    (record,) = app.refusals.samples()
+    assert record.reason == "missing or wrong secret header"
+    assert record.body is None
 
 
 def test_receiver_needs_a_secret() -> None:
@@ -156,6 +157,7 @@ def served(
         secrets=[SECRET, ROTATED],
         inbox=inbox,
         max_body=10_000,
+        path="/channex",
         on_startup=worker.start,
         on_shutdown=worker.stop,
     )
@@ -195,11 +197,12 @@ def test_method_size_body_and_unknown_events_over_http(
     auth = {"X-Channex-Webhook-Secret": SECRET}
     got = httpx.get(f"{url}/channex", headers=auth)
     assert (got.status_code, got.headers["allow"]) == (405, "POST")
-    assert httpx.post(f"{url}/x", content=b"x" * 20_000, headers=auth).status_code == 413
-    assert httpx.post(f"{url}/x", content=b"{oops", headers=auth).status_code == 400
-    unknown = httpx.post(f"{url}/x", content=b'{"event": "brand_new_event"}', headers=auth)
+    assert httpx.post(f"{url}/channex", content=b"x" * 20_000, headers=auth).status_code == 413
+    assert httpx.post(f"{url}/channex", content=b"{oops", headers=auth).status_code == 400
+    unknown = httpx.post(f"{url}/channex", content=b'{"event": "brand_new_event"}', headers=auth)
     assert (unknown.status_code, unknown.json()["status"]) == (200, "accepted")
-    health = httpx.get(f"{url}/health")
+    time.sleep(1.2)  # refusals reach the inbox once a second
+    health = httpx.get(f"{url}/health", headers=auth)
     assert (health.status_code, health.json()["status"]) == (200, "ok")
     assert health.json()["inbox"]["rejected_last_24h"] >= 2
 
@@ -243,9 +246,9 @@ def test_workers_drain_what_the_server_accepted(
     auth = {"X-Channex-Webhook-Secret": SECRET}
     for n in range(20):
         doc = {"event": "message", "payload": {"delivery": f"m{n}"}}
-        assert httpx.post(f"{url}/c", content=dumps(doc), headers=auth).status_code == 200
+        assert httpx.post(f"{url}/channex", content=dumps(doc), headers=auth).status_code == 200
     failing = httpx.post(
-        f"{url}/c", content=b'{"event": "sync_error", "payload": {}}', headers=auth
+        f"{url}/channex", content=b'{"event": "sync_error", "payload": {}}', headers=auth
     )
     deadline = time.monotonic() + 10
     while seen.count("message") < 20:

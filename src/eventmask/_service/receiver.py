@@ -3,44 +3,80 @@
 Channex retries a delivery only on a 5xx or a timeout, up to 11 times over
 about a day; a 4xx is final.  So the receiver answers 2xx only once the
 delivery is safe (committed to the inbox, or handled in inline mode), 5xx
-when it could not make it safe, and 4xx only for requests that no retry can
-fix (wrong secret, wrong method, too large, not a notification), each of
-which is recorded with its reason so that an operator sees refusals.
+when it could not make it safe in time, and 4xx only for requests that no
+retry can fix: wrong path, method, secret, framing or size, a body that
+stalls, or one that is not a notification.  Refusals are counted, sampled
+and logged within bounds (`refusals`); docs/receiver.md has every answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import hmac
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._catalogue import SECRET_HEADER
 from .._envelope import Envelope
-from .._errors import NotificationError
+from .._errors import InboxError, NotificationError
 from .._inbox.base import Inbox
-from .._json import dumps
 from .._routing.router import Router
+from .health import health
+from .refusals import RefusalLog
+from .responses import Receive, Scope, Send, respond
 
 __all__ = ["Receiver"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 log = logging.getLogger("eventmask.receiver")
 
+# Secrets shorter than this are accepted, with a warning.
+MIN_SECRET: int = 16
 
-class _TooLarge(Exception):
-    pass
+
+class _Refused(Exception):
+    """A request to refuse: the answer, the kind it is counted under, and why."""
+
+    def __init__(self, status: int, kind: str, reason: str, *, close: bool = True) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.kind = kind
+        self.reason = reason
+        self.close = close
 
 
 class _Disconnected(Exception):
     pass
+
+
+def _secrets(secrets: Iterable[str]) -> list[bytes]:
+    if isinstance(secrets, (str, bytes, bytearray)):
+        # A str is an iterable of one-character secrets: every letter would open the door.
+        raise TypeError("secrets is a list of secrets, not one str: use secrets=[secret]")
+    out = []
+    for secret in secrets:
+        if not isinstance(secret, str):
+            raise TypeError(f"a secret is a str, not {type(secret).__name__}")
+        if secret:
+            if len(secret) < MIN_SECRET:
+                log.warning(
+                    "a receiver secret is shorter than %d characters: use a long random one",
+                    MIN_SECRET,
+                    extra={"fields": {"length": len(secret)}, "length": len(secret)},
+                )
+            out.append(secret.encode())
+    if not out:
+        raise ValueError("Receiver needs at least one non-empty secret")
+    return out
+
+
+def _local_path(scope: Scope) -> str:
+    """The request's path inside this app (the mount prefix, ``root_path``, taken off)."""
+    path: str = scope.get("path") or "/"
+    root: str = scope.get("root_path") or ""
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path or "/"
 
 
 class Receiver:
@@ -51,12 +87,14 @@ class Receiver:
     ``header`` (any case).  With an `inbox`, a delivery is committed before
     the 2xx and workers dispatch it later; without one (inline mode) the
     router dispatches it before the response, and a handler error answers
-    500 so that Channex retries.
+    500 so that Channex retries.  Deliveries are taken only on ``path``
+    (inside the app: under a mount, relative to it); ``health_path`` answers
+    GET.  A body must arrive within ``body_timeout`` seconds.
 
     >>> from eventmask import Router
-    >>> app = Receiver(Router(), secrets=["s3cret"])
-    >>> app.header
-    'x-channex-webhook-secret'
+    >>> app = Receiver(Router(), secrets=["a-long-shared-secret"])
+    >>> app.header, app.path
+    ('x-channex-webhook-secret', '/')
     """
 
     def __init__(
@@ -67,24 +105,27 @@ class Receiver:
         header: str = SECRET_HEADER,
         max_body: int = 1_048_576,
         inbox: Inbox | None = None,
+        path: str = "/",
         health_path: str = "/health",
+        body_timeout: float = 10.0,
         on_startup: Callable[[], None] | None = None,
         on_shutdown: Callable[[], None] | None = None,
     ) -> None:
         self.router = router
-        self._secrets = [s.encode() for s in secrets if s]
-        if not self._secrets:
-            raise ValueError("Receiver needs at least one non-empty secret")
+        self._secrets = _secrets(secrets)
         self.header = header.lower()
         self._header = self.header.encode("latin-1")
+        if max_body < 1:
+            raise ValueError(f"max_body must be at least 1 byte, not {max_body}")
         self.max_body = max_body
         self.inbox = inbox
-        self.health_path = health_path
+        self.path = "/" + path.strip("/")
+        self.health_path = "/" + health_path.strip("/")
+        self.body_timeout = body_timeout
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
-        # Refusals when there is no inbox to record them in (inline mode).
-        self.rejections: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
-        self.counts: collections.Counter[int] = collections.Counter()
+        self.refusals = RefusalLog(inbox)
+        self.write_timeout = inbox.settings.write_timeout if inbox is not None else 5.0
 
     # -- ASGI ----------------------------------------------------------------------------
 
@@ -110,6 +151,7 @@ class Receiver:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
+                    self.refusals.flush()
                     if self.on_shutdown is not None:
                         self.on_shutdown()
                 finally:
@@ -117,55 +159,51 @@ class Receiver:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        path = scope.get("path", "/")
-        if path == self.health_path and method in ("GET", "HEAD"):
-            await self._health(send)
-            return
-        if method != "POST":
-            await self._refuse(
-                scope,
-                send,
-                405,
-                "method not allowed: only POST is accepted",
-                None,
-                extra_headers=[(b"allow", b"POST")],
-            )
-            return
-        headers = scope.get("headers", [])
-        if not self._authenticated(headers):
-            # The body of an unauthenticated request is not kept: it is not ours.
-            await self._refuse(scope, send, 401, "missing or wrong secret header", None)
-            return
-        length = _content_length(headers)
-        if length is not None and length > self.max_body:
-            await self._refuse(
-                scope,
-                send,
-                413,
-                f"body of {length:,} bytes exceeds max_body {self.max_body:,}",
-                None,
-            )
-            return
         try:
-            body = await self._read(receive)
-        except _TooLarge:
-            await self._refuse(scope, send, 413, f"body exceeds max_body {self.max_body:,}", None)
-            return
+            await self._handle(scope, receive, send)
+        except _Refused as refused:
+            await self._refuse(scope, send, refused)
         except _Disconnected:
             return
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        path = _local_path(scope)
+        if path.rstrip("/") == self.health_path:
+            if method not in ("GET", "HEAD"):
+                raise _Refused(
+                    404, "not found", f"{method} {path}: the health path only answers GET"
+                )
+            status, doc = await health(self.inbox, self._authenticated(scope), self.write_timeout)
+            await respond(send, status, doc)
+            return
+        if path.rstrip("/") != self.path.rstrip("/"):
+            raise _Refused(404, "not found", f"no deliveries are taken at {path[:200]!r}")
+        if method != "POST":
+            raise _Refused(405, "method", "method not allowed: only POST is accepted")
+        headers = scope.get("headers", [])
+        length = _framing(headers)
+        if not self._authenticated(scope):
+            # The body of an unauthenticated request is not kept: it is not ours.
+            raise _Refused(401, "wrong secret", "missing or wrong secret header")
+        if length is not None and length > self.max_body:
+            raise _Refused(
+                413, "too large", f"body of {length:,} bytes exceeds max_body {self.max_body:,}"
+            )
+        body = await _read_body(receive, self.max_body, self.body_timeout)
         try:
             delivery = Envelope.read(body)
         except NotificationError as err:
-            await self._refuse(scope, send, 400, f"not a notification: {err}", body)
+            self._record(scope, 400, "not a notification", f"not a notification: {err}", body)
+            await respond(send, 400, {"status": "refused", "error": f"not a notification: {err}"})
             return
         if self.inbox is not None:
             await self._store(send, delivery)
         else:
-            await self._dispatch_inline(send, delivery)
+            await self._dispatch_inline(scope, send, delivery)
 
-    def _authenticated(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
-        given = [v for k, v in headers if k.lower() == self._header]
+    def _authenticated(self, scope: Scope) -> bool:
+        given = [v for k, v in scope.get("headers", ()) if k.lower() == self._header]
         if len(given) != 1:
             return False
         ok = False
@@ -173,120 +211,104 @@ class Receiver:
             ok |= hmac.compare_digest(given[0], secret)
         return ok
 
-    async def _read(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise _TooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
     async def _store(self, send: Send, delivery: Envelope) -> None:
         assert self.inbox is not None
         try:
-            stored = await self.inbox.aput(delivery)
-        except Exception as exc:
-            log.error("could not store delivery", extra={"fields": {"error": str(exc)}})
-            await _respond(send, 503, {"status": "error", "error": "inbox unavailable; retry"})
-            self.counts[503] += 1
+            stored = await asyncio.wait_for(self.inbox.aput(delivery), self.write_timeout)
+        except (InboxError, TimeoutError) as exc:
+            reason = str(exc) or f"the inbox did not store it within {self.write_timeout:g} s"
+            self.refusals.add(503, "inbox unavailable", reason, None)
+            await respond(send, 503, {"status": "error", "error": "inbox unavailable; retry"})
             return
-        log.info(
-            "delivery accepted",
-            extra={
-                "fields": {
-                    "id": stored.id,
-                    "event": delivery.event,
-                    "duplicate": stored.duplicate,
-                }
-            },
-        )
-        self.counts[200] += 1
-        await _respond(
+        fields = {"id": stored.id, "event": delivery.event, "duplicate": stored.duplicate}
+        log.info("delivery accepted", extra={"fields": fields, **fields})
+        await respond(
             send, 200, {"status": "accepted", "id": stored.id, "duplicate": stored.duplicate}
         )
 
-    async def _dispatch_inline(self, send: Send, delivery: Envelope) -> None:
+    async def _dispatch_inline(self, scope: Scope, send: Send, delivery: Envelope) -> None:
         try:
-            result = await self.router.adispatch(delivery.doc)
+            # Sync handlers run in threads: a slow one must not stall other requests.
+            result = await self.router.adispatch_in_threads(delivery.doc)
+        except NotificationError as err:
+            self._record(scope, 400, "not a notification", f"not usable: {err}", delivery.body)
+            await respond(send, 400, {"status": "refused", "error": f"not usable: {err}"})
+            return
         except Exception as exc:
-            log.exception("dispatch failed")
-            self.counts[500] += 1
-            await _respond(send, 500, {"status": "error", "error": f"{type(exc).__name__}: {exc}"})
+            log.exception("dispatch failed", extra={"fields": {"event": delivery.event}})
+            await respond(send, 500, {"status": "error", "error": f"{type(exc).__name__}: {exc}"})
+            return
+        final = [e for e in result.errors if isinstance(e.exception, NotificationError)]
+        if final and len(final) == len(result.errors):
+            # A payload that fails eventmask's checks: no retry will fix it.
+            reason = f"not usable: {final[0].exception}"
+            self._record(scope, 400, "not a notification", reason, delivery.body)
+            await respond(send, 400, {"status": "refused", "error": reason})
             return
         if not result.ok:
             names = [e.route.name if e.route else "on_unmatched" for e in result.errors]
-            log.error("handlers failed", extra={"fields": {"routes": names}})
-            self.counts[500] += 1
+            for failure in result.errors:
+                log.error(
+                    "handler failed",
+                    exc_info=failure.exception,
+                    extra={"fields": {"event": delivery.event, "route": names[0]}},
+                )
             # 500 makes Channex retry: every handler runs again on the retry.
-            await _respond(send, 500, {"status": "error", "failed": names})
+            await respond(send, 500, {"status": "error", "failed": names})
             return
-        self.counts[200] += 1
-        await _respond(send, 200, {"status": "handled", "handlers": len(result.deliveries)})
+        await respond(send, 200, {"status": "handled", "handlers": len(result.deliveries)})
 
-    async def _refuse(
-        self,
-        scope: Scope,
-        send: Send,
-        status: int,
-        reason: str,
-        body: bytes | None,
-        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    def _record(
+        self, scope: Scope, status: int, kind: str, reason: str, body: bytes | None
     ) -> None:
         client = scope.get("client")
         remote = f"{client[0]}:{client[1]}" if client else None
-        self.counts[status] += 1
-        record = {"at": time.time(), "status": status, "reason": reason, "remote": remote}
-        log.warning("delivery refused", extra={"fields": record})
-        if self.inbox is not None:
-            try:
-                self.inbox.reject(status, reason, body, remote)
-            except Exception:  # recording a refusal must never fail the response
-                log.exception("could not record a refused delivery")
-        else:
-            self.rejections.append(record)
-        await _respond(send, status, {"status": "refused", "error": reason}, extra_headers)
+        self.refusals.add(status, kind, reason, remote, body)
 
-    async def _health(self, send: Send) -> None:
-        doc: dict[str, Any] = {"status": "ok"}
-        status = 200
-        if self.inbox is not None:
-            try:
-                # In a thread: a database that is slow or down must not stall
-                # the event loop that acknowledges deliveries.
-                doc["inbox"] = await asyncio.to_thread(self.inbox.stats, done=False)
-            except Exception as exc:
-                status, doc = 503, {"status": "error", "error": f"inbox unavailable: {exc}"}
-        await _respond(send, status, doc)
+    async def _refuse(self, scope: Scope, send: Send, refused: _Refused) -> None:
+        self._record(scope, refused.status, refused.kind, refused.reason, None)
+        headers = [(b"allow", b"POST")] if refused.status == 405 else []
+        doc: dict[str, Any] = {"status": "refused", "error": refused.reason}
+        await respond(send, refused.status, doc, close=refused.close, headers=headers)
 
 
-def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+async def _read_body(receive: Receive, max_body: int, body_timeout: float) -> bytes:
+    """The body, within max_body and body_timeout (413 or 408 otherwise, and close)."""
+    chunks: list[bytes] = []
+    size = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + body_timeout
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+        except TimeoutError:
+            reason = f"the body did not arrive within {body_timeout:g} s"
+            raise _Refused(408, "body timeout", reason) from None
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body:
+            raise _Refused(413, "too large", f"body exceeds max_body {max_body:,}")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _framing(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    """The declared Content-Length; refuse a request that also has Transfer-Encoding."""
+    length: int | None = None
+    chunked = False
     for key, value in headers:
-        if key.lower() == b"content-length":
+        name = key.lower()
+        if name == b"content-length":
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    doc: Any,
-    extra_headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    body = dumps(doc)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *(extra_headers or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+                raise _Refused(400, "bad framing", "Content-Length is not a number") from None
+        elif name == b"transfer-encoding":
+            chunked = True
+    if chunked and length is not None:
+        # RFC 9112 section 6.1: both is a smuggling attempt or a broken client.
+        raise _Refused(400, "bad framing", "both Content-Length and Transfer-Encoding")
+    return length

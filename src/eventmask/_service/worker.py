@@ -16,7 +16,9 @@ import threading
 import time
 import traceback
 import uuid
+from typing import Final
 
+from .._errors import NotificationError
 from .._inbox.base import SUCCESS, DeliveryContext, Entry, Inbox, Outcome, State
 from .._routing.router import Router
 from .._routing.routes import DispatchResult
@@ -26,16 +28,39 @@ __all__ = ["Worker"]
 log = logging.getLogger("eventmask.worker")
 
 
-def _describe(result: DispatchResult) -> Outcome:
+# How much of a traceback `last_error` keeps (the inbox keeps at most 4,000
+# characters of the whole description).
+_TRACEBACK_LINES: Final = 12
+
+
+def _traceback(exc: BaseException) -> str:
+    """The exception and the innermost frames of its traceback, bounded."""
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    text = "".join(lines).rstrip().splitlines()
+    if len(text) > _TRACEBACK_LINES:
+        text = [text[0], "  ...", *text[-(_TRACEBACK_LINES - 2) :]]
+    return "\n".join(text)
+
+
+def _final(exc: BaseException) -> bool:
+    """Whether a failure is one no retry can fix: the notification fails eventmask's checks."""
+    return isinstance(exc, NotificationError)
+
+
+def _describe(entry: Entry, result: DispatchResult) -> Outcome:
+    """The outcome of a dispatch; every failure logged at ERROR with its traceback."""
     if result.ok:
         return SUCCESS
     parts = []
     for failure in result.errors:
         where = failure.route.name if failure.route is not None else "on_unmatched"
         exc = failure.exception
-        tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        parts.append(f"{where}: {tb}")
-    return Outcome("; ".join(parts))
+        fields = {"entry": entry.id, "event": entry.event, "route": where,
+                  "attempt": entry.attempts}  # fmt: skip
+        log.error("handler failed: %s", where, exc_info=exc, extra={"fields": fields, **fields})
+        parts.append(f"{where}: {_traceback(exc)}")
+    final = all(_final(f.exception) for f in result.errors)
+    return Outcome("\n".join(parts), final=final)
 
 
 class Worker:
@@ -85,8 +110,10 @@ class Worker:
             else:
                 result = self.router.dispatch(entry.body)
         except Exception as exc:  # a bad body, or a handler the router refused
-            return Outcome(f"{type(exc).__name__}: {exc}")
-        return _describe(result)
+            fields = {"entry": entry.id, "event": entry.event, "attempt": entry.attempts}
+            log.error("dispatch failed", exc_info=exc, extra={"fields": fields, **fields})
+            return Outcome(f"{type(exc).__name__}: {exc}", final=_final(exc))
+        return _describe(entry, result)
 
     def process(self, entry: Entry) -> State:
         """Process one claimed entry; return its new state.
@@ -100,18 +127,12 @@ class Worker:
 
     def _record(self, entries: list[Entry], states: list[State]) -> None:
         for entry, state in zip(entries, states, strict=True):
-            log.info(
-                "entry processed",
-                extra={
-                    "fields": {
-                        "id": entry.id,
-                        "event": entry.event,
-                        "state": state,
-                        "attempt": entry.attempts,
-                        "worker": self.name,
-                    }
-                },
-            )
+            fields = {"entry": entry.id, "event": entry.event, "state": state,
+                      "attempt": entry.attempts, "worker": self.name}  # fmt: skip
+            if state == "dead":
+                log.error("dead letter: %d", entry.id, extra={"fields": fields, **fields})
+            else:
+                log.info("entry processed", extra={"fields": fields, **fields})
         self.processed += len(entries)
 
     def run_once(self) -> int:

@@ -1,0 +1,40 @@
+"""JSON answers of the receiver, and the ASGI types it speaks.
+
+A refusal answered before the body is read carries ``Connection: close``:
+the server then closes the connection instead of reading the rest of a
+body nobody wants (RFC 9112 section 9.6; docs/receiver.md, "Adversaries").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Final
+
+from .._json import dumps
+
+__all__ = ["Message", "Receive", "Scope", "Send", "respond"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON: Final = (b"content-type", b"application/json")
+_CLOSE: Final = (b"connection", b"close")
+
+
+async def respond(
+    send: Send,
+    status: int,
+    doc: Any,
+    *,
+    close: bool = False,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Send `doc` as a JSON response; with `close`, ask the server to close the connection."""
+    body = dumps(doc)
+    out = [_JSON, (b"content-length", str(len(body)).encode()), *headers]
+    if close:
+        out.append(_CLOSE)
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": body})
