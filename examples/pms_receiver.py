@@ -2,7 +2,8 @@
 
 Run it (the secret is the value you set in the Channex webhook's headers):
 
-    EVENTMASK_SECRET=change-me eventmask serve examples.pms_receiver:router --db inbox.db
+    EVENTMASK_SECRET=change-me-to-a-long-secret eventmask serve examples.pms_receiver:router \\
+        --db inbox.db
 
 Channex delivers out of order and sometimes twice, so this receiver never
 applies a payload.  It records *what to pull*: the booking revision to fetch
@@ -11,6 +12,7 @@ type and rate plan to read back.  A puller (not shown) works through the two
 tables and deletes what it has fetched.  Both tables are written through the
 inbox worker's transaction (`current_delivery().connection`), so each
 delivery is recorded exactly once, even if the process is killed mid-way.
+The same code runs on a SQLite and a PostgreSQL inbox.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from eventmask import BookingPayload, Notification, Router
+from eventmask import Notification, Router
 from eventmask.inbox import current_delivery
 
 router = Router()
@@ -39,26 +41,38 @@ _SCHEMA = (
         date_from TEXT NOT NULL,
         date_to TEXT NOT NULL
     )""",
+    # Finding the ranges a change touches is one indexed lookup, however many
+    # ranges wait: a delivery's cost does not grow with what is stored.
+    "CREATE INDEX IF NOT EXISTS ari_to_pull_key "
+    "ON ari_to_pull (property_id, room_type_id, rate_plan_id, date_from)",
 )
+_DAY = dt.timedelta(days=1)
 
 
-def _db() -> Any:
-    connection = current_delivery().connection
+def _db() -> tuple[Any, str]:
+    """The worker's connection, with its tables, and its placeholder (? or %s)."""
+    delivery = current_delivery()
+    connection = delivery.connection
     for statement in _SCHEMA:
         connection.execute(statement)
-    return connection
+    return connection, "?" if delivery.backend == "sqlite" else "%s"
 
 
-@router.on("booking_new;booking_modification;booking_cancellation")
+# `booking` fires for every revision and the specific events for the same
+# revisions too; recording is idempotent (one row per revision), so taking
+# all of them loses nothing and records each revision once.
+@router.on("booking;booking_new;booking_modification;booking_cancellation")
 def booking_changed(n: Notification) -> None:
     """Remember the revision to pull; a second delivery of it changes nothing."""
-    payload = n.payload
-    revision = payload.revision_id if isinstance(payload, BookingPayload) else None
-    if revision is None:  # signal-only delivery (send_data: false): pull the feed instead
+    revision = booking = None
+    if not n.signal_only:
+        revision, booking = n.booking.revision_id, n.booking.booking_id
+    if revision is None:  # no data (send_data: false): pull the property's feed instead
         revision = f"feed:{n.property_id}"
-    booking = payload.booking_id if isinstance(payload, BookingPayload) else None
-    _db().execute(
-        "INSERT OR IGNORE INTO revisions_to_pull VALUES (?, ?, ?, ?, ?)",
+    db, mark = _db()
+    db.execute(
+        f"INSERT INTO revisions_to_pull VALUES ({', '.join([mark] * 5)}) "
+        "ON CONFLICT (revision_id) DO NOTHING",
         (
             revision,
             booking,
@@ -79,40 +93,74 @@ def coalesce(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     """
     ranges: list[tuple[dt.date, dt.date]] = []
     for day in sorted(set(dates)):
-        if ranges and day - ranges[-1][1] <= dt.timedelta(days=1):
+        if ranges and day - ranges[-1][1] <= _DAY:
             ranges[-1] = (ranges[-1][0], day)
         else:
             ranges.append((day, day))
     return ranges
 
 
+def merge(ranges: list[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.date]]:
+    """Ranges that overlap or touch, merged.
+
+    >>> d = dt.date.fromisoformat
+    >>> merge([(d("2026-05-04"), d("2026-05-09")), (d("2026-05-01"), d("2026-05-03"))])
+    [(datetime.date(2026, 5, 1), datetime.date(2026, 5, 9))]
+    """
+    out: list[tuple[dt.date, dt.date]] = []
+    for start, end in sorted(ranges):
+        if out and start - out[-1][1] <= _DAY:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _waiting_near(
+    db: Any, mark: str, key: tuple[str, str, str], low: str, high: str
+) -> list[tuple[str, str]]:
+    """The waiting ranges of `key` that overlap or touch [low, high]: two index probes."""
+    where = f"property_id = {mark} AND room_type_id = {mark} AND rate_plan_id = {mark}"
+    inside = db.execute(
+        f"SELECT date_from, date_to FROM ari_to_pull WHERE {where} "
+        f"AND date_from >= {mark} AND date_from <= {mark}",
+        (*key, low, high),
+    ).fetchall()
+    # Ranges never overlap each other: only the last one starting before `low`
+    # can reach into [low, high].
+    before = db.execute(
+        f"SELECT date_from, date_to FROM ari_to_pull WHERE {where} AND date_from < {mark} "
+        "ORDER BY date_from DESC LIMIT 1",
+        (*key, low),
+    ).fetchall()
+    found = [(a, b) for a, b in inside] + [(a, b) for a, b in before if b >= low]
+    for start, _ in found:
+        db.execute(f"DELETE FROM ari_to_pull WHERE {where} AND date_from = {mark}", (*key, start))
+    return found
+
+
 @router.on("ari")
 def ari_changed(n: Notification) -> None:
-    """Merge the changed dates into ranges per room type and rate plan."""
+    """Merge the changed dates into the ranges waiting per room type and rate plan.
+
+    A delivery costs a few index probes per changed range, however many
+    ranges are already waiting.
+    """
     if n.signal_only:
         return  # no items to narrow down: the puller reads the whole window
     changed: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     for item in n.items:
         if item.date is not None:
             changed[item.room_type_id or "*", item.rate_plan_id or "*"].append(item.date)
-    db = _db()
+    db, mark = _db()
     for (room, rate), dates in changed.items():
         key = (n.property_id or "", room, rate)
-        # Fold in the ranges already waiting for this key, so the table stays small.
-        waiting = db.execute(
-            "SELECT date_from, date_to FROM ari_to_pull "
-            "WHERE property_id = ? AND room_type_id = ? AND rate_plan_id = ?",
-            key,
-        ).fetchall()
-        for start, end in waiting:
-            first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-            dates.extend(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-        db.execute(
-            "DELETE FROM ari_to_pull "
-            "WHERE property_id = ? AND room_type_id = ? AND rate_plan_id = ?",
-            key,
-        )
+        ranges = coalesce(dates)
+        for start, end in list(ranges):
+            low, high = (start - _DAY).isoformat(), (end + _DAY).isoformat()
+            for a, b in _waiting_near(db, mark, key, low, high):
+                ranges.append((dt.date.fromisoformat(a), dt.date.fromisoformat(b)))
         db.executemany(
-            "INSERT INTO ari_to_pull VALUES (?, ?, ?, ?, ?)",
-            [(*key, a.isoformat(), b.isoformat()) for a, b in coalesce(dates)],
+            f"INSERT INTO ari_to_pull VALUES ({', '.join([mark] * 5)})",
+            [(*key, a.isoformat(), b.isoformat()) for a, b in merge(ranges)],
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import signal
 import socket
 import sqlite3
@@ -56,6 +57,7 @@ class Proc:
         db: str | None = None,
         command: str = "serve",
         name: str = "serve",
+        open_files: int | None = None,
     ) -> None:
         self.db = db or str(tmp / "inbox.db")
         self.port = free_port()
@@ -63,19 +65,30 @@ class Proc:
         self.command = command
         self.argv = [EVENTMASK, command, app, "--log-level", "warning", *extra]
         if command == "serve":
-            self.argv += ["--port", str(self.port)]
+            self.argv += ["--port", str(self.port), "--path", "/channex"]
         self.env = {
             **os.environ,
             "EVENTMASK_DB": self.db,
             "EVENTMASK_SECRET": f"old-secret,{SECRET}",
             "EVENTMASK_TEST_HANDLER_SLEEP": sleep,
         }
-        self.log = (tmp / f"{name}.log").open("ab")
+        self.log_path = tmp / f"{name}.log"
+        self.log = self.log_path.open("ab")
+        self.open_files = open_files
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, wait: bool = True) -> None:
+    def _limit(self) -> None:
+        if self.open_files is not None:  # soft and hard: serve cannot raise it
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
+
+    def start(self, wait: bool = True, stderr: Any = None) -> None:
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log if stderr is None else stderr,
+            preexec_fn=self._limit if self.open_files is not None else None,
         )
         started.append(self.proc)
         if wait and self.command == "serve":

@@ -53,3 +53,50 @@ def test_bookings_and_ari_ranges(tmp_path: Path) -> None:
         ("2026-05-07", "2026-05-07"),
         ("2026-05-09", "2026-05-09"),
     ]
+
+
+def test_the_documented_booking_example_produces_a_pull(tmp_path: Path) -> None:
+    """Channex's documented `booking` notification, alone, records its revision."""
+    inbox = SQLiteInbox(tmp_path / "inbox.db")
+    try:
+        _put(inbox, loads((CHANNEX / "notification-booking.json").read_bytes()))
+        Worker(inbox, example.router).run_once()
+    finally:
+        inbox.close()
+    db = sqlite3.connect(tmp_path / "inbox.db")
+    assert db.execute("SELECT revision_id, event FROM revisions_to_pull").fetchall() == [
+        ("80b3b60c-5e24-35c5-ad1b-da67cd704093", "booking")
+    ]
+
+
+def _traced_delivery(conn: sqlite3.Connection, doc: dict[str, object]) -> list[str]:
+    """The statements one delivery runs, by the example's handlers, on `conn`."""
+    from eventmask._inbox.base import DeliveryContext, delivery_context
+
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    with delivery_context(DeliveryContext(conn, 1, "k", 1, "ari", "sqlite")):
+        example.router.dispatch(doc).raise_for_errors()
+    conn.set_trace_callback(None)
+    return statements
+
+
+def test_an_ari_delivery_costs_the_same_however_many_ranges_wait(tmp_path: Path) -> None:
+    """The same statements, through the index, with 1 or 1,000 ranges already waiting."""
+    few = sqlite3.connect(tmp_path / "few.db", isolation_level=None)
+    many = sqlite3.connect(tmp_path / "many.db", isolation_level=None)
+    _traced_delivery(few, ari(1))
+    for month in range(1, 13):  # 1,000 separate ranges waiting for the same key
+        for day in range(1, 29, 2):
+            items = [{"date": f"20{20 + d}-{month:02d}-{day:02d}", "room_type_id": RT,
+                      "rate_plan_id": RP, "rate": "1.00"} for d in range(6)]  # fmt: skip
+            _traced_delivery(many, {"event": "ari", "property_id": "p1", "payload": items})
+    waiting = many.execute("SELECT count(*) FROM ari_to_pull").fetchone()[0]
+    assert waiting >= 1_000
+    assert len(_traced_delivery(few, ari(20))) == len(_traced_delivery(many, ari(20)))
+    for statement in _traced_delivery(many, ari(21)):
+        if statement.startswith("SELECT") and "ari_to_pull" in statement:
+            plan = " ".join(str(r[-1]) for r in many.execute(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "USING INDEX ari_to_pull_key" in plan, plan
+            # It reads the ranges near the change, not every range of the key.
+            assert len(many.execute(statement).fetchall()) <= 2

@@ -11,7 +11,7 @@ from .test_readme import _blocks
 
 pytestmark = pytest.mark.slow
 
-WRONG_HANDLER = '''
+WRONG_HANDLER = """
 from eventmask import Router
 
 router = Router()
@@ -19,14 +19,14 @@ router = Router()
 @router.on("booking_new")
 def on_booking(booking_id: str) -> None:  # the first argument must be a Notification
     print(booking_id)
-'''
+"""
 
-WRONG_FIELD = '''
+WRONG_FIELD = """
 from eventmask import Notification
 
 def on_booking(n: Notification) -> int:
     return n.booking.revision_id  # a str | None, not an int
-'''
+"""
 
 
 def _strict(tmp_path: Path, sources: dict[str, str]) -> tuple[int, str]:
@@ -53,6 +53,8 @@ def test_the_readme_examples_pass_mypy_strict(tmp_path: Path) -> None:
 
 def test_misused_handlers_and_fields_are_type_errors(tmp_path: Path) -> None:
     status, out = _strict(tmp_path, {"wrong_handler.py": WRONG_HANDLER})
-    assert status == 1 and "wrong_handler.py:6" in out, out
+    assert status == 1, out
+    assert "wrong_handler.py:6" in out, out
     status, out = _strict(tmp_path, {"wrong_field.py": WRONG_FIELD})
-    assert status == 1 and 'Incompatible return value type (got "str | None"' in out, out
+    assert status == 1, out
+    assert 'Incompatible return value type (got "str | None"' in out, out

@@ -23,7 +23,7 @@ from eventmask.inbox import Envelope, open_inbox
 from ..apps import EFFECTS_TABLE
 from ..conftest import ROOT, report
 from ..helpers import dumps
-from ..procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
+from ..procs import EVENTMASK, SECRET, Proc, Replay, effects, kill_leftovers, wait_drained
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def migrate(url: str) -> None:
         text=True,
         check=True,
     )
-    assert done.stdout == "migrated the inbox schema from version 0 to 1\n"
+    assert done.stdout == "migrated the inbox schema from version 0 to 2\n"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(EFFECTS_TABLE)
 
@@ -161,7 +161,7 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
 
     from ..pgserver import ThrowawayPostgres
 
-    headers = {"X-Channex-Webhook-Secret": "s"}
+    headers = {"X-Channex-Webhook-Secret": SECRET}
 
     async def post(app: Receiver, n: int) -> int:
         doc = {"event": "message", "payload": {"delivery": f"o{n}"}}
@@ -177,7 +177,7 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
 
     with ThrowawayPostgres() as server:
         inbox = open_inbox(server.url, migrate=True, connect_timeout=2)
-        app = Receiver(Router(), secrets=["s"], inbox=inbox)
+        app = Receiver(Router(), secrets=[SECRET], inbox=inbox, path="/channex")
         try:
             # Leave several idle connections in the pool, as a busy process has.
             together = threading.Barrier(4)
@@ -193,7 +193,11 @@ def test_a_database_outage_is_answered_503_and_loses_nothing() -> None:
                 thread.join()
             assert asyncio.run(post(app, 1)) == 200
             server.pause()
+            paused = time.monotonic()
             assert asyncio.run(post(app, 2)) == 503
+            waited = time.monotonic() - paused
+            report(f"PostgreSQL paused: answered 503 after {waited:.2f} s")
+            assert waited < inbox.settings.write_timeout + 1
             assert asyncio.run(health(app)) == 503
             server.resume()
             deadline = time.monotonic() + 20

@@ -44,7 +44,9 @@ def test_sigkill_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
     rng = random.Random(5)
     kills = 0
     while replay.running():
-        time.sleep(rng.uniform(0.2, 0.7))
+        # A server takes about 0.5 s from spawn to its first acknowledgement on
+        # 2 cores: kills closer together than that would only ever hit start-up.
+        time.sleep(rng.uniform(0.3, 1.0))
         served.kill()
         kills += 1
         served.start(wait=False)
@@ -149,6 +151,6 @@ def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run("inbox", "retry", "1") == (0, "entry 1 is pending again\n")
     assert main(["inbox", "retry", "2", "--db", str(db)]) == 1
     assert "only dead or pending entries are retried" in capsys.readouterr().err
-    status, out = run("inbox", "purge", "--older-than", "0")
+    status, out = run("inbox", "purge", "--older-than", "0", "--force")
     assert out == "purged 1 done entries older than 0 days\n"
     assert main(["inbox", "stats", "--db", str(tmp_path / "missing.db")]) == 2

@@ -625,6 +625,9 @@ def test_refusal_counts_add_up_per_minute_status_and_kind(inbox: Any, clock: Clo
     ]
     assert inbox.refusal_counts(0)[0] == {"status": 401, "kind": "wrong secret", "count": 57}
     assert inbox.rejections() == []  # counts alone keep no samples
+    stats = inbox.stats()
+    assert stats["rejected_last_24h"] == 58
+    assert stats["refused_last_24h"][1] == {"status": 413, "kind": "too large", "count": 1}
 
 
 def test_health_probes_the_storage(inbox: Any) -> None:
@@ -639,7 +642,7 @@ def test_health_reports_a_deleted_sqlite_file(tmp_path: Path) -> None:
         path.unlink()
         health = box.health()
         assert not health.ok
-        assert health.reason is not None and "deleted or replaced" in health.reason
+        assert "deleted or replaced" in str(health.reason)
         with pytest.raises(InboxError, match="deleted or replaced"):
             box.put(envelope({"event": "message", "property_id": "q"}))
     finally:

@@ -30,6 +30,7 @@ __all__ = [
     "add_db_argument",
     "database",
     "mask_argument",
+    "number",
     "open_binary",
     "read_json",
     "write_json",
@@ -55,6 +56,38 @@ class ArgumentParser(argparse.ArgumentParser):
         """Print the usage and the problem; exit 2."""
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"eventmask: error: {message}\n")
+
+
+def number(kind: type[int] | type[float], *, low: float, high: float | None = None,
+           above: bool = False) -> Callable[[str], Any]:  # fmt: skip
+    """An argparse type: a finite `kind` of at least `low` (above it, with `above`).
+
+    >>> number(int, low=0, high=65535)("8000")
+    8000
+    >>> number(float, low=0, above=True)("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be greater than 0, not 0
+    """
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, not {text!r}"
+            ) from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+        if (value <= low) if above else (value < low):
+            word = "greater than" if above else "at least"
+            raise argparse.ArgumentTypeError(f"must be {word} {low:g}, not {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}, not {text}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    return convert
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any, TextIO
 
-from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, add_db_argument, database, write_json
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_db_argument,
+    database,
+    number,
+    write_json,
+)
 
 __all__ = ["register"]
 
@@ -42,11 +49,11 @@ def _inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     if args.action == "migrate":
         return _migrate(db, out, err)
-    if "://" not in db and not os.path.exists(db):
-        err.write(f"eventmask: no inbox at {db}\n")
+    if args.action == "purge" and not _purge_allowed(args, err):
         return EXIT_USAGE
     try:
-        inbox = open_inbox(db)
+        # Reading, retrying and purging never create or migrate an inbox.
+        inbox = open_inbox(db, create=False)
     except InboxError as exc:
         err.write(f"eventmask: {exc}\n")
         return EXIT_USAGE
@@ -57,6 +64,21 @@ def _inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_INVALID
     finally:
         inbox.close()
+
+
+def _purge_allowed(args: argparse.Namespace, err: TextIO) -> bool:
+    """Purging inside the deduplication window would let a retry in twice: only with --force."""
+    from .._inbox.settings import InboxSettings
+
+    window_days = InboxSettings().dedup_window / 86_400
+    if args.older_than < window_days and not args.force:
+        err.write(
+            f"eventmask: error: --older-than {args.older_than:g} is inside the deduplication "
+            f"window ({window_days:g} days): a Channex retry of a purged delivery would be "
+            "stored and handled again; give --force to purge anyway\n"
+        )
+        return False
+    return True
 
 
 def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -92,9 +114,18 @@ def register(sub: Any) -> None:
         "inbox", help="create the inbox (migrate); read and replay it: stats, list, show, retry"
     )
     box.add_argument("action", choices=ACTIONS)
-    box.add_argument("id", nargs="?", type=int, metavar="ID")
+    box.add_argument("id", nargs="?", type=number(int, low=1, high=2**63 - 1), metavar="ID")
     add_db_argument(box)
     box.add_argument("--state", choices=["pending", "claimed", "done", "dead"])
-    box.add_argument("--limit", type=int, default=50)
-    box.add_argument("--older-than", type=float, default=7.0, metavar="DAYS")
+    box.add_argument("--limit", type=number(int, low=1, high=1_000_000), default=50)
+    box.add_argument(
+        "--older-than",
+        type=number(float, low=0),
+        default=7.0,
+        metavar="DAYS",
+        help="purge: done entries and refusals older than this (default 7)",
+    )
+    box.add_argument(
+        "--force", action="store_true", help="purge: even inside the deduplication window"
+    )
     box.set_defaults(run=_inbox)

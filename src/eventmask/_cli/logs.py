@@ -1,14 +1,54 @@
-"""Logging for the long-running commands: one JSON object per line on stderr."""
+"""Logging for the long-running commands: JSON lines on stderr, never blocking.
+
+Records are formatted where they are made and handed to a thread through a
+bounded queue (`logging.handlers.QueueHandler` and `QueueListener`): a stderr
+that nobody reads can stall the thread, never the event loop that
+acknowledges deliveries.  When the queue is full a line is dropped and
+counted, and the count is logged once there is room again.  asyncio's
+"socket.accept() out of system resource" error, which it prints with a
+traceback on every failed accept, becomes one structured line per interval.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import logging.handlers
+import queue
 import sys
-from typing import Any
+import threading
+import time
+from typing import Any, Final
 
 from .._json import dumps_text
 
-__all__ = ["JsonFormatter", "setup_logging"]
+__all__ = ["LEVELS", "JsonFormatter", "setup_logging", "stop_logging"]
+
+# Lines waiting for stderr before new ones are dropped.
+QUEUE_SIZE: Final = 10_000
+# asyncio's accept error: at most one line per this many seconds.
+ACCEPT_ERROR_EVERY: Final = 10.0
+# The loggers eventmask configures; psycopg's pool is kept at WARNING or above.
+_LOGGERS: Final = ("eventmask", "uvicorn", "uvicorn.error", "asyncio", "psycopg.pool")
+
+# The logging levels a command accepts.
+LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+
+
+class _Listener(logging.handlers.QueueListener):
+    """A QueueListener whose stop never waits for ever on a stalled stderr."""
+
+    def stop(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        with contextlib.suppress(queue.Full):
+            self.queue.put_nowait(self._sentinel)  # type: ignore[attr-defined]
+        thread.join(timeout=2.0)
+        self._thread = None
+
+
+_listener: _Listener | None = None
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,13 +75,86 @@ class JsonFormatter(logging.Formatter):
         return dumps_text(doc)
 
 
+class _DroppingQueueHandler(logging.handlers.QueueHandler):
+    """A QueueHandler that drops (and counts) a line rather than wait for room."""
+
+    def __init__(self, target: queue.Queue[Any]) -> None:
+        super().__init__(target)
+        self.dropped = 0
+        self._lock = threading.Lock()
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            if self.dropped:
+                self._report_dropped()
+            self.queue.put_nowait(record)
+        except queue.Full:
+            with self._lock:
+                self.dropped += 1
+
+    def _report_dropped(self) -> None:
+        with self._lock:
+            dropped, self.dropped = self.dropped, 0
+        note = logging.LogRecord(
+            "eventmask", logging.WARNING, "", 0, "log lines dropped: stderr is not keeping up",
+            None, None,
+        )  # fmt: skip
+        note.fields = {"dropped": dropped}
+        self.queue.put_nowait(self.prepare(note))
+
+
+class _AcceptErrors(logging.Filter):
+    """asyncio's accept failures (out of descriptors): one short line per interval."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = float("-inf")
+        self._since = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "socket.accept() out of system resource" not in record.getMessage():
+            return True
+        self._since += 1
+        now = time.monotonic()
+        if now - self._last < ACCEPT_ERROR_EVERY:
+            return False
+        self._last = now
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg = "cannot accept connections: out of file descriptors"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        record.fields = {"error": str(error) if error else None, "failed_accepts": self._since}
+        self._since = 0
+        return True
+
+
 def setup_logging(level: str = "info") -> None:
-    """Structured (JSON lines) logging on stderr for eventmask and uvicorn."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    for name in ("eventmask", "uvicorn", "uvicorn.error", "psycopg.pool"):
+    """Structured (JSON lines) logging on stderr for eventmask, uvicorn and asyncio."""
+    global _listener
+    stop_logging()
+    lines: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
+    handler = _DroppingQueueHandler(lines)
+    handler.setFormatter(JsonFormatter())  # formatted here; the thread only writes
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(logging.Formatter("%(message)s"))
+    _listener = _Listener(lines, stream)
+    _listener.start()
+    accept_errors = _AcceptErrors()
+    wanted = logging.getLevelName(level.upper())
+    for name in _LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
-        logger.setLevel(level.upper())
+        logger.filters[:] = [accept_errors] if name == "asyncio" else []
+        # The pool reports every connection it opens at INFO: chatter at the default level.
+        logger.setLevel(max(wanted, logging.WARNING) if name == "psycopg.pool" else wanted)
         logger.propagate = False
     logging.getLogger("uvicorn.access").disabled = True  # the receiver logs each delivery
+
+
+def stop_logging() -> None:
+    """Write out what is queued and stop the logging thread."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None

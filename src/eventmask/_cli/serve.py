@@ -21,7 +21,8 @@ from typing import Any, TextIO
 
 from .._catalogue import SECRET_HEADER
 from .._inbox.settings import InboxSettings
-from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database
+from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
+from .logs import LEVELS
 
 __all__ = ["exit_with_parent", "register"]
 
@@ -45,6 +46,7 @@ def _settings(args: argparse.Namespace) -> InboxSettings:
         dedup_revisions=getattr(args, "dedup_revisions", False),
         lease=args.lease,
         max_attempts=args.max_attempts,
+        write_timeout=getattr(args, "write_timeout", _DEFAULTS.write_timeout),
     )
 
 
@@ -105,68 +107,105 @@ def _worker_command(args: argparse.Namespace, db: str) -> list[str]:
     ]
 
 
+def _open(args: argparse.Namespace, db: str, *, create: bool) -> Any:
+    from .._inbox.factory import open_inbox
+
+    return open_inbox(db, _settings(args), create=create)
+
+
 def _run_server(args: argparse.Namespace, router: Any, db: str | None, secrets: list[str]) -> None:
     """Run the receiver (and, with `db`, the inbox workers) until SIGTERM."""
     import uvicorn
 
-    from .._inbox.factory import open_inbox
-    from .._service.receiver import Receiver
-    from .logs import setup_logging
+    from .._service.protocol import guarded_protocol, raise_open_file_limit
+    from .logs import setup_logging, stop_logging
 
     setup_logging(args.log_level)
-    inbox = open_inbox(db, _settings(args)) if db else None
-    running: list[subprocess.Popen[bytes]] = []
+    try:
+        raise_open_file_limit()
+        # serve creates a new SQLite inbox only where nothing is (and logs it);
+        # a file that is not an eventmask inbox is refused untouched.
+        inbox = _open(args, db, create=True) if db else None
+        children = _Children(args, db)
+        receiver = _receiver(args, router, inbox, secrets, children)
+        protocol = guarded_protocol(args.header_timeout, args.max_connections)
+        config = uvicorn.Config(
+            receiver,
+            host=args.host,
+            port=args.port,
+            http=protocol,
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
+        # uvicorn raises the signal again once it has shut down gracefully,
+        # so that the default handler kills the process (status -15).  After
+        # a clean shutdown eventmask serve exits 0 instead: these handlers
+        # take the re-raised signal.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _ignore_signal)
+        uvicorn.Server(config).run()
+    finally:
+        stop_logging()
 
-    # Workers run as child processes, not threads: in one interpreter they
-    # would take the GIL from the event loop that acknowledges deliveries,
-    # which showed as a p99 of about 90 ms under load instead of about 25.
-    def start() -> None:
-        if inbox is not None and db is not None:
-            env = {**os.environ, "EVENTMASK_DB": db}
-            command = _worker_command(args, db)
-            running.extend(subprocess.Popen(command, env=env) for _ in range(args.workers))
+
+def _receiver(
+    args: argparse.Namespace, router: Any, inbox: Any, secrets: list[str], children: _Children
+) -> Any:
+    from .._service.receiver import Receiver
 
     def stop() -> None:
-        started = time.monotonic()
-        for child in running:
-            child.send_signal(signal.SIGTERM)
-        for child in running:
-            try:
-                child.wait(60)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        children.stop()
         if inbox is not None:
             inbox.close()
-        seconds = round(time.monotonic() - started, 3)
-        logging.getLogger("eventmask.serve").info(
-            "stopped", extra={"fields": {"workers": len(running), "seconds": seconds}}
-        )
 
-    receiver = Receiver(
+    return Receiver(
         router,
         secrets=secrets,
         header=args.header,
         max_body=args.max_body,
         inbox=inbox,
-        on_startup=start,
+        path=args.path,
+        body_timeout=args.body_timeout,
+        on_startup=children.start if inbox is not None else None,
         on_shutdown=stop,
     )
-    config = uvicorn.Config(
-        receiver,
-        host=args.host,
-        port=args.port,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-    )
-    # uvicorn raises the signal again once it has shut down gracefully, so
-    # that the default handler kills the process (status -15).  After a clean
-    # shutdown eventmask serve exits 0 instead: these handlers take the
-    # re-raised signal.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _ignore_signal)
-    uvicorn.Server(config).run()
+
+
+class _Children:
+    """The worker processes of `eventmask serve`.
+
+    Workers run as child processes, not threads: in one interpreter they
+    would take the GIL from the event loop that acknowledges deliveries,
+    which showed as a p99 of about 90 ms under load instead of about 25.
+    """
+
+    def __init__(self, args: argparse.Namespace, db: str | None) -> None:
+        self.args = args
+        self.db = db
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        if self.db is None:
+            return
+        env = {**os.environ, "EVENTMASK_DB": self.db}
+        command = _worker_command(self.args, self.db)
+        self.running.extend(subprocess.Popen(command, env=env) for _ in range(self.args.workers))
+
+    def stop(self) -> None:
+        started = time.monotonic()
+        for child in self.running:
+            child.send_signal(signal.SIGTERM)
+        for child in self.running:
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        seconds = round(time.monotonic() - started, 3)
+        logging.getLogger("eventmask.serve").info(
+            "stopped", extra={"fields": {"workers": len(self.running), "seconds": seconds}}
+        )
 
 
 def _ignore_signal(signum: int, frame: object) -> None:
@@ -175,9 +214,8 @@ def _ignore_signal(signum: int, frame: object) -> None:
 
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .._errors import InboxError
-    from .._inbox.factory import open_inbox
     from .._service.worker import Worker
-    from .logs import setup_logging
+    from .logs import setup_logging, stop_logging
 
     db = database(args)
     if db is None:
@@ -188,7 +226,7 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if router is None:
         return EXIT_USAGE
     try:
-        inbox = open_inbox(db, _settings(args))
+        inbox = _open(args, db, create=False)  # a worker never creates or migrates
     except InboxError as exc:
         err.write(f"eventmask: {exc}\n")
         return EXIT_USAGE
@@ -202,6 +240,7 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for worker in workers:
         worker.stop()
     inbox.close()
+    stop_logging()
     return EXIT_OK
 
 
@@ -241,10 +280,41 @@ def register(sub: Any) -> None:
     add_db_argument(srv)
     srv.add_argument("--inline", action="store_true", help="no inbox: dispatch before answering")
     srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--workers", type=int, default=1, help="inbox worker processes")
+    srv.add_argument("--port", type=number(int, low=0, high=65_535), default=8000)
+    srv.add_argument("--path", default="/", help="where deliveries are taken (default: /)")
+    srv.add_argument("--workers", type=number(int, low=0), default=1, help="inbox worker processes")
     srv.add_argument("--header", default=SECRET_HEADER, help="the secret's header")
-    srv.add_argument("--max-body", type=int, default=1_048_576, help="bytes (413 above)")
+    srv.add_argument(
+        "--max-body",
+        type=number(int, low=1_024),
+        default=1_048_576,
+        help="bytes, at least 1024 (413 above)",
+    )
+    srv.add_argument(
+        "--header-timeout",
+        type=number(float, low=0, above=True),
+        default=10.0,
+        help="seconds for a connection to send its request headers (then it is closed)",
+    )
+    srv.add_argument(
+        "--body-timeout",
+        type=number(float, low=0, above=True),
+        default=10.0,
+        help="seconds for a request body to arrive (then 408)",
+    )
+    srv.add_argument(
+        "--write-timeout",
+        type=number(float, low=0, above=True),
+        default=_DEFAULTS.write_timeout,
+        help="seconds a delivery may wait for the inbox before the answer is 503",
+    )
+    srv.add_argument(
+        "--max-connections",
+        type=number(int, low=1),
+        default=None,
+        help="open connections before new ones get 503 (default: half the file limit, "
+        "at most 1024)",
+    )
     srv.add_argument(
         "--dedup-revisions",
         action="store_true",
@@ -256,7 +326,7 @@ def register(sub: Any) -> None:
     wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
     wrk.add_argument("app", metavar="APP", help="module:router")
     add_db_argument(wrk)
-    wrk.add_argument("--workers", type=int, default=1)
+    wrk.add_argument("--workers", type=number(int, low=1), default=1)
     _worker_options(wrk)
     wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     wrk.set_defaults(run=_worker)
@@ -264,9 +334,15 @@ def register(sub: Any) -> None:
 
 def _worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--lease", type=float, default=_DEFAULTS.lease, help="seconds a claim is held"
+        "--lease",
+        type=number(float, low=0, above=True),
+        default=_DEFAULTS.lease,
+        help="seconds a claim is held",
     )
     parser.add_argument(
-        "--max-attempts", type=int, default=_DEFAULTS.max_attempts, help="then a dead letter"
+        "--max-attempts",
+        type=number(int, low=1),
+        default=_DEFAULTS.max_attempts,
+        help="then a dead letter",
     )
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--log-level", default="info", choices=LEVELS)
