@@ -27,6 +27,10 @@ class OperatorViews(SQLBackend):
     def stats(self, *, done: bool = True) -> dict[str, Any]:
         """Counts per state, the oldest pending entry's age, refusals in the last 24 hours.
 
+        ``refused_last_24h`` splits the refusals by status and kind (``wrong
+        secret``, ``too large``...): the first thing to look at when
+        ``rejected_last_24h`` is not 0.
+
         ``done=False`` leaves out the count of done entries (None), the one
         that grows with the table: what a frequent health check wants.
         """
@@ -46,6 +50,7 @@ class OperatorViews(SQLBackend):
             **counts,
             "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
             "rejected_last_24h": rejected,
+            "refused_last_24h": self.refusal_counts(self.clock() - _DAY) if rejected else [],
         }
 
     def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
