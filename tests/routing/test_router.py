@@ -486,3 +486,64 @@ def test_dispatch_in_threads_keeps_the_loop_free_and_the_order() -> None:
     assert asyncio.run(main())
     assert len(threads) == 2
     assert threading.main_thread().name not in threads
+
+
+def test_include_copies_routes_in_order_and_scopes_the_unscoped() -> None:
+    bookings, ari_router = Router(), Router()
+    bookings.add("booking_new", lambda n: "new")
+    ari_router.add("ari:rate:*:*", lambda n: "rate", property_id="p2")
+    app = Router()
+    app.add("message", lambda n: "message")
+    included = app.include(bookings, property_id="p1") + app.include(ari_router)
+    assert [(str(r.mask), r.property_id) for r in app.routes] == [
+        ("message", None),
+        ("booking_new", "p1"),
+        ("ari:rate:*:*", "p2"),
+    ]
+    assert included == list(app.routes[1:])
+    doc = {"event": "booking_new", "property_id": "p1", "payload": {}}
+    assert [d.result for d in app.dispatch(doc).deliveries] == ["new"]
+    assert app.dispatch({**doc, "property_id": "p3"}).deliveries == ()
+    bookings.add("booking_cancellation", print)  # later changes are not seen
+    assert len(app.routes) == 3
+
+
+def test_on_error_sees_every_failed_call_sync_and_async() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def hook(call: Any) -> None:
+        seen.append((call.routes[0].name if call.routes else "unmatched", repr(call.error)))
+
+    router = Router(on_error=hook, on_unmatched=lambda n: 1 / 0)
+
+    @router.on("message")
+    def bad(n: Notification) -> None:
+        raise KeyError("x")
+
+    @router.on("message")
+    async def fine(n: Notification) -> str:
+        return "ok"
+
+    result = asyncio.run(router.adispatch({"event": "message"}))
+    assert [d.result for d in result.deliveries] == [None, "ok"]
+    assert len(result.errors) == 1
+    failed = result.errors[0].route
+    assert failed is not None
+    assert seen == [(failed.name, "KeyError('x')")]
+    seen.clear()
+    assert not router.dispatch({"event": "review"}).ok
+    assert seen == [("unmatched", "ZeroDivisionError('division by zero')")]
+
+
+def test_a_failing_error_hook_is_logged_and_hides_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def hook(call: Any) -> None:
+        raise RuntimeError("the reporter is down")
+
+    router = Router(on_error=hook)
+    router.add("message", lambda n: 1 / 0)
+    result = router.dispatch({"event": "message"})
+    assert isinstance(result.errors[0].exception, ZeroDivisionError)
+    assert "on_error hook failed" in caplog.text
+    assert "the reporter is down" in caplog.text

@@ -9,7 +9,8 @@ caller of ``dispatch`` gave.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from .._catalogue import Catalogue
@@ -32,6 +33,7 @@ __all__ = [
     "group_calls",
     "payload_items",
     "refuse_async",
+    "report_errors",
     "run",
     "unmatched",
 ]
@@ -40,6 +42,10 @@ __all__ = [
 Call = tuple[Handler, tuple[Route, ...], Notification]
 Args = tuple[Any, ...]
 Kwargs = Mapping[str, Any]
+# Called with each failed handler call (Router(on_error=...)).
+ErrorHook = Callable[[HandlerCall], object]
+
+log = logging.getLogger("eventmask.router")
 
 # tuple.__new__ skips the named tuples' Python-level __new__ and halves the
 # cost of building one; dispatch builds one per handler call.
@@ -167,7 +173,9 @@ def unmatched(
     try:
         hook(received, *args, **(kwargs or {}))
     except Exception as exc:
-        return DispatchResult((), (HandlerError(None, exc),))
+        return DispatchResult(
+            (HandlerCall(hook, (), received, None, exc),), (HandlerError(None, exc),)
+        )
     return DispatchResult()
 
 
@@ -181,7 +189,9 @@ async def aunmatched(
     try:
         await hook(received, *args, **(kwargs or {}))
     except Exception as exc:
-        return DispatchResult((), (HandlerError(None, exc),))
+        return DispatchResult(
+            (HandlerCall(hook, (), received, None, exc),), (HandlerError(None, exc),)
+        )
     return DispatchResult()
 
 
@@ -227,3 +237,28 @@ def payload_items(doc: Mapping[str, Any]) -> Sequence[Any]:
     if isinstance(payload, Sequence) and not isinstance(payload, (str, bytes)):
         return payload
     return ()
+
+
+def report_errors(result: DispatchResult, hook: ErrorHook | None) -> DispatchResult:
+    """Call `hook` once per failed handler call of `result`; return `result`.
+
+    A hook that raises is logged and does not hide the other failures, or
+    the result (docs/routing.md, "Dispatch rules").
+
+    >>> seen = []
+    >>> failed = HandlerCall(print, (), Notification({"event": "message"}), None, KeyError("x"))
+    >>> result = DispatchResult((failed,), (HandlerError(None, KeyError("x")),))
+    >>> _ = report_errors(result, seen.append)
+    >>> seen[0].error
+    KeyError('x')
+    """
+    if hook is None or not result.errors:
+        return result
+    for call in result.deliveries:
+        if call.error is None:
+            continue
+        try:
+            hook(call)
+        except Exception:
+            log.exception("the router's on_error hook failed")
+    return result

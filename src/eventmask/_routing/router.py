@@ -8,26 +8,31 @@ half-built index (docs/routing.md, "The router").
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .._catalogue import Catalogue
 from .._envelope import NotificationInput, load
-from .._language.mask import Mask
 from .._language.matching import explain_mask
-from .._language.parser import parse
-from .dispatch import Call, arun, aunmatched, group_calls, refuse_async, run, unmatched
-from .index import Index
+from .dispatch import (
+    Call,
+    ErrorHook,
+    arun,
+    aunmatched,
+    group_calls,
+    refuse_async,
+    report_errors,
+    run,
+    unmatched,
+)
 from .notification import Notification
+from .registry import Registry
 from .routes import (
     DispatchResult,
-    H,
     Handler,
     Match,
     Route,
     RouteExplanation,
-    as_mask,
     is_async,
 )
 
@@ -38,7 +43,7 @@ __all__ = ["Router"]
 _new: Final = tuple.__new__
 
 
-class Router:
+class Router(Registry):
     """Routes Channex notifications to handlers by event mask.
 
     >>> router = Router()
@@ -49,6 +54,10 @@ class Router:
     ...                           "payload": {"booking_id": "b", "revision_id": "r1"}})
     >>> [d.result for d in result.deliveries]
     ['r1']
+
+    ``on_error`` is called with each failed `HandlerCall` (its handler,
+    routes, notification and ``error``) after the dispatch: for error
+    reporting.  The failures are still in the `DispatchResult`.
     """
 
     def __init__(
@@ -57,87 +66,11 @@ class Router:
         *,
         catalogue: Catalogue | None = None,
         on_unmatched: Handler | None = None,
+        on_error: ErrorHook | None = None,
     ) -> None:
-        self._lock = threading.Lock()
-        self._routes: dict[int, Route] = {}
-        self._index: Index | None = None
-        self.catalogue = catalogue
+        super().__init__(routes, catalogue)
         self.on_unmatched = on_unmatched
-        for route in routes:
-            self._register(route)
-
-    # -- registration ----------------------------------------------------------
-
-    def _register(self, route: Route) -> Route:
-        if not isinstance(route, Route):
-            raise TypeError(f"expected a Route, got {type(route).__name__}")
-        with self._lock:
-            if route.order in self._routes:
-                raise ValueError(f"route {route.name} is already registered")
-            self._routes[route.order] = route
-            self._index = None
-        return route
-
-    def add(self, mask: Mask | str, handler: Handler, *, property_id: str | None = None) -> Route:
-        """Register `handler` for `mask` (text is parsed strictly) and return the route.
-
-        >>> router = Router()
-        >>> router.add("ari:rate:*:*", print, property_id="P1").property_id
-        'p1'
-        """
-        return self._register(Route(self._parse(mask), handler, property_id))
-
-    def _parse(self, mask: Mask | str) -> Mask:
-        if isinstance(mask, str):
-            return parse(mask, catalogue=self.catalogue)
-        return as_mask(mask)
-
-    def on(self, mask: Mask | str, *, property_id: str | None = None) -> Callable[[H], H]:
-        """Decorator form of `add`; returns the function unchanged, so it stacks.
-
-        >>> router = Router()
-        >>> @router.on("message")
-        ... @router.on("review", property_id="p1")
-        ... def notify(n): ...
-        >>> len(router.routes)
-        2
-        """
-
-        parsed = self._parse(mask)  # a bad mask fails here, not at decoration
-
-        def decorate(handler: H) -> H:
-            self.add(parsed, handler, property_id=property_id)
-            return handler
-
-        return decorate
-
-    def remove(self, route: Route) -> None:
-        """Unregister `route`; raise `ValueError` if it is not registered here."""
-        with self._lock:
-            if self._routes.get(route.order) is not route:
-                raise ValueError(f"route {route.name} is not registered with this router")
-            del self._routes[route.order]
-            self._index = None
-
-    @property
-    def routes(self) -> tuple[Route, ...]:
-        """The registered routes, in registration order."""
-        with self._lock:
-            return tuple(self._routes.values())
-
-    def compile(self) -> Index:
-        """The current compiled snapshot (built now if routes changed since the last)."""
-        index = self._index
-        if index is None:
-            with self._lock:
-                index = self._index
-                if index is None:
-                    index = self._index = Index(tuple(self._routes.values()), self.catalogue)
-        return index
-
-    @property
-    def _catalogue(self) -> Catalogue:
-        return self.catalogue or Catalogue.default()
+        self.on_error = on_error
 
     @property
     def needs_async(self) -> bool:
@@ -193,9 +126,12 @@ class Router:
         doc = load(notification)
         calls = self._calls(doc)
         if not calls:
-            return unmatched(self.on_unmatched, Notification(doc, (), self.catalogue), args, kwargs)
+            received = Notification(doc, (), self.catalogue)
+            return report_errors(
+                unmatched(self.on_unmatched, received, args, kwargs), self.on_error
+            )
         refuse_async(calls)
-        return run(calls, args, kwargs)
+        return report_errors(run(calls, args, kwargs), self.on_error)
 
     async def adispatch(
         self, notification: NotificationInput, *args: Any, **kwargs: Any
@@ -206,12 +142,7 @@ class Router:
         coroutine handlers are started in registration order and awaited
         together.  One failure does not stop the others.
         """
-        doc = load(notification)
-        calls = self._calls(doc)
-        if not calls:
-            received = Notification(doc, (), self.catalogue)
-            return await aunmatched(self.on_unmatched, received, args, kwargs)
-        return await arun(calls, args, kwargs)
+        return await self._adispatch(notification, args, kwargs, threads=False)
 
     async def adispatch_in_threads(
         self, notification: NotificationInput, *args: Any, **kwargs: Any
@@ -228,12 +159,18 @@ class Router:
         >>> asyncio.run(router.adispatch_in_threads({"event": "message"})).deliveries[0].result
         'message'
         """
+        return await self._adispatch(notification, args, kwargs, threads=True)
+
+    async def _adispatch(
+        self, notification: NotificationInput, args: Any, kwargs: Any, *, threads: bool
+    ) -> DispatchResult:
         doc = load(notification)
         calls = self._calls(doc)
         if not calls:
             received = Notification(doc, (), self.catalogue)
-            return await aunmatched(self.on_unmatched, received, args, kwargs)
-        return await arun(calls, args, kwargs, threads=True)
+            done = await aunmatched(self.on_unmatched, received, args, kwargs)
+            return report_errors(done, self.on_error)
+        return report_errors(await arun(calls, args, kwargs, threads=threads), self.on_error)
 
 
 def explain_routes(
