@@ -8,9 +8,12 @@
 
 With a durable inbox (``eventmask.inbox``) the receiver commits each delivery
 before it answers, and workers dispatch it: mount it in Starlette or FastAPI,
-or run ``eventmask serve`` (docs/receiver.md).
+or run ``eventmask serve`` (docs/receiver.md).  Inside your own app, `mount`
+adds it with and without the trailing slash, and `lifespan` (or `running`)
+starts its workers (docs/embedding.md).
 """
 
+from ._service.embedding import lifespan, mount, running
 from ._service.receiver import Receiver
 
-__all__ = ["Receiver"]
+__all__ = ["Receiver", "lifespan", "mount", "running"]
