@@ -12,11 +12,11 @@ next to nothing and a program pays only for what it touches.
 
 import importlib as _importlib
 
+from ._version import __version__ as __version__
+
 # Not `typing.TYPE_CHECKING`: importing typing would triple the cost of
 # `import eventmask`.  Type checkers treat this name as true.
 TYPE_CHECKING = False
-
-__version__ = "0.1.0"
 
 # Each public name and the module that defines it; `__getattr__` imports it
 # on first use (PEP 562).  tests/test_api.py checks that this table, the

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from eventmask import Router
+from eventmask._cli import main
 from eventmask.asgi import Receiver
 
 from ..procs import EVENTMASK, SECRET, kill_leftovers
@@ -159,3 +160,17 @@ def test_bad_entry_ids_are_one_line(tmp_path: Path) -> None:
         status, err = run("inbox", "show", value, "--db", db)
         assert status == 2, value
         assert "Traceback" not in err
+
+
+def test_version_and_db_help(capsys: pytest.CaptureFixture[str]) -> None:
+    import eventmask
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"eventmask {eventmask.__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["inbox", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "[--db URL]" in help_text
+    assert "default: $EVENTMASK_DB" in help_text

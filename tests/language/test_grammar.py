@@ -45,14 +45,8 @@ def test_editable_checkout_reads_the_repository_grammar() -> None:
 
 
 @pytest.mark.slow
-def test_wheel_built_through_sdist_carries_the_grammar(tmp_path: Path) -> None:
+def test_wheel_built_through_sdist_carries_the_grammar(tmp_path: Path, dist: Path) -> None:
     """sdist -> wheel -> fresh venv: the installed package parses with its own grammar copy."""
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(dist), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
     (wheel,) = dist.glob("eventmask-*.whl")
     assert "eventmask/grammar/mask.lark" in zipfile.ZipFile(wheel).namelist()
     env_dir = tmp_path / "venv"

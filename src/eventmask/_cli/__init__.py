@@ -63,6 +63,9 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         prog="eventmask",
         description="Validate, compare and apply Channex webhook event masks.",
     )
+    from .._version import __version__
+
+    top.add_argument("--version", action="version", version=f"eventmask {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     family = COMMANDS.get(command or "")
     for name in dict.fromkeys(COMMANDS.values()) if family is None else [family]:

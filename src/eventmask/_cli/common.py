@@ -92,7 +92,7 @@ def number(kind: type[int] | type[float], *, low: float, high: float | None = No
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     """``--db``, defaulting to ``$EVENTMASK_DB`` as it is when the command runs."""
-    parser.add_argument("--db", default=None, help=DB_HELP)
+    parser.add_argument("--db", default=None, metavar="URL", help=DB_HELP)
 
 
 def database(args: argparse.Namespace) -> str | None:
