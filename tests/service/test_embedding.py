@@ -88,6 +88,9 @@ def test_the_mount_point_takes_deliveries_with_and_without_the_slash(
     # The worker started by the lifespan handles both, in the app's own process.
     _wait(lambda: _effects(db) == ["a", "b"])
     assert httpx.get(f"{url}/rooms").json() == {"rooms": 12}  # the app's own routes
+    scraped = httpx.get(f"{url}/channex/metrics", headers={"Authorization": f"Bearer {SECRET}"})
+    assert 'eventmask_deliveries_total{outcome="accepted",status="200"} 2.0' in scraped.text
+    assert 'eventmask_attempts_total{outcome="done"} 2.0' in scraped.text  # worker threads
 
 
 def test_health_under_the_mount_is_no_refusal(

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -75,15 +77,37 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ImportError:
         err.write("eventmask: serve needs uvicorn: pip install 'eventmask[server]'\n")
         return EXIT_USAGE
-    router = _load(args.app, err)
-    if router is None:
-        return EXIT_USAGE
+    # Before the app is imported: prometheus_client reads this when it is imported.
+    created = _multiprocess_metrics(args)
     try:
+        router = _load(args.app, err)
+        if router is None:
+            return EXIT_USAGE
         _run_server(args, router, db, secrets)
     except InboxError as exc:
         err.write(f"eventmask: {exc}\n")
         return EXIT_USAGE
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
     return EXIT_OK
+
+
+def _multiprocess_metrics(args: argparse.Namespace) -> str | None:
+    """Count the worker children's metrics with the server's: prometheus_client's
+    multiprocess mode, in a fresh directory for this run (removed at exit; returned).
+
+    A directory already given in PROMETHEUS_MULTIPROC_DIR is used as it is.
+    """
+    import importlib.util
+
+    if args.no_metrics or importlib.util.find_spec("prometheus_client") is None:
+        return None
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    created = tempfile.mkdtemp(prefix="eventmask-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    return created
 
 
 def _worker_command(args: argparse.Namespace, db: str) -> list[str]:
@@ -167,6 +191,7 @@ def _receiver(
         max_body=args.max_body,
         inbox=inbox,
         path=args.path,
+        metrics_path=None if args.no_metrics else "/metrics",
         body_timeout=args.body_timeout,
         on_startup=children.start if inbox is not None else None,
         on_shutdown=stop,
@@ -235,6 +260,8 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if args.parent_pid is not None:
         exit_with_parent(args.parent_pid, stop.set)
+    if args.metrics_port is not None and not _serve_metrics(args, err):
+        return EXIT_USAGE
     workers = [Worker(inbox, router).start() for _ in range(args.workers)]
     stop.wait()
     for worker in workers:
@@ -242,6 +269,23 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inbox.close()
     stop_logging()
     return EXIT_OK
+
+
+def _serve_metrics(args: argparse.Namespace, err: TextIO) -> bool:
+    """A standalone worker's own /metrics listener (docs/deployment.md, "Metrics")."""
+    try:
+        import prometheus_client
+    except ImportError:
+        err.write(
+            "eventmask: --metrics-port needs prometheus_client: pip install 'eventmask[metrics]'\n"
+        )
+        return False
+    try:
+        prometheus_client.start_http_server(args.metrics_port, addr=args.metrics_host)
+    except OSError as exc:
+        err.write(f"eventmask: cannot listen on {args.metrics_host}:{args.metrics_port}: {exc}\n")
+        return False
+    return True
 
 
 def exit_with_parent(parent: int, stop: Callable[[], None]) -> None:
@@ -316,6 +360,11 @@ def register(sub: Any) -> None:
         "at most 1024)",
     )
     srv.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="no /metrics (by default it answers scrapes that carry the secret)",
+    )
+    srv.add_argument(
         "--dedup-revisions",
         action="store_true",
         help="one entry per booking revision, whether it came as booking or booking_*",
@@ -328,6 +377,13 @@ def register(sub: Any) -> None:
     add_db_argument(wrk)
     wrk.add_argument("--workers", type=number(int, low=1), default=1)
     _worker_options(wrk)
+    wrk.add_argument(
+        "--metrics-port",
+        type=number(int, low=1, high=65_535),
+        default=None,
+        help="serve this worker's Prometheus metrics on this port",
+    )
+    wrk.add_argument("--metrics-host", default="127.0.0.1", help="for --metrics-port")
     wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     wrk.set_defaults(run=_worker)
 

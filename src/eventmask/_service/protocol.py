@@ -13,7 +13,7 @@ This protocol adds, below the application:
   answered 503 and closed at once, before anything is read.
 
 The body deadline is the receiver's (it answers 408).  docs/receiver.md,
-"Adversaries", has the figures and what a proxy in front must still do.
+"Facing the internet", has the figures and what a proxy in front must still do.
 """
 
 from __future__ import annotations

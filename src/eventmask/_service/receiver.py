@@ -12,8 +12,10 @@ and logged within bounds (`refusals`); docs/receiver.md has every answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,8 +25,10 @@ from .._errors import InboxError, NotificationError
 from .._inbox.base import Inbox
 from .._routing.router import Router
 from .health import health
+from .inline import dispatch_inline
+from .metrics import exposition, metrics
 from .refusals import RefusalLog
-from .responses import Receive, Scope, Send, respond
+from .responses import Receive, Scope, Send, respond, respond_bytes
 
 __all__ = ["Receiver"]
 
@@ -89,7 +93,10 @@ class Receiver:
     router dispatches it before the response, and a handler error answers
     500 so that Channex retries.  Deliveries are taken only on ``path``
     (inside the app: under a mount, relative to it); ``health_path`` answers
-    GET.  A body must arrive within ``body_timeout`` seconds.
+    GET, and ``metrics_path`` answers Prometheus scrapes that carry a secret
+    (in the secret header or as ``Authorization: Bearer``; with
+    prometheus_client installed; None turns them off).  A body must arrive within ``body_timeout``
+    seconds.
 
     >>> from eventmask import Router
     >>> app = Receiver(Router(), secrets=["a-long-shared-secret"])
@@ -107,6 +114,7 @@ class Receiver:
         inbox: Inbox | None = None,
         path: str = "/",
         health_path: str = "/health",
+        metrics_path: str | None = "/metrics",
         body_timeout: float = 10.0,
         on_startup: Callable[[], None] | None = None,
         on_shutdown: Callable[[], None] | None = None,
@@ -120,7 +128,10 @@ class Receiver:
         self.max_body = max_body
         self.inbox = inbox
         self.path = "/" + path.strip("/")
+        self.path = self.path.rstrip("/") or "/"
         self.health_path = "/" + health_path.strip("/")
+        self.metrics_path = None if metrics_path is None else "/" + metrics_path.strip("/")
+        self._metrics = metrics() if metrics_path is not None else None
         self.body_timeout = body_timeout
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
@@ -159,27 +170,46 @@ class Receiver:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = _local_path(scope).rstrip("/") or "/"
         try:
-            await self._handle(scope, receive, send)
+            if path in (self.health_path, self.metrics_path):
+                await self._operator(scope, send, path)
+                return
+            if path != self.path:
+                raise _Refused(404, "not found", f"no deliveries are taken at {path[:200]!r}")
         except _Refused as refused:
             await self._refuse(scope, send, refused)
+            return
+        started = time.perf_counter()
+        try:
+            outcome, status = await self._handle(scope, receive, send)
+        except _Refused as refused:
+            await self._refuse(scope, send, refused)
+            outcome, status = "refused", refused.status
         except _Disconnected:
             return
+        if self._metrics is not None:
+            self._metrics.deliveries.labels(outcome, str(status)).inc()
+            if status < 300:
+                self._metrics.ack_seconds.observe(time.perf_counter() - started)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _operator(self, scope: Scope, send: Send, path: str) -> None:
+        """Health for anyone (details with the secret); metrics with the secret only."""
         method = scope["method"]
-        path = _local_path(scope)
-        if path.rstrip("/") == self.health_path:
-            if method not in ("GET", "HEAD"):
-                raise _Refused(
-                    404, "not found", f"{method} {path}: the health path only answers GET"
-                )
+        if method not in ("GET", "HEAD"):
+            raise _Refused(404, "not found", f"{method} {path}: only GET is answered here")
+        if path == self.health_path:
             status, doc = await health(self.inbox, self._authenticated(scope), self.write_timeout)
             await respond(send, status, doc)
-            return
-        if path.rstrip("/") != self.path.rstrip("/"):
-            raise _Refused(404, "not found", f"no deliveries are taken at {path[:200]!r}")
-        if method != "POST":
+        elif self._metrics is None or not self._authenticated(scope, bearer=True):
+            raise _Refused(404, "not found", f"no deliveries are taken at {path!r}")
+        else:
+            body, kind = await asyncio.to_thread(exposition, self.inbox)
+            await respond_bytes(send, 200, body, (b"content-type", kind.encode()))
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> tuple[str, int]:
+        """Take one delivery; return its outcome and the status answered."""
+        if scope["method"] != "POST":
             raise _Refused(405, "method", "method not allowed: only POST is accepted")
         headers = scope.get("headers", [])
         length = _framing(headers)
@@ -196,14 +226,19 @@ class Receiver:
         except NotificationError as err:
             self._record(scope, 400, "not a notification", f"not a notification: {err}", body)
             await respond(send, 400, {"status": "refused", "error": f"not a notification: {err}"})
-            return
+            return "refused", 400
         if self.inbox is not None:
-            await self._store(send, delivery)
-        else:
-            await self._dispatch_inline(scope, send, delivery)
+            return await self._store(send, delivery)
+        record = functools.partial(self._record, scope)
+        return await dispatch_inline(self.router, send, delivery, record)
 
-    def _authenticated(self, scope: Scope) -> bool:
-        given = [v for k, v in scope.get("headers", ()) if k.lower() == self._header]
+    def _authenticated(self, scope: Scope, *, bearer: bool = False) -> bool:
+        """The secret header carries a secret (or, with `bearer`, ``Authorization: Bearer``)."""
+        headers = scope.get("headers", ())
+        given = [v for k, v in headers if k.lower() == self._header]
+        if bearer and not given:  # what a Prometheus scrape config can send
+            auth = [v for k, v in headers if k.lower() == b"authorization"]
+            given = [a[7:] for a in auth if a[:7].lower() == b"bearer "]
         if len(given) != 1:
             return False
         ok = False
@@ -211,7 +246,7 @@ class Receiver:
             ok |= hmac.compare_digest(given[0], secret)
         return ok
 
-    async def _store(self, send: Send, delivery: Envelope) -> None:
+    async def _store(self, send: Send, delivery: Envelope) -> tuple[str, int]:
         assert self.inbox is not None
         try:
             stored = await asyncio.wait_for(self.inbox.aput(delivery), self.write_timeout)
@@ -219,44 +254,13 @@ class Receiver:
             reason = str(exc) or f"the inbox did not store it within {self.write_timeout:g} s"
             self.refusals.add(503, "inbox unavailable", reason, None)
             await respond(send, 503, {"status": "error", "error": "inbox unavailable; retry"})
-            return
+            return "unavailable", 503
         fields = {"id": stored.id, "event": delivery.event, "duplicate": stored.duplicate}
         log.info("delivery accepted", extra={"fields": fields, **fields})
         await respond(
             send, 200, {"status": "accepted", "id": stored.id, "duplicate": stored.duplicate}
         )
-
-    async def _dispatch_inline(self, scope: Scope, send: Send, delivery: Envelope) -> None:
-        try:
-            # Sync handlers run in threads: a slow one must not stall other requests.
-            result = await self.router.adispatch_in_threads(delivery.doc)
-        except NotificationError as err:
-            self._record(scope, 400, "not a notification", f"not usable: {err}", delivery.body)
-            await respond(send, 400, {"status": "refused", "error": f"not usable: {err}"})
-            return
-        except Exception as exc:
-            log.exception("dispatch failed", extra={"fields": {"event": delivery.event}})
-            await respond(send, 500, {"status": "error", "error": f"{type(exc).__name__}: {exc}"})
-            return
-        final = [e for e in result.errors if isinstance(e.exception, NotificationError)]
-        if final and len(final) == len(result.errors):
-            # A payload that fails eventmask's checks: no retry will fix it.
-            reason = f"not usable: {final[0].exception}"
-            self._record(scope, 400, "not a notification", reason, delivery.body)
-            await respond(send, 400, {"status": "refused", "error": reason})
-            return
-        if not result.ok:
-            names = [e.route.name if e.route else "on_unmatched" for e in result.errors]
-            for failure in result.errors:
-                log.error(
-                    "handler failed",
-                    exc_info=failure.exception,
-                    extra={"fields": {"event": delivery.event, "route": names[0]}},
-                )
-            # 500 makes Channex retry: every handler runs again on the retry.
-            await respond(send, 500, {"status": "error", "failed": names})
-            return
-        await respond(send, 200, {"status": "handled", "handlers": len(result.deliveries)})
+        return ("duplicate" if stored.duplicate else "accepted"), 200
 
     def _record(
         self, scope: Scope, status: int, kind: str, reason: str, body: bytes | None

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .._inbox.base import REFUSAL_BUCKET, REFUSAL_SAMPLES, Inbox, Refusal, RefusalBatch
+from .metrics import metrics
 
 __all__ = ["RefusalLog"]
 
@@ -49,6 +50,7 @@ class RefusalLog:
         self._unflushed: list[Refusal] = []
         self._flush_scheduled = False
         self._logged: dict[str, tuple[float, int]] = {}  # kind -> (last logged, since then)
+        self._metrics = metrics()
 
     def add(
         self,
@@ -62,6 +64,8 @@ class RefusalLog:
         now = self.clock()
         refusal = Refusal(now, status, kind, reason, remote, body)
         self._counts[(now // REFUSAL_BUCKET * REFUSAL_BUCKET, status, kind)] += 1
+        if self._metrics is not None:
+            self._metrics.refusals.labels(kind).inc()
         if self.inbox is None:
             self._samples.append(refusal)
             self._forget_old(now)

@@ -2,7 +2,7 @@
 
 A refusal answered before the body is read carries ``Connection: close``:
 the server then closes the connection instead of reading the rest of a
-body nobody wants (RFC 9112 section 9.6; docs/receiver.md, "Adversaries").
+body nobody wants (RFC 9112 section 9.6; docs/receiver.md, "Facing the internet").
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from .._json import dumps
 
-__all__ = ["Message", "Receive", "Scope", "Send", "respond"]
+__all__ = ["Message", "Receive", "Scope", "Send", "respond", "respond_bytes"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,8 +32,20 @@ async def respond(
     headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> None:
     """Send `doc` as a JSON response; with `close`, ask the server to close the connection."""
-    body = dumps(doc)
-    out = [_JSON, (b"content-length", str(len(body)).encode()), *headers]
+    await respond_bytes(send, status, dumps(doc), _JSON, close=close, headers=headers)
+
+
+async def respond_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: tuple[bytes, bytes],
+    *,
+    close: bool = False,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Send `body` as it is, with its content type header."""
+    out = [content_type, (b"content-length", str(len(body)).encode()), *headers]
     if close:
         out.append(_CLOSE)
     await send({"type": "http.response.start", "status": status, "headers": out})

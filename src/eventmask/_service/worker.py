@@ -22,6 +22,7 @@ from .._errors import NotificationError
 from .._inbox.base import SUCCESS, DeliveryContext, Entry, Inbox, Outcome, State
 from .._routing.router import Router
 from .._routing.routes import DispatchResult
+from .metrics import handler_label, metrics
 
 __all__ = ["Worker"]
 
@@ -99,9 +100,11 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.processed = 0
+        self._metrics = metrics()
 
     def _dispatch(self, entry: Entry, context: DeliveryContext) -> Outcome:
         del context  # handlers reach it through current_delivery()
+        started = time.perf_counter()
         try:
             if self.router.needs_async:
                 if self._loop is None:
@@ -113,6 +116,9 @@ class Worker:
             fields = {"entry": entry.id, "event": entry.event, "attempt": entry.attempts}
             log.error("dispatch failed", exc_info=exc, extra={"fields": fields, **fields})
             return Outcome(f"{type(exc).__name__}: {exc}", final=_final(exc))
+        if self._metrics is not None:
+            label = handler_label(call.handler for call in result.deliveries)
+            self._metrics.handler_seconds.labels(label).observe(time.perf_counter() - started)
         return _describe(entry, result)
 
     def process(self, entry: Entry) -> State:
@@ -129,7 +135,11 @@ class Worker:
         for entry, state in zip(entries, states, strict=True):
             fields = {"entry": entry.id, "event": entry.event, "state": state,
                       "attempt": entry.attempts, "worker": self.name}  # fmt: skip
+            if self._metrics is not None:
+                self._metrics.attempts.labels("retry" if state == "pending" else state).inc()
             if state == "dead":
+                if self._metrics is not None:
+                    self._metrics.dead_letters.inc()
                 log.error("dead letter: %d", entry.id, extra={"fields": fields, **fields})
             else:
                 log.info("entry processed", extra={"fields": fields, **fields})

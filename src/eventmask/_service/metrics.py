@@ -1,0 +1,154 @@
+"""Prometheus metrics of receivers and workers, with ``prometheus_client`` (an extra).
+
+What is counted, and the alerts to set on it, are in docs/deployment.md,
+"Metrics".  Counters and histograms live in the process that observes them;
+``eventmask serve`` runs its workers as child processes, so it turns on
+prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, a fresh
+directory per run) and a scrape adds up every process's files.  The inbox's
+backlog is read from the database at scrape time, so every receiver reports
+the same figures whichever process or host wrote them.
+
+Without prometheus_client installed, `metrics()` is None and nothing is
+counted: the receiver answers its metrics path 404.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any, Final
+
+from .._inbox.base import Inbox
+
+try:
+    import prometheus_client
+    from prometheus_client import multiprocess
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector, CollectorRegistry
+except ImportError:  # pragma: no cover - depends on the installation
+    prometheus_client = None  # type: ignore[assignment]
+
+__all__ = ["Metrics", "exposition", "handler_label", "metrics"]
+
+# Acknowledgement latency: a commit's fsync is milliseconds; Channex gives up at 30 s.
+ACK_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+HANDLER_BUCKETS: Final = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60)
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class Metrics:
+    """The counters and histograms of one process.
+
+    >>> m = metrics()
+    >>> m is None or m.deliveries._name
+    'eventmask_deliveries'
+    """
+
+    def __init__(self) -> None:
+        assert prometheus_client is not None
+        self.deliveries = prometheus_client.Counter(
+            "eventmask_deliveries",
+            "Requests to the delivery path, by outcome and HTTP status answered.",
+            ["outcome", "status"],
+        )
+        self.refusals = prometheus_client.Counter(
+            "eventmask_refusals", "Refused requests, by kind.", ["kind"]
+        )
+        self.ack_seconds = prometheus_client.Histogram(
+            "eventmask_ack_seconds",
+            "From a delivery's request to its answer, for deliveries answered 2xx.",
+            buckets=ACK_BUCKETS,
+        )
+        self.attempts = prometheus_client.Counter(
+            "eventmask_attempts",
+            "Entries processed by workers, by what became of them (done, retry, dead).",
+            ["outcome"],
+        )
+        self.dead_letters = prometheus_client.Counter(
+            "eventmask_dead_letters", "Entries that became dead letters."
+        )
+        self.handler_seconds = prometheus_client.Histogram(
+            "eventmask_handler_seconds",
+            "Time an entry's handlers took in a worker, by the handlers that ran.",
+            ["handler"],
+            buckets=HANDLER_BUCKETS,
+        )
+
+
+_metrics: Metrics | None = None
+
+
+def metrics() -> Metrics | None:
+    """This process's metrics (created on first use), or None without prometheus_client.
+
+    >>> metrics() is metrics()
+    True
+    """
+    global _metrics
+    if _metrics is None and prometheus_client is not None:
+        _metrics = Metrics()
+    return _metrics
+
+
+def handler_label(handlers: Iterator[Any]) -> str:
+    """The label of the handlers that ran for one entry: their names, sorted and joined.
+
+    >>> handler_label(iter([print, len]))
+    'len,print'
+    """
+    names = {getattr(h, "__qualname__", None) or type(h).__name__ for h in handlers}
+    return ",".join(sorted(names)) or "none"
+
+
+class _Backlog:
+    """Reads the inbox's counts at scrape time."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def collect(self) -> Iterator[Any]:
+        up = GaugeMetricFamily("eventmask_inbox_up", "1 when the inbox answered the scrape.")
+        entries = GaugeMetricFamily(
+            "eventmask_inbox_entries", "Inbox entries by state.", labels=["state"]
+        )
+        oldest = GaugeMetricFamily(
+            "eventmask_inbox_oldest_pending_seconds", "Age of the oldest pending entry."
+        )
+        try:
+            stats = self.inbox.stats(done=False)
+        except Exception:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        for state in ("pending", "claimed", "dead"):
+            entries.add_metric([state], stats[state])
+        oldest.add_metric([], stats["oldest_pending_age_s"] or 0.0)
+        yield from (up, entries, oldest)
+
+
+class _Local:
+    """This process's own metrics, when not in multiprocess mode."""
+
+    def collect(self) -> Iterator[Any]:
+        assert prometheus_client is not None
+        yield from prometheus_client.REGISTRY.collect()
+
+
+def exposition(inbox: Inbox | None) -> tuple[bytes, str]:
+    """The text a scrape gets, and its content type (call it from a thread: it reads the inbox).
+
+    >>> body, kind = exposition(None)
+    >>> kind.startswith("text/plain")
+    True
+    """
+    assert prometheus_client is not None
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_Local())
+    if inbox is not None:
+        backlog: Collector = _Backlog(inbox)
+        registry.register(backlog)
+    return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST

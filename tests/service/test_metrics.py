@@ -1,0 +1,117 @@
+"""Prometheus metrics: scraped from a real `eventmask serve`, with workers in other processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ..helpers import dumps
+from ..procs import SECRET, Proc, free_port, kill_leftovers, wait_drained
+
+AUTH = {"X-Channex-Webhook-Secret": SECRET}
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes() -> Iterator[None]:
+    yield
+    kill_leftovers()
+
+
+def scrape(
+    url: str, headers: dict[str, str]
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape, by name and labels."""
+    response = httpx.get(f"{url}/metrics", headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def post(url: str, doc: dict[str, object], headers: dict[str, str] = AUTH) -> int:
+    return httpx.post(f"{url}/channex", content=dumps(doc), headers=headers).status_code
+
+
+def test_the_numbers_move_across_the_server_and_its_worker_processes(tmp_path: Path) -> None:
+    served = Proc(tmp_path, "tests.apps:flaky", "--workers", "2", "--max-attempts", "1")
+    served.start()
+    url = served.url
+    before = scrape(url, {"Authorization": f"Bearer {SECRET}"})
+    assert before[("eventmask_inbox_entries", (("state", "pending"),))] == 0
+    docs = [{"event": "message", "property_id": "p", "payload": {"delivery": f"d{n}"}}
+            for n in range(5)]  # fmt: skip
+    assert [post(url, d) for d in docs] == [200] * 5
+    assert post(url, docs[0]) == 200  # Channex's retry of the same body: a duplicate
+    assert post(url, {"event": "message", "payload": {"delivery": "x", "fail": True}}) == 200
+    assert [post(url, docs[1], {"X-Channex-Webhook-Secret": "wrong"}) for _ in range(3)] == [
+        401
+    ] * 3
+    wait_drained(served.db)
+    time.sleep(0.5)  # the workers' last counters reach their files
+    after = scrape(url, AUTH)
+
+    def moved(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert moved("eventmask_deliveries_total", outcome="accepted", status="200") == 6
+    assert moved("eventmask_deliveries_total", outcome="duplicate", status="200") == 1
+    assert moved("eventmask_deliveries_total", outcome="refused", status="401") == 3
+    assert moved("eventmask_refusals_total", kind="wrong secret") == 3
+    assert moved("eventmask_ack_seconds_count") == 7
+    # Counted by the worker processes, added up by the server's scrape.
+    assert moved("eventmask_attempts_total", outcome="done") == 5
+    assert moved("eventmask_attempts_total", outcome="dead") == 1
+    assert moved("eventmask_dead_letters_total") == 1
+    assert moved("eventmask_handler_seconds_count", handler="maybe_fail") == 6
+    # Read from the inbox at scrape time.
+    assert after[("eventmask_inbox_entries", (("state", "dead"),))] == 1
+    assert after[("eventmask_inbox_up", ())] == 1
+    assert served.stop() == 0
+
+
+def test_metrics_need_the_secret_and_can_be_turned_off(tmp_path: Path) -> None:
+    served = Proc(tmp_path, "tests.apps:recording", "--workers", "0")
+    served.start()
+    assert httpx.get(f"{served.url}/metrics").status_code == 404
+    wrong = httpx.get(f"{served.url}/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 404
+    assert httpx.post(f"{served.url}/metrics", headers=AUTH).status_code == 404
+    assert served.stop() == 0
+    quiet = Proc(tmp_path, "tests.apps:recording", "--workers", "0", "--no-metrics")
+    quiet.start()
+    assert httpx.get(f"{quiet.url}/metrics", headers=AUTH).status_code == 404
+    assert quiet.stop() == 0
+
+
+def test_a_standalone_worker_serves_its_own_metrics(tmp_path: Path) -> None:
+    served = Proc(tmp_path, "tests.apps:recording", "--workers", "0")
+    served.start()
+    port = free_port()
+    worker = Proc(tmp_path, "tests.apps:recording", "--metrics-port", str(port),
+                  command="worker", name="worker")  # fmt: skip
+    worker.start()
+    assert post(served.url, {"event": "message", "payload": {"delivery": "w"}}) == 200
+    wait_drained(served.db)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            if 'eventmask_attempts_total{outcome="done"} 1.0' in text:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the worker's metrics did not show the attempt"
+        time.sleep(0.1)
+    assert worker.stop() == 0
+    assert served.stop() == 0
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
