@@ -26,7 +26,15 @@ def pms(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[bytes], Path]:
     log = tmp_path / "uvicorn.log"
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.fastapi_app:app", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.fastapi_app:create_app",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env={**os.environ, "EVENTMASK_DB": str(db), "EVENTMASK_SECRET": SECRET},
         stdout=log.open("wb"),
