@@ -328,6 +328,38 @@ def register(sub: Any) -> None:
     srv.add_argument("--path", default="/", help="where deliveries are taken (default: /)")
     srv.add_argument("--workers", type=number(int, low=0), default=1, help="inbox worker processes")
     srv.add_argument("--header", default=SECRET_HEADER, help="the secret's header")
+    _limits(srv)
+    srv.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="no /metrics (by default it answers scrapes that carry the secret)",
+    )
+    srv.add_argument(
+        "--dedup-revisions",
+        action="store_true",
+        help="one entry per booking revision, whether it came as booking or booking_*",
+    )
+    _worker_options(srv)
+    srv.set_defaults(run=_serve)
+
+    wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
+    wrk.add_argument("app", metavar="APP", help="module:router")
+    add_db_argument(wrk)
+    wrk.add_argument("--workers", type=number(int, low=1), default=1)
+    _worker_options(wrk)
+    wrk.add_argument(
+        "--metrics-port",
+        type=number(int, low=1, high=65_535),
+        default=None,
+        help="serve this worker's Prometheus metrics on this port",
+    )
+    wrk.add_argument("--metrics-host", default="127.0.0.1", help="for --metrics-port")
+    wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    wrk.set_defaults(run=_worker)
+
+
+def _limits(srv: argparse.ArgumentParser) -> None:
+    """The receiver's limits and deadlines (docs/receiver.md, "Facing the internet")."""
     srv.add_argument(
         "--max-body",
         type=number(int, low=1_024),
@@ -359,33 +391,6 @@ def register(sub: Any) -> None:
         help="open connections before new ones get 503 (default: half the file limit, "
         "at most 1024)",
     )
-    srv.add_argument(
-        "--no-metrics",
-        action="store_true",
-        help="no /metrics (by default it answers scrapes that carry the secret)",
-    )
-    srv.add_argument(
-        "--dedup-revisions",
-        action="store_true",
-        help="one entry per booking revision, whether it came as booking or booking_*",
-    )
-    _worker_options(srv)
-    srv.set_defaults(run=_serve)
-
-    wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
-    wrk.add_argument("app", metavar="APP", help="module:router")
-    add_db_argument(wrk)
-    wrk.add_argument("--workers", type=number(int, low=1), default=1)
-    _worker_options(wrk)
-    wrk.add_argument(
-        "--metrics-port",
-        type=number(int, low=1, high=65_535),
-        default=None,
-        help="serve this worker's Prometheus metrics on this port",
-    )
-    wrk.add_argument("--metrics-host", default="127.0.0.1", help="for --metrics-port")
-    wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
-    wrk.set_defaults(run=_worker)
 
 
 def _worker_options(parser: argparse.ArgumentParser) -> None:
