@@ -69,3 +69,10 @@ def test_each_revision_event_beside_booking_is_em102(event: str) -> None:
     """The revision events are one fact: EM102 fires for each beside `booking`."""
     assert [d.code for d in lint(f"booking;{event}")] == ["EM102"]
     assert lint(f"booking;{event.replace('booking_', 'x_')}") != []  # unknown, not EM102
+
+
+def test_every_event_is_in_exactly_one_family() -> None:
+    from eventmask._catalogue import DEFAULT_EVENTS, DEFAULT_FAMILIES
+
+    assert len(DEFAULT_EVENTS) == len(set(DEFAULT_EVENTS))
+    assert sorted(DEFAULT_EVENTS) == sorted(e for es in DEFAULT_FAMILIES.values() for e in es)

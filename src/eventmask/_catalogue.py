@@ -68,37 +68,6 @@ def is_uuid(value: object) -> bool:
     return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
-DEFAULT_EVENTS: tuple[str, ...] = (
-    "ari",
-    "booking",
-    "booking_new",
-    "booking_modification",
-    "booking_cancellation",
-    "booking_unmapped_room",
-    "booking_unmapped_rate",
-    "non_acked_booking",
-    "message",
-    "sync_error",
-    "sync_warning",
-    "rate_error",
-    "reservation_request",
-    "alteration_request",
-    "accepted_reservation",
-    "declined_reservation",
-    "inquiry",
-    "review",
-    "updated_review",
-    "new_channel",
-    "updated_channel",
-    "disconnect_channel",
-    "disconnect_listing",
-    "activate_channel",
-    "deactivate_channel",
-    "channel_removal_warning",
-    "property_removal_warning",
-    "message_thread_booking_assigned",
-)
-
 # Older documented spellings, accepted everywhere and rendered under the
 # current name.
 DEFAULT_ALIASES: Mapping[str, str] = {"disconnected_channel": "disconnect_channel"}
@@ -138,6 +107,10 @@ DEFAULT_FAMILIES: Mapping[str, tuple[str, ...]] = {
         "property_removal_warning",
     ),
 }
+
+# Every event Channex documents: each is in exactly one family, so the list of
+# events is read from the families (one source for both).
+DEFAULT_EVENTS: tuple[str, ...] = tuple(e for events in DEFAULT_FAMILIES.values() for e in events)
 
 DEFAULT_RESTRICTIONS: tuple[str, ...] = (
     "availability",
