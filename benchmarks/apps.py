@@ -46,3 +46,20 @@ async def bare(scope: dict[str, Any], receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b'{"status":"ok"}'})
+
+
+def run_guarded_bare(port: int) -> None:
+    """Serve `bare` with eventmask's guarded HTTP protocol: the cost of the guards alone."""
+    import uvicorn
+
+    from eventmask._service.protocol import guarded_protocol
+
+    uvicorn.run(
+        bare, port=port, http=guarded_protocol(10.0, 1_024), log_level="warning", access_log=False
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    run_guarded_bare(int(sys.argv[1]))

@@ -34,7 +34,8 @@ request = function()
   local body = '{"event":"message","property_id":"p","payload":{"delivery":"'
     .. tid .. '-' .. counter .. '"}}'
   return wrk.format("POST", "/channex",
-    {["X-Channex-Webhook-Secret"] = "bench", ["Content-Type"] = "application/json"}, body)
+    {["X-Channex-Webhook-Secret"] = "bench-secret-0123456789",
+     ["Content-Type"] = "application/json"}, body)
 end
 """
 
@@ -46,7 +47,7 @@ def _port() -> int:
 
 
 def _start(argv: list[str], port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "EVENTMASK_SECRET": "bench"}
+    env = {**os.environ, "EVENTMASK_SECRET": "bench-secret-0123456789"}
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -150,11 +151,15 @@ def main() -> None:
             "warning",
             "--no-access-log",
         ],
+        # The same floor behind eventmask's header deadline and connection cap.
+        "bare_asgi_guarded": lambda p: [sys.executable, "-m", "benchmarks.apps", str(p)],
         "inline": lambda p: [
             eventmask,
             "serve",
             "benchmarks.apps:router",
             "--inline",
+            "--path",
+            "/channex",
             "--port",
             str(p),
             "--log-level",
@@ -166,6 +171,8 @@ def main() -> None:
             "benchmarks.apps:router",
             "--db",
             str(work / "inbox.db"),
+            "--path",
+            "/channex",
             "--port",
             str(p),
             "--log-level",
@@ -181,6 +188,8 @@ def main() -> None:
             str(work / "ingest.db"),
             "--workers",
             "0",
+            "--path",
+            "/channex",
             "--port",
             str(p),
             "--log-level",
@@ -200,6 +209,9 @@ def main() -> None:
     bare = figures["bare_asgi"]["requests_per_s"]  # type: ignore[index]
     durable = figures["durable_inbox"]["requests_per_s"]  # type: ignore[index]
     figures["durable_vs_bare"] = round(durable / bare, 2)
+    guarded = figures["bare_asgi_guarded"]["requests_per_s"]  # type: ignore[index]
+    figures["guarded_vs_bare"] = round(guarded / bare, 2)
+    print("guarded/bare", figures["guarded_vs_bare"])
     ingest = figures["durable_inbox_ingest_only"]["requests_per_s"]  # type: ignore[index]
     figures["durable_ingest_only_vs_bare"] = round(ingest / bare, 2)
     figures["drain_per_s"] = {w: round(drain_rate(20_000, w, work)) for w in (1, 2)}
