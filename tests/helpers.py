@@ -6,9 +6,13 @@ Channex sends (or in what eventmask reads) is one change here.
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from typing import Any
 
 import msgspec
+import uvicorn
 
 from eventmask.inbox import Envelope
 
@@ -67,3 +71,29 @@ def body(n: int, event: str = "message", **payload: Any) -> Envelope:
     return envelope(
         {"event": event, "property_id": "p", "payload": {"delivery": f"d{n}", **payload}}
     )
+
+
+class Server:
+    """uvicorn in a background thread on a free loopback port."""
+
+    def __init__(self, app: Any) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -2,7 +2,7 @@
 
 Each layer imports only the layers below it: errors -> catalogue -> envelope
 -> mask language -> routing -> webhook configuration -> inbox -> receiver and
-worker -> command line.  Imports are read with `ast`, including those inside
+worker -> testing kit -> command line.  Imports are read with `ast`, including those inside
 functions, under ``TYPE_CHECKING``, and the lazy exports of
 ``eventmask/__init__.py``.  Imports of third-party packages do not count.
 """
@@ -30,10 +30,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("webhook configuration", ("eventmask._webhooks", "eventmask")),
     ("inbox", ("eventmask._inbox",)),
     ("receiver and worker", ("eventmask._service", "eventmask.asgi", "eventmask.inbox")),
+    ("testing kit", ("eventmask._testing", "eventmask.testing")),
     ("command line", ("eventmask._cli", "eventmask.__main__")),
 ]
 # The public namespaces: they only re-export, and nothing inside imports them.
-FACES = ("eventmask", "eventmask.asgi", "eventmask.inbox", "eventmask.__main__")
+FACES = (
+    "eventmask",
+    "eventmask.asgi",
+    "eventmask.inbox",
+    "eventmask.testing",
+    "eventmask.__main__",
+)
 
 MAX_MODULE_LINES = 500
 MAX_CLASS_LINES = 200

@@ -10,6 +10,7 @@ configuration and storage::
     │   └── FieldError                             a bad ARI item field (.key)
     ├── InputError (MaskError, ValueError)         a line of a stream is not usable (file:line:col)
     ├── WebhookConfigError (MaskError, ValueError) a webhooks file is invalid
+    ├── DeliveryFailed (MaskError)                 deliveries sent were not acknowledged
     ├── ChannexError (MaskError)                   the Channex API refused or failed
     │   ├── ChannexUnauthorized                    401 unauthorized: a wrong or missing API key
     │   ├── ChannexNotFound                        404 resource_not_found
@@ -33,6 +34,7 @@ __all__ = [
     "ChannexNotFound",
     "ChannexUnauthorized",
     "ChannexValidationError",
+    "DeliveryFailed",
     "InboxError",
     "InboxUnavailable",
     "InputError",
@@ -190,6 +192,27 @@ class WebhookConfigError(MaskError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.source} is invalid:\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class DeliveryFailed(MaskError):
+    """Deliveries sent the way Channex sends them were not acknowledged.
+
+    ``failures`` has one line per delivery that was refused or that failed
+    every attempt.
+
+    >>> print(DeliveryFailed(["#0 booking_new: refused with HTTP 401"]))
+    1 delivery was not acknowledged:
+      #0 booking_new: refused with HTTP 401
+    """
+
+    def __init__(self, failures: Sequence[str]) -> None:
+        super().__init__(tuple(failures))
+        self.failures = tuple(failures)
+
+    def __str__(self) -> str:
+        n = len(self.failures)
+        head = f"{n} deliver{'y was' if n == 1 else 'ies were'} not acknowledged:"
+        return "\n".join([head, *(f"  {line}" for line in self.failures)])
 
 
 class ChannexError(MaskError):

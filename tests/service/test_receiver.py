@@ -8,17 +8,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from eventmask import Notification, Router
 from eventmask.asgi import Receiver
 from eventmask.inbox import SQLiteInbox, Worker, open_inbox
 
-from ..helpers import dumps
+from ..helpers import Server, dumps
 
 SECRET = "s3cret-one"
 ROTATED = "s3cret-two"
@@ -116,32 +114,6 @@ def test_receiver_needs_a_secret() -> None:
 
 
 # -- a real uvicorn on loopback ------------------------------------------------------------------
-
-
-class Server:
-    """uvicorn in a background thread on a free loopback port."""
-
-    def __init__(self, app: Any) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,77 @@
+"""The pytest plugin, as a user's project meets it: a test suite in a temporary directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+CONFTEST = '''
+import pytest
+from eventmask import Notification, Router
+
+PULLED: list[str | None] = []
+
+
+@pytest.fixture
+def eventmask_router() -> Router:
+    """The app's router replaces the plugin's empty one."""
+    router = Router()
+
+    @router.on("booking")
+    def pull(n: Notification) -> None:
+        PULLED.append(n.booking.revision_id)
+
+    @router.on("message")
+    def broken(n: Notification) -> None:
+        raise KeyError("message_thread_id")
+
+    return router
+'''
+
+TESTS = """
+from eventmask.testing import booking, notification
+from conftest import PULLED
+
+
+def test_stored_then_handled_in_this_thread(eventmask_sender, eventmask_harness, eventmask_inbox):
+    done = eventmask_sender.deliver([booking(revision_id="R1")])
+    assert done.acknowledged == 1
+    assert eventmask_harness.drain()["done"] == 1
+    assert PULLED == ["R1"]
+    assert eventmask_inbox.stats()["done"] == 1
+
+
+def test_a_worker_thread(eventmask_worker, eventmask_sender, eventmask_harness):
+    eventmask_sender.deliver([booking(revision_id="R2")])
+    eventmask_harness.drain()
+    assert "R2" in PULLED and eventmask_worker.processed == 1
+
+
+def test_the_receiver_is_asgi(eventmask_receiver):
+    assert eventmask_receiver.inbox is not None and eventmask_receiver.path == "/"
+
+
+def test_handler_bug_is_visible(eventmask_router):
+    from eventmask.testing import deliver
+
+    deliver(eventmask_router, [notification("message")])
+"""
+
+
+def test_a_project_uses_the_fixtures_without_configuration(tmp_path: Path) -> None:
+    """Installed eventmask is enough: the fixtures work and a handler bug shows its KeyError."""
+    (tmp_path / "conftest.py").write_text(textwrap.dedent(CONFTEST), encoding="utf-8")
+    (tmp_path / "test_app.py").write_text(textwrap.dedent(TESTS), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", tmp_path],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = run.stdout + run.stderr
+    assert "1 failed, 3 passed" in out, out
+    assert "KeyError: 'message_thread_id'" in out, out
+    assert "test_handler_bug_is_visible" in out
