@@ -12,8 +12,10 @@ import time
 from typing import Any
 
 import msgspec
+import pytest
 import uvicorn
 
+from eventmask._cli import main
 from eventmask.inbox import Envelope
 
 PROPERTY = "716305c4-561a-4561-a187-7f5b8aeb5920"
@@ -97,3 +99,13 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``eventmask ARGV`` in this process: exit status, stdout, stderr."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err

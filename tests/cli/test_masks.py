@@ -9,18 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eventmask._cli import main
-
 from ..conftest import CHANNEX
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
+from ..helpers import run_cli as run
 
 
 def test_check_prints_canonical_forms(capsys: pytest.CaptureFixture[str]) -> None:

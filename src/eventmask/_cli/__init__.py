@@ -1,7 +1,7 @@
 """The ``eventmask`` command line: one module per command family.
 
 `masks` (check, lint, covers, overlaps), `streams` (filter, explain),
-`serve` (serve, worker) and `inbox`.  Only the family of the command being
+`serve` (serve, worker), `inbox` and `send`.  Only the family of the command being
 run is imported (all of them for ``--help`` or an unknown command), so
 ``eventmask filter`` never loads the inbox, the receiver or the algebra: its
 process starts in a fraction of the time.
@@ -32,6 +32,7 @@ COMMANDS: Final = {
     "serve": "serve",
     "worker": "serve",
     "inbox": "inbox",
+    "send": "send",
 }
 
 
@@ -48,6 +49,10 @@ def _register(family: str) -> Callable[[Any], None]:
         from . import serve
 
         return serve.register
+    if family == "send":
+        from . import send
+
+        return send.register
     from . import inbox
 
     return inbox.register
