@@ -169,7 +169,10 @@ def effects(db: str) -> dict[str, int]:
 def inbox_stats(db: str) -> dict[str, Any]:
     """`eventmask inbox stats` for the database."""
     done = subprocess.run(
-        [EVENTMASK, "inbox", "stats", "--db", db], capture_output=True, check=True, cwd=ROOT
+        [EVENTMASK, "inbox", "stats", "--json", "--db", db],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
     )
     stats: dict[str, Any] = json.loads(done.stdout)
     return stats

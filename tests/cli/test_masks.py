@@ -61,7 +61,56 @@ def test_check_json_has_channex_422_shape(capsys: pytest.CaptureFixture[str]) ->
 def test_check_json_valid(capsys: pytest.CaptureFixture[str]) -> None:
     """--json on valid masks prints their canonical forms."""
     status, out, _ = run(capsys, "check", "--json", "message;booking")
-    assert (status, json.loads(out)) == (0, {"event_mask": ["booking;message"]})
+    assert (status, json.loads(out)) == (0, {"event_mask": ["booking;message"], "warnings": []})
+
+
+def test_check_json_keeps_the_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    """A valid mask's warnings are in the JSON, with code, severity and position."""
+    status, out, err = run(capsys, "check", "--json", "booking;booking_new", "message")
+    doc = json.loads(out)
+    assert (status, err, doc["event_mask"]) == (0, "", ["booking;booking_new", "message"])
+    (warning,) = doc["warnings"]
+    assert (warning["mask"], warning["code"], warning["severity"]) == (
+        "booking;booking_new",
+        "EM102",
+        "warning",
+    )
+    assert (warning["start"], warning["end"]) == (0, 7)
+
+
+def test_lint_json_lists_every_finding(capsys: pytest.CaptureFixture[str]) -> None:
+    """lint --json: one record per finding; the exit status still follows the errors."""
+    status, out, _ = run(capsys, "lint", "--json", "booking;booking", "Message")
+    findings = json.loads(out)
+    assert status == 1
+    assert [(f["mask"], f["code"]) for f in findings] == [
+        ("booking;booking", "EM105"),
+        ("Message", "EM007"),
+    ]
+    assert run(capsys, "lint", "--json", "message")[:2] == (0, "[]\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "expected"),
+    [
+        (["covers", "ari", "ari:rate:*:*"], 0, {"covers": True, "missed": None}),
+        (["covers", "message", "review"], 1, {"covers": False}),
+        (["overlaps", "message", "booking"], 1, {"overlaps": False, "example": None}),
+        (["overlaps", "*", "review"], 0, {"overlaps": True}),
+    ],
+)
+def test_covers_and_overlaps_json(
+    capsys: pytest.CaptureFixture[str], argv: list[str], status: int, expected: dict[str, object]
+) -> None:
+    """--json answers with the canonical masks, the verdict and the witness notification."""
+    code, out, _ = run(capsys, *argv, "--json")
+    doc = json.loads(out)
+    assert code == status
+    assert (doc["a"], doc["b"]) == (argv[1], argv[2])
+    assert expected.items() <= doc.items()
+    witness = doc.get("missed") or doc.get("example")
+    if witness is not None:
+        assert witness["event"] == "review"
 
 
 def test_lint_prints_findings_and_exits_1_on_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,8 +158,8 @@ def test_python_dash_m_and_console_script() -> None:
 
 
 def test_check_webhook_valid_with_existing(capsys: pytest.CaptureFixture[str]) -> None:
-    """check --webhook prints 'valid', the warnings and the overlap report; exit 0."""
-    status, out, _ = run(
+    """check --webhook prints 'valid' and the overlap report; the warnings go to stderr."""
+    status, out, err = run(
         capsys,
         "check",
         "--webhook",
@@ -121,9 +170,10 @@ def test_check_webhook_valid_with_existing(capsys: pytest.CaptureFixture[str]) -
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == "valid: *"
-    assert lines[1].startswith("warning: headers has no secret-looking header")
-    assert lines[2].startswith("same_url: webhook a9a88747-767e-458c-99e0-9212fcfb0b39")
-    assert lines[3].startswith("redundant: webhook a9a88747-767e-458c-99e0-9212fcfb0b39")
+    assert lines[1].startswith("same_url: webhook a9a88747-767e-458c-99e0-9212fcfb0b39")
+    assert lines[2].startswith("redundant: webhook a9a88747-767e-458c-99e0-9212fcfb0b39")
+    assert "warning" not in out
+    assert err.startswith("warning: headers has no secret-looking header")
 
 
 def test_check_webhook_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import time
@@ -142,13 +143,28 @@ def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         status = main([*argv, "--db", str(db)])
         return status, capsys.readouterr().out
 
-    status, out = run("inbox", "stats")
+    status, out = run("inbox", "stats", "--json")
     assert (status, json.loads(out)["dead"], json.loads(out)["done"]) == (0, 1, 1)
+    status, out = run("inbox", "stats")
+    assert out.splitlines()[2:4] == [f"done{1:>16}", f"dead{1:>16}"]
     status, out = run("inbox", "list", "--state", "dead")
-    assert out.startswith("1\tdead\tmessage\tattempts=1  ")
-    assert "failing on purpose: x" in out
+    header, row = out.splitlines()
+    assert header == "ID\tSTATE\tEVENT\tATTEMPTS\tRECEIVED\tLAST ERROR"
+    fields = row.split("\t")
+    assert fields[:4] == ["1", "dead", "message", "1"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields[4])
+    assert fields[5].endswith("RuntimeError: failing on purpose: x")
+    status, out = run("inbox", "list", "--json")
+    assert [e["id"] for e in json.loads(out)] == [2, 1]
+    assert json.loads(out)[0]["done_at"].endswith("Z")
+    status, out = run("inbox", "show", "1", "--json")
+    doc = json.loads(out)
+    assert doc["body"]["payload"]["delivery"] == "x"
+    assert doc["received_at"] == fields[4]
     status, out = run("inbox", "show", "1")
-    assert json.loads(out)["body"]["payload"]["delivery"] == "x"
+    assert out.startswith("entry 1: message, dead after 1 attempt\n")
+    assert f"  received    {fields[4]}\n" in out
+    assert run("inbox", "replay", "2") == (0, "entry 2 was stored again as entry 3, pending\n")
     assert run("inbox", "retry", "1") == (0, "entry 1 is pending again\n")
     assert main(["inbox", "retry", "2", "--db", str(db)]) == 1
     assert "only dead or pending entries are retried" in capsys.readouterr().err

@@ -10,7 +10,6 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +29,7 @@ from eventmask.inbox import (
 )
 
 from ..helpers import body, envelope
-
-
-class Clock:
-    """A clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def inbox(db_url: str, clock: Clock) -> Iterator[Any]:
-    settings = InboxSettings(lease=10, max_attempts=3, backoff=2)
-    box = open_inbox(db_url, settings, clock=clock, migrate=True)
-    yield box
-    box.close()
+from .conftest import Clock
 
 
 def query(url: str, statement: str) -> list[tuple[Any, ...]]:

@@ -7,8 +7,11 @@ question answered no), 2 usage errors and unreadable input.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import re
 import sys
+import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
@@ -29,7 +32,9 @@ __all__ = [
     "Command",
     "add_db_argument",
     "database",
+    "iso",
     "mask_argument",
+    "moment",
     "number",
     "open_binary",
     "read_json",
@@ -88,6 +93,48 @@ def number(kind: type[int] | type[float], *, low: float, high: float | None = No
 
     convert.__name__ = kind.__name__  # argparse names the type in its messages
     return convert
+
+
+def iso(epoch: float | None) -> str | None:
+    """An epoch time as ISO 8601 UTC, to the second (None stays None).
+
+    >>> iso(0.0), iso(None)
+    ('1970-01-01T00:00:00Z', None)
+    """
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")[:-6] + "Z"
+
+
+_AGO: Final = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT: Final = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+
+
+def moment(text: str) -> float:
+    """An argparse type: an ISO 8601 date or time (UTC unless it says), or an age (``90m``).
+
+    Returns epoch seconds.  Ages count back from now: ``30s``, ``15m``, ``2h``, ``7d``.
+
+    >>> moment("1970-01-02")
+    86400.0
+    >>> moment("yesterday")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an ISO 8601 time ... or an age such as 90m, 2h or 7d, ...
+    """
+    ago = _AGO.fullmatch(text.strip())
+    if ago:
+        return time.time() - float(ago.group(1)) * _UNIT[ago.group(2)]
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected an ISO 8601 time (2026-05-01T12:00:00Z) or an age such as 90m, 2h or 7d, "
+            f"not {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,8 @@
-"""``eventmask inbox migrate|stats|list|show|retry|purge|rejections`` (docs/receiver.md)."""
+"""``eventmask inbox migrate|stats|list|show|retry|replay|purge|rejections`` (docs/receiver.md).
+
+Human output has headers and ISO 8601 UTC times; ``--json`` prints the same
+records as JSON, times in ISO 8601 too.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,15 @@ from .common import (
     EXIT_USAGE,
     add_db_argument,
     database,
+    iso,
+    moment,
     number,
     write_json,
 )
 
 __all__ = ["register"]
 
-ACTIONS = ("migrate", "stats", "list", "show", "retry", "purge", "rejections")
+ACTIONS = ("migrate", "stats", "list", "show", "retry", "replay", "purge", "rejections")
 
 
 def _migrate(db: str, out: TextIO, err: TextIO) -> int:
@@ -81,27 +87,132 @@ def _purge_allowed(args: argparse.Namespace, err: TextIO) -> bool:
     return True
 
 
-def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.action == "stats":
-        write_json(inbox.stats(), out)
-    elif args.action == "list":
-        for entry in inbox.entries(args.state, args.limit):
-            error = f"  {entry.last_error}" if entry.last_error else ""
-            out.write(
-                f"{entry.id}\t{entry.state}\t{entry.event}\tattempts={entry.attempts}{error}\n"
-            )
-    elif args.action == "rejections":
-        for row in inbox.rejections(args.limit):
-            out.write(f"{row['id']}\t{row['status']}\t{row['remote']}\t{row['reason']}\n")
-    elif args.action in ("show", "retry"):
-        if args.id is None:
-            err.write(f"eventmask: inbox {args.action} needs an entry ID\n")
+_TIMES = ("received_at", "available_at", "lease_until", "done_at")
+
+
+def _entry_doc(entry: Any, *, body: bool = True) -> dict[str, Any]:
+    """An entry as JSON: times in ISO 8601 UTC, the body decoded when it is JSON."""
+    doc: dict[str, Any] = entry.as_dict()
+    for key in _TIMES:
+        doc[key] = iso(doc[key])
+    if not body:
+        del doc["body"]
+    return doc
+
+
+def _first_line(text: str | None, width: int = 120) -> str:
+    if not text:
+        return ""
+    # A handler failure is "route: Traceback ...\n...\nKeyError: 'x'": name and exception.
+    lines = text.strip().splitlines()
+    line = lines[0]
+    if len(lines) > 1:
+        line = f"{line.split('Traceback')[0]}{lines[-1].strip()}"
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _stats(stats: dict[str, Any], out: TextIO) -> None:
+    for state in ("pending", "claimed", "done", "dead"):
+        count = stats[state]
+        out.write(f"{state:<10}{'-' if count is None else count:>10}\n")
+    age = stats["oldest_pending_age_s"]
+    out.write(f"oldest pending: {'none' if age is None else f'{age:,.1f} s ago'}\n")
+    out.write(f"refused in the last 24 h: {stats['rejected_last_24h']}\n")
+    for kind in stats["refused_last_24h"]:
+        out.write(f"  {kind['status']} {kind['kind']:<24}{kind['count']:>10}\n")
+
+
+def _list(entries: list[Any], out: TextIO, err: TextIO) -> None:
+    out.write("ID\tSTATE\tEVENT\tATTEMPTS\tRECEIVED\tLAST ERROR\n")
+    for e in entries:
+        received = iso(e.received_at)
+        error = _first_line(e.last_error)
+        out.write(f"{e.id}\t{e.state}\t{e.event}\t{e.attempts}\t{received}\t{error}\n")
+    if not entries:
+        err.write("eventmask: no entries\n")
+
+
+def _show(entry: Any, out: TextIO) -> None:
+    doc = _entry_doc(entry)
+    tries = f"{entry.attempts} attempt{'s' if entry.attempts != 1 else ''}"
+    out.write(f"entry {entry.id}: {entry.event}, {entry.state} after {tries}\n")
+    for label, key in (
+        ("property", "property_id"),
+        ("key", "idempotency_key"),
+        ("received", "received_at"),
+        ("available", "available_at"),
+        ("lease", "lease_owner"),
+        ("lease until", "lease_until"),
+        ("done", "done_at"),
+    ):
+        out.write(f"  {label:<12}{doc[key] if doc[key] is not None else '-'}\n")
+    if entry.last_error:
+        out.write(
+            "last error:\n" + "".join(f"  {line}\n" for line in entry.last_error.splitlines())
+        )
+    out.write("body:\n")
+    write_json(doc["body"], out)
+
+
+def _rejections(rows: list[dict[str, Any]], out: TextIO) -> None:
+    out.write("ID\tAT\tSTATUS\tREMOTE\tREASON\n")
+    for row in rows:
+        out.write(
+            f"{row['id']}\t{iso(row['at'])}\t{row['status']}\t{row['remote']}\t{row['reason']}\n"
+        )
+
+
+def _retry(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    filters = args.state is not None or args.since is not None or args.event is not None
+    if args.id is not None:
+        if filters:
+            err.write("eventmask: error: inbox retry takes an entry ID or filters, not both\n")
             return EXIT_USAGE
-        if args.action == "show":
-            write_json(inbox.get(args.id).as_dict(), out)
+        inbox.retry(args.id)
+        out.write(f"entry {args.id} is pending again\n")
+        return EXIT_OK
+    if not filters:
+        err.write(
+            "eventmask: error: inbox retry needs an entry ID, or --state, --since or --event "
+            "to retry many\n"
+        )
+        return EXIT_USAGE
+    state = args.state or "dead"
+    if state not in ("dead", "pending"):
+        err.write(f"eventmask: error: only dead or pending entries are retried, not {state}\n")
+        return EXIT_USAGE
+    changed = inbox.retry_matching(state, since=args.since, event=args.event)
+    out.write(f"{changed} {state} entr{'y is' if changed == 1 else 'ies are'} pending again\n")
+    return EXIT_OK
+
+
+def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.action in ("show", "replay") and args.id is None:
+        err.write(f"eventmask: error: inbox {args.action} needs an entry ID\n")
+        return EXIT_USAGE
+    if args.action == "stats":
+        stats = inbox.stats()
+        write_json(stats, out) if args.json else _stats(stats, out)
+    elif args.action == "list":
+        entries = inbox.entries(args.state, args.limit)
+        if args.json:
+            write_json([_entry_doc(e, body=False) for e in entries], out)
         else:
-            inbox.retry(args.id)
-            out.write(f"entry {args.id} is pending again\n")
+            _list(entries, out, err)
+    elif args.action == "rejections":
+        rows = inbox.rejections(args.limit)
+        if args.json:
+            write_json([{**row, "at": iso(row["at"])} for row in rows], out)
+        else:
+            _rejections(rows, out)
+    elif args.action == "show":
+        entry = inbox.get(args.id)
+        write_json(_entry_doc(entry), out) if args.json else _show(entry, out)
+    elif args.action == "retry":
+        return _retry(inbox, args, out, err)
+    elif args.action == "replay":
+        new = inbox.replay(args.id)
+        out.write(f"entry {args.id} was stored again as entry {new}, pending\n")
     elif args.action == "purge":
         removed = inbox.purge(args.older_than * 86_400)
         out.write(f"purged {removed} done entries older than {args.older_than:g} days\n")
@@ -111,12 +222,25 @@ def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def register(sub: Any) -> None:
     """Add the inbox command to the subcommands `sub`."""
     box = sub.add_parser(
-        "inbox", help="create the inbox (migrate); read and replay it: stats, list, show, retry"
+        "inbox",
+        help="create the inbox (migrate); read and repair it: stats, list, show, retry, replay",
     )
     box.add_argument("action", choices=ACTIONS)
     box.add_argument("id", nargs="?", type=number(int, low=1, high=2**63 - 1), metavar="ID")
     add_db_argument(box)
-    box.add_argument("--state", choices=["pending", "claimed", "done", "dead"])
+    box.add_argument(
+        "--state",
+        choices=["pending", "claimed", "done", "dead"],
+        help="list: entries in this state; retry: retry all entries in it (dead or pending)",
+    )
+    box.add_argument(
+        "--since",
+        type=moment,
+        metavar="WHEN",
+        help="retry: entries received since WHEN (ISO 8601, or an age: 90m, 2h, 7d)",
+    )
+    box.add_argument("--event", metavar="NAME", help="retry: entries of this event only")
+    box.add_argument("--json", action="store_true", help="stats, list, show, rejections: JSON")
     box.add_argument("--limit", type=number(int, low=1, high=1_000_000), default=50)
     box.add_argument(
         "--older-than",

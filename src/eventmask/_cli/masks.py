@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 from .._errors import MaskSyntaxError
 from .._json import dumps_text
+from .._language.diagnostics import Diagnostic
 from .._language.mask import Mask, overlap_example, uncovered_example
 from .._language.parser import lint, parse
 from .common import (
@@ -65,7 +66,7 @@ def _check_webhook(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     out.write(f"valid: {report.mask}\n")
     for warning in report.warnings:
-        out.write(f"warning: {warning}\n")
+        err.write(f"warning: {warning}\n")
     for finding in findings:
         out.write(f"{finding.kind}: {finding.message}\n")
         if finding.example is not None:
@@ -87,6 +88,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     canonical: list[str] = []
     messages: list[str] = []
+    warnings: list[dict[str, Any]] = []
     for text in args.masks:
         try:
             mask = parse(text, lenient=args.lenient)
@@ -96,6 +98,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 err.write(f"eventmask: invalid mask {text!r}: {exc}\n")
             continue
         canonical.append(str(mask))
+        warnings += [{"mask": text, **_finding(w)} for w in mask.warnings]
         if not args.json:
             out.write(f"{mask}\n")
             for warning in mask.warnings:
@@ -104,18 +107,23 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if messages:
             write_json(_validation_error({"event_mask": messages}), out)
         else:
-            write_json({"event_mask": canonical}, out)
+            write_json({"event_mask": canonical, "warnings": warnings}, out)
     return EXIT_INVALID if messages else EXIT_OK
 
 
+def _finding(d: Diagnostic) -> dict[str, Any]:
+    return {"code": d.code, "severity": d.severity, "message": d.message,
+            "start": d.start, "end": d.end}  # fmt: skip
+
+
 def _lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    status = EXIT_OK
-    for text in args.masks:
-        for finding in lint(text):
+    findings = [(text, finding) for text in args.masks for finding in lint(text)]
+    if args.json:
+        write_json([{"mask": text, **_finding(f)} for text, f in findings], out)
+    else:
+        for text, finding in findings:
             out.write(f"{text}:{finding.start}: {finding.code} {finding.message}\n")
-            if finding.severity == "error":
-                status = EXIT_INVALID
-    return status
+    return EXIT_INVALID if any(f.severity == "error" for _, f in findings) else EXIT_OK
 
 
 def _two_masks(args: argparse.Namespace, err: TextIO) -> tuple[Mask, Mask] | None:
@@ -129,14 +137,17 @@ def _covers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if pair is None:
         return EXIT_USAGE
     a, b = pair
-    if a.covers(b):
+    covered = a.covers(b)
+    witness = None if covered else uncovered_example(a, b)
+    if args.json:
+        write_json({"a": str(a), "b": str(b), "covers": covered, "missed": witness}, out)
+    elif covered:
         out.write(f"yes: {a} delivers everything {b} does\n")
-        return EXIT_OK
-    out.write(f"no: {a} does not deliver everything {b} does\n")
-    witness = uncovered_example(a, b)
-    if witness is not None:
-        out.write(f"  for example: {dumps_text(witness)}\n")
-    return EXIT_INVALID
+    else:
+        out.write(f"no: {a} does not deliver everything {b} does\n")
+        if witness is not None:
+            out.write(f"  for example: {dumps_text(witness)}\n")
+    return EXIT_OK if covered else EXIT_INVALID
 
 
 def _overlaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -145,12 +156,15 @@ def _overlaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     a, b = pair
     witness = overlap_example(a, b)
-    if witness is None:
+    if args.json:
+        doc = {"a": str(a), "b": str(b), "overlaps": witness is not None, "example": witness}
+        write_json(doc, out)
+    elif witness is None:
         out.write(f"no: {a} and {b} never deliver the same notification\n")
-        return EXIT_INVALID
-    out.write(f"yes: {a} and {b} both deliver, for example:\n")
-    out.write(f"  {dumps_text(witness)}\n")
-    return EXIT_OK
+    else:
+        out.write(f"yes: {a} and {b} both deliver, for example:\n")
+        out.write(f"  {dumps_text(witness)}\n")
+    return EXIT_INVALID if witness is None else EXIT_OK
 
 
 def register(sub: Any) -> None:
@@ -160,7 +174,9 @@ def register(sub: Any) -> None:
     )
     check.add_argument("masks", nargs="*", metavar="MASK")
     check.add_argument("--lenient", action="store_true", help="repair what lenient mode repairs")
-    check.add_argument("--json", action="store_true", help="print JSON (Channex's 422 body)")
+    check.add_argument(
+        "--json", action="store_true", help="print JSON, warnings included (422 body if invalid)"
+    )
     check.add_argument(
         "--webhook", metavar="BODY.json", help="validate a webhook create/update body"
     )
@@ -179,8 +195,10 @@ def register(sub: Any) -> None:
         cmd.add_argument("a", metavar="A")
         cmd.add_argument("b", metavar="B")
         cmd.add_argument("--lenient", action="store_true", help="parse both masks leniently")
+        cmd.add_argument("--json", action="store_true", help="print the answer as JSON")
         cmd.set_defaults(run=run)
 
     lint_cmd = sub.add_parser("lint", help="print every finding about each mask")
     lint_cmd.add_argument("masks", nargs="+", metavar="MASK")
+    lint_cmd.add_argument("--json", action="store_true", help="print the findings as JSON")
     lint_cmd.set_defaults(run=_lint)

@@ -61,6 +61,10 @@ class Statements:
     entries_in_state: str  # (state, limit)
     entry: str  # (id) -> one row of COLUMNS
     retry: str  # (available_at, id) -> rowcount 1 when a dead or pending entry was reset
+    # (available_at, state, since, event, event) -> rowcount; event None matches every event
+    retry_matching: str
+    # (received_at, idempotency_key, id) -> the new entry's id, for a done entry only
+    replay: str
     purge_done: str  # (cutoff, chunk) -> rowcount
     purge_rejections: str  # (cutoff, chunk) -> rowcount
     purge_refusal_counts: str  # (cutoff) -> rowcount

@@ -302,6 +302,16 @@ class Inbox:
         """Make a dead (or failed) entry pending again, attempts reset."""
         raise NotImplementedError
 
+    def retry_matching(
+        self, state: str = "dead", *, since: float | None = None, event: str | None = None
+    ) -> int:
+        """Make every `state` entry (received since `since`, of `event`) pending again."""
+        raise NotImplementedError
+
+    def replay(self, entry_id: int) -> int:
+        """Store a done entry's body again as a new entry, with its own key; return its id."""
+        raise NotImplementedError
+
     def purge(self, older_than: float) -> int:
         """Delete done entries and rejections older than `older_than` seconds."""
         raise NotImplementedError

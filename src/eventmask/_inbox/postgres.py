@@ -190,6 +190,15 @@ STATEMENTS: Final = Statements(
     entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = %s",
     retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = %s, "
     "lease_owner = NULL, lease_until = NULL WHERE id = %s AND state IN ('dead', 'pending')",
+    retry_matching="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, "
+    "available_at = %s, lease_owner = NULL, lease_until = NULL WHERE state = %s "
+    "AND received_at >= %s AND (%s::text IS NULL OR event = %s::text)",
+    # Workers listening are woken as for a new delivery (docs/deployment.md).
+    replay="WITH added AS (INSERT INTO eventmask_deliveries (received_at, event, property_id, "
+    "body, body_hash, revision_key, idempotency_key, available_at) SELECT v.now, d.event, "
+    "d.property_id, d.body, d.body_hash, NULL, v.key, v.now FROM (SELECT %s::double precision "
+    "AS now, %s::text AS key) v, eventmask_deliveries d WHERE d.id = %s AND d.state = 'done' "
+    "RETURNING id) SELECT id, pg_notify('eventmask_inbox', '') FROM added",
     purge_done="DELETE FROM eventmask_deliveries WHERE id IN (SELECT id FROM "
     "eventmask_deliveries WHERE state = 'done' AND done_at < %s LIMIT %s)",
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "

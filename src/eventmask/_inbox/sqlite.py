@@ -125,6 +125,13 @@ STATEMENTS: Final = Statements(
     entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = ?",
     retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = ?, "
     "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('dead', 'pending')",
+    retry_matching="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, "
+    "available_at = ?, lease_owner = NULL, lease_until = NULL WHERE state = ? "
+    "AND received_at >= ? AND (? IS NULL OR event = ?)",
+    replay="INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
+    "revision_key, idempotency_key, available_at) SELECT ?1, event, property_id, body, "
+    "body_hash, NULL, ?2, ?1 FROM eventmask_deliveries WHERE id = ?3 AND state = 'done' "
+    "RETURNING id",
     purge_done="DELETE FROM eventmask_deliveries WHERE id IN (SELECT id FROM "
     "eventmask_deliveries WHERE state = 'done' AND done_at < ? LIMIT ?)",
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "

@@ -6,6 +6,7 @@ supplies the statements.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,38 @@ class OperatorViews(SQLBackend):
             raise InboxError(
                 f"entry {entry_id} is {state}; only dead or pending entries are retried"
             )
+
+    def retry_matching(
+        self, state: str = "dead", *, since: float | None = None, event: str | None = None
+    ) -> int:
+        """Make every `state` entry received since `since` (of `event`) pending again.
+
+        `state` is ``dead`` or ``pending`` (entries waiting out a backoff);
+        attempts are reset.  Returns how many entries changed.
+        """
+        if state not in ("dead", "pending"):
+            raise InboxError(f"only dead or pending entries are retried, not {state!r}")
+        params = (self.clock(), state, since or 0.0, event, event)
+        with self.transaction() as conn:
+            return int(conn.execute(self.statements.retry_matching, params).rowcount)
+
+    def replay(self, entry_id: int) -> int:
+        """Store a done entry's body again as a new pending entry; return the new id.
+
+        For a handler that was wrong and is fixed: the new entry has its own
+        idempotency key (``replay:<id>:<random>``), so a handler that
+        deduplicates on the key runs again.  Channex's retries of the
+        original still deduplicate against the original.
+        """
+        key = f"replay:{entry_id}:{uuid.uuid4().hex[:12]}"
+        with self.transaction() as conn:
+            # fetchall: the statement is finished before the commit.
+            rows = conn.execute(self.statements.replay, (self.clock(), key, entry_id)).fetchall()
+        if not rows:
+            state = self.get(entry_id).state
+            hint = "; use retry for a dead entry" if state == "dead" else ""
+            raise InboxError(f"entry {entry_id} is {state}; only done entries are replayed{hint}")
+        return int(rows[0][0])
 
     def purge(self, older_than: float, chunk: int = 5_000) -> int:
         """Delete done entries and rejections older than `older_than` seconds.

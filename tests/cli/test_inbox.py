@@ -1,0 +1,93 @@
+"""``eventmask inbox``: bulk retry, replay, rejections, and the usage errors around them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eventmask import Notification, Router
+from eventmask._inbox.base import Refusal, RefusalBatch
+from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
+
+from ..helpers import body, run_cli
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """An inbox with three dead entries (two messages, one review) and one refusal."""
+    path = tmp_path / "inbox.db"
+    inbox = SQLiteInbox(path, InboxSettings(max_attempts=1))
+    router = Router()
+
+    @router.on("*")
+    def broken(n: Notification) -> None:
+        raise KeyError("room_type_id")
+
+    for n, event in enumerate(["message", "message", "review"]):
+        inbox.put(body(n, event=event))
+    Worker(inbox, router).run_once()
+    refusal = Refusal(1_000.0, 401, "wrong secret", "missing or wrong secret header", "1.2.3.4:5")
+    inbox.record_refusals(RefusalBatch(((960.0, 401, "wrong secret", 1),), (refusal,)))
+    inbox.close()
+    return str(path)
+
+
+def test_bulk_retry_by_event_then_by_state(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--event picks the messages; --state dead the rest; each says how many changed."""
+    out = run_cli(capsys, "inbox", "retry", "--event", "message", "--db", db)[1]
+    assert out == "2 dead entries are pending again\n"
+    assert run_cli(capsys, "inbox", "retry", "--state", "dead", "--db", db)[1] == (
+        "1 dead entry is pending again\n"
+    )
+    stats = json.loads(run_cli(capsys, "inbox", "stats", "--json", "--db", db)[1])
+    assert (stats["dead"], stats["pending"]) == (0, 3)
+
+
+def test_bulk_retry_since_a_time(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--since takes an ISO time or an age; entries received before it stay dead."""
+    assert run_cli(capsys, "inbox", "retry", "--since", "2099-01-01", "--db", db)[1] == (
+        "0 dead entries are pending again\n"
+    )
+    assert run_cli(capsys, "inbox", "retry", "--since", "1h", "--db", db)[1] == (
+        "3 dead entries are pending again\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["retry"], "needs an entry ID, or --state, --since or --event"),
+        (["retry", "1", "--state", "dead"], "an entry ID or filters, not both"),
+        (["retry", "--state", "done"], "only dead or pending entries are retried, not done"),
+        (["retry", "--since", "last week"], "expected an ISO 8601 time"),
+        (["replay"], "inbox replay needs an entry ID"),
+    ],
+)
+def test_usage_errors(
+    db: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run_cli(capsys, "inbox", *argv, "--db", db)
+    assert (status, out) == (2, "")
+    assert message in err
+
+
+def test_replay_of_a_dead_entry_points_at_retry(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run_cli(capsys, "inbox", "replay", "1", "--db", db)
+    assert status == 1
+    assert "entry 1 is dead; only done entries are replayed; use retry for a dead entry" in err
+
+
+def test_rejections_have_a_header_and_iso_times(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = run_cli(capsys, "inbox", "rejections", "--db", db)[1]
+    assert out.splitlines() == [
+        "ID\tAT\tSTATUS\tREMOTE\tREASON",
+        "1\t1970-01-01T00:16:40Z\t401\t1.2.3.4:5\tmissing or wrong secret header",
+    ]
+    (row,) = json.loads(run_cli(capsys, "inbox", "rejections", "--json", "--db", db)[1])
+    assert (row["at"], row["status"], row["body"]) == ("1970-01-01T00:16:40Z", 401, None)

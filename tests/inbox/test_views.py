@@ -1,0 +1,85 @@
+"""Operator repairs on both backends: bulk retry by state, time and event; replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eventmask import Notification, Router
+from eventmask.inbox import InboxError, Worker, current_delivery
+
+from ..helpers import body
+from .conftest import Clock
+
+
+def _failing_router(fail: set[str]) -> Router:
+    router = Router()
+
+    @router.on("message;review")
+    def handle(n: Notification) -> None:
+        if n.raw["payload"]["delivery"] in fail:
+            raise RuntimeError("failing on purpose")
+
+    return router
+
+
+def _dead(inbox: Any, clock: Clock, router: Router) -> None:
+    """Run until every failing entry is dead (3 attempts, backoff moved past by hand)."""
+    for _ in range(3):
+        Worker(inbox, router).run_once()
+        clock.now += 3_600
+
+
+def test_bulk_retry_takes_state_time_and_event(inbox: Any, clock: Clock) -> None:
+    """Only the dead entries that match every filter become pending, attempts reset."""
+    inbox.put(body(1))
+    clock.now += 100
+    since = clock.now
+    inbox.put(body(2))
+    inbox.put(body(3, event="review"))
+    _dead(inbox, clock, _failing_router({"d1", "d2", "d3"}))
+    assert inbox.stats()["dead"] == 3
+    assert inbox.retry_matching("dead", since=since, event="message") == 1
+    (pending,) = inbox.entries("pending")
+    assert (pending.id, pending.attempts) == (2, 0)
+    assert inbox.retry_matching("dead", since=since) == 1  # the review
+    assert inbox.retry_matching() == 1  # the oldest, with no filter
+    assert inbox.stats()["dead"] == 0
+    with pytest.raises(InboxError, match="only dead or pending"):
+        inbox.retry_matching("done")
+
+
+def test_replay_stores_a_done_entry_again_with_its_own_key(inbox: Any) -> None:
+    """The replay is a new pending entry: same body, new key; the handler runs again."""
+    keys: list[str] = []
+    router = Router()
+
+    @router.on("message")
+    def handle(n: Notification) -> None:
+        keys.append(current_delivery().idempotency_key)
+
+    inbox.put(body(1))
+    Worker(inbox, router).run_once()
+    new = inbox.replay(1)
+    replayed = inbox.get(new)
+    assert (new, replayed.state, replayed.body) == (2, "pending", inbox.get(1).body)
+    Worker(inbox, router).run_once()
+    assert len(keys) == 2
+    assert keys[1] != keys[0]
+    assert keys[1].startswith("replay:1:")
+    # A Channex retry of the original body is still a duplicate of the original.
+    again = inbox.put(body(1))
+    assert (again.duplicate, again.id) == (True, 1)
+
+
+def test_only_done_entries_are_replayed(inbox: Any, clock: Clock) -> None:
+    """A pending entry is not replayed; a dead one is pointed at retry; unknown ids say so."""
+    inbox.put(body(1))
+    with pytest.raises(InboxError, match="entry 1 is pending; only done entries are replayed"):
+        inbox.replay(1)
+    _dead(inbox, clock, _failing_router({"d1"}))
+    with pytest.raises(InboxError, match="use retry for a dead entry"):
+        inbox.replay(1)
+    with pytest.raises(InboxError, match="no inbox entry 99"):
+        inbox.replay(99)
