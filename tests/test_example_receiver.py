@@ -100,3 +100,38 @@ def test_an_ari_delivery_costs_the_same_however_many_ranges_wait(tmp_path: Path)
             assert "USING INDEX ari_to_pull_key" in plan, plan
             # It reads the ranges near the change, not every range of the key.
             assert len(many.execute(statement).fetchall()) <= 2
+
+
+def test_as_channex_delivers_it_through_the_testing_kit(tmp_path: Path) -> None:
+    """Repeats, out of order, both spellings of a revision: still one pull and the same ranges."""
+    from eventmask.testing import ari as ari_notification
+    from eventmask.testing import ari_item, booking_revision, harness
+
+    revision = "5c6e8f0a-1b2c-4d3e-8f4a-5b6c7d8e9f00"
+    changes = [
+        ari_notification(
+            *(
+                ari_item(f"2026-05-{d:02d}", room_type_id=RT, rate_plan_id=RP, rate=100)
+                for d in days
+            ),
+            property_id="p1",
+        )
+        for days in ((1, 2, 3, 7), (4, 9))
+    ]
+    with harness(example.router, directory=tmp_path, workers=2) as h:
+        done = h.deliver(
+            [*booking_revision("booking_new", revision_id=revision), *changes],
+            duplicates=0.5,
+            shuffle=True,
+            seed=7,
+        )
+        h.drain()
+    assert done.duplicates == len(done.sent) - 4
+    db = sqlite3.connect(tmp_path / "inbox.db")
+    assert db.execute("SELECT revision_id FROM revisions_to_pull").fetchall() == [(revision,)]
+    ranges = db.execute("SELECT date_from, date_to FROM ari_to_pull ORDER BY date_from").fetchall()
+    assert ranges == [
+        ("2026-05-01", "2026-05-04"),
+        ("2026-05-07", "2026-05-07"),
+        ("2026-05-09", "2026-05-09"),
+    ]

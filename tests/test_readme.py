@@ -67,3 +67,12 @@ def test_console_examples_print_what_the_readme_shows() -> None:
                 [_bin("eventmask"), *argv[1:]], capture_output=True, text=True, env=env, check=False
             )
             assert (done.stdout + done.stderr).splitlines() == shown.splitlines(), command
+
+
+def test_the_testing_page_examples_run() -> None:
+    """Every ```python block of docs/testing.md runs, in order (its asserts are the checks)."""
+    page = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", page, re.M | re.S)
+    assert len(blocks) == 3
+    for n, code in enumerate(blocks):
+        exec(compile(code, f"docs/testing.md[{n}]", "exec"), {"__name__": "docs_testing"})

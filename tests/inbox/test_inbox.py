@@ -48,10 +48,6 @@ def url_of(inbox: Any) -> str:
     return str(getattr(inbox, "url", None) or inbox.path)
 
 
-def placeholder(ctx: Any) -> str:
-    return "?" if ctx.backend == "sqlite" else "%s"
-
-
 def test_put_is_committed_and_visible_to_another_connection(inbox: Any) -> None:
     """After put returns, the entry is in the file, seen by an independent connection."""
     result = inbox.put(body(1))
@@ -120,8 +116,13 @@ def test_worker_marks_done_and_handler_effects_commit_once(inbox: Any) -> None:
     def write(n: Notification) -> None:
         ctx = current_delivery()
         ctx.connection.execute("CREATE TABLE IF NOT EXISTS fx (k TEXT)")
-        insert = f"INSERT INTO fx VALUES ({placeholder(ctx)})"
-        ctx.connection.execute(insert, (ctx.idempotency_key,))
+        insert = f"INSERT INTO fx VALUES ({ctx.placeholder})"
+        # The typed view of the connection is the connection itself, on its own backend only.
+        typed = ctx.sqlite if ctx.backend == "sqlite" else ctx.postgres
+        assert typed is ctx.connection
+        with pytest.raises(TypeError, match=f"runs under a {ctx.backend} inbox"):
+            _ = ctx.postgres if ctx.backend == "sqlite" else ctx.sqlite
+        typed.execute(insert, (ctx.idempotency_key,))
 
     for n in range(5):
         inbox.put(body(n))

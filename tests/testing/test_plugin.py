@@ -75,3 +75,4 @@ def test_a_project_uses_the_fixtures_without_configuration(tmp_path: Path) -> No
     assert "1 failed, 3 passed" in out, out
     assert "KeyError: 'message_thread_id'" in out, out
     assert "test_handler_bug_is_visible" in out
+

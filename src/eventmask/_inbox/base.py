@@ -14,9 +14,14 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import attrs
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import psycopg
 
 from .._envelope import Envelope
 from .._errors import InvalidJSON
@@ -177,6 +182,8 @@ class DeliveryContext:
     together with that mark, or not at all.  It is a `sqlite3.Connection`
     when ``backend`` is ``"sqlite"`` (``?`` placeholders) and a
     `psycopg.Connection` when it is ``"postgresql"`` (``%s`` placeholders).
+    `sqlite` and `postgres` return it typed, and raise `TypeError` under
+    the other backend; `placeholder` is the parameter style to write SQL in.
     ``idempotency_key`` identifies the delivery for effects outside the
     database (it is the same on every attempt).
 
@@ -190,6 +197,43 @@ class DeliveryContext:
     attempt: int
     event: str
     backend: str = "sqlite"
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The connection, typed, under a SQLite inbox (`TypeError` under PostgreSQL).
+
+        >>> import sqlite3
+        >>> ctx = DeliveryContext(sqlite3.connect(":memory:"), 1, "k", 1, "message")
+        >>> ctx.sqlite.execute("SELECT 1").fetchone()
+        (1,)
+        """
+        if self.backend != "sqlite":
+            raise TypeError(f"this delivery runs under a {self.backend} inbox, not sqlite")
+        connection: sqlite3.Connection = self.connection
+        return connection
+
+    @property
+    def postgres(self) -> psycopg.Connection[Any]:
+        """The connection, typed, under a PostgreSQL inbox (`TypeError` under SQLite).
+
+        >>> DeliveryContext(None, 1, "k", 1, "message").postgres
+        Traceback (most recent call last):
+        ...
+        TypeError: this delivery runs under a sqlite inbox, not postgresql
+        """
+        if self.backend != "postgresql":
+            raise TypeError(f"this delivery runs under a {self.backend} inbox, not postgresql")
+        connection: psycopg.Connection[Any] = self.connection
+        return connection
+
+    @property
+    def placeholder(self) -> str:
+        """The connection's parameter placeholder: ``?`` for SQLite, ``%s`` for PostgreSQL.
+
+        >>> DeliveryContext(None, 1, "k", 1, "message", "postgresql").placeholder
+        '%s'
+        """
+        return "?" if self.backend == "sqlite" else "%s"
 
 
 _current: contextvars.ContextVar[DeliveryContext] = contextvars.ContextVar("eventmask_delivery")
