@@ -15,12 +15,13 @@ import pytest
 import eventmask
 import eventmask.asgi
 import eventmask.inbox
+import eventmask.testing
 from eventmask import _errors
 
 from .conftest import ROOT
 from .test_layering import modules
 
-NAMESPACES = [eventmask, eventmask.asgi, eventmask.inbox]
+NAMESPACES = [eventmask, eventmask.asgi, eventmask.inbox, eventmask.testing]
 
 
 def _public(module: types.ModuleType) -> set[str]:

@@ -36,8 +36,7 @@ from ._testing.builders import (
 from ._testing.harness import TEST_SETTINGS, Harness, drain, harness
 from ._testing.sender import Delivered, Notifications, Sender, Sent, deliver
 
-__all__ = [
-    "TEST_SETTINGS",
+__all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Delivered",
     "DeliveryFailed",
     "Harness",
@@ -45,6 +44,7 @@ __all__ = [
     "RateForm",
     "Sender",
     "Sent",
+    "TEST_SETTINGS",
     "ari",
     "ari_item",
     "booking",

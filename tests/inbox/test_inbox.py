@@ -478,7 +478,7 @@ def test_inbox_migrate_command(db_url: str, capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out == f"migrated the inbox schema from version 0 to {current}\n"
     assert main(["inbox", "migrate", "--db", db_url]) == 0
     assert capsys.readouterr().out == f"the inbox schema is up to date (version {current})\n"
-    assert main(["inbox", "stats", "--db", db_url]) == 0
+    assert main(["inbox", "stats", "--json", "--db", db_url]) == 0
     assert '"pending": 0' in capsys.readouterr().out
 
 
@@ -492,6 +492,11 @@ def test_inbox_commands_refuse_an_unmigrated_postgres(
     assert "eventmask inbox migrate --db" in capsys.readouterr().err
     assert main(["worker", "tests.apps:recording", "--db", postgres_url]) == 2
     assert "eventmask inbox migrate --db" in capsys.readouterr().err
+    # The early exit gave the loggers back: nothing writes to this test's stderr later.
+    import logging
+
+    for name in ("eventmask", "uvicorn.error"):
+        assert (logging.getLogger(name).handlers, logging.getLogger(name).propagate) == ([], True)
 
 
 def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:

@@ -76,3 +76,15 @@ def test_a_project_uses_the_fixtures_without_configuration(tmp_path: Path) -> No
     assert "KeyError: 'message_thread_id'" in out, out
     assert "test_handler_bug_is_visible" in out
 
+
+def test_the_plugin_loads_nothing_of_eventmask_until_a_fixture_is_used() -> None:
+    """Every pytest run of a user loads the plugin: it must not import the receiver or inbox."""
+    code = (
+        "import sys, eventmask._testing.plugin; "
+        "print(sorted(m for m in sys.modules if m.startswith('eventmask.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stdout.strip()
+    assert "eventmask._testing.plugin" in loaded
+    for heavy in ("_service", "_inbox", "_routing", "_testing.harness", "_language"):
+        assert f"eventmask.{heavy}" not in loaded

@@ -153,8 +153,20 @@ def setup_logging(level: str = "info") -> None:
 
 
 def stop_logging() -> None:
-    """Write out what is queued and stop the logging thread."""
+    """Write out what is queued, stop the logging thread, and give the loggers back.
+
+    The loggers propagate to the root again, with no handler of their own:
+    a command run inside another program (a test, an embedding) leaves its
+    logging as it found it.
+    """
     global _listener
     if _listener is not None:
         _listener.stop()
         _listener = None
+        for name in _LOGGERS:
+            logger = logging.getLogger(name)
+            logger.handlers[:] = []
+            logger.filters[:] = []
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+        logging.getLogger("uvicorn.access").disabled = False

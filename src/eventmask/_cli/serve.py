@@ -238,8 +238,6 @@ def _ignore_signal(signum: int, frame: object) -> None:
 
 
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .._errors import InboxError
-    from .._service.worker import Worker
     from .logs import setup_logging, stop_logging
 
     db = database(args)
@@ -247,6 +245,16 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write("eventmask: error: worker needs --db URL (or EVENTMASK_DB)\n")
         return EXIT_USAGE
     setup_logging(args.log_level)
+    try:
+        return _run_workers(args, db, err)
+    finally:
+        stop_logging()  # on every way out, an early one included
+
+
+def _run_workers(args: argparse.Namespace, db: str, err: TextIO) -> int:
+    from .._errors import InboxError
+    from .._service.worker import Worker
+
     router = _load(args.app, err)
     if router is None:
         return EXIT_USAGE
@@ -261,13 +269,13 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.parent_pid is not None:
         exit_with_parent(args.parent_pid, stop.set)
     if args.metrics_port is not None and not _serve_metrics(args, err):
+        inbox.close()
         return EXIT_USAGE
     workers = [Worker(inbox, router).start() for _ in range(args.workers)]
     stop.wait()
     for worker in workers:
         worker.stop()
     inbox.close()
-    stop_logging()
     return EXIT_OK
 
 
