@@ -1,10 +1,11 @@
 """The ``eventmask`` command line: one module per command family.
 
 `masks` (check, lint, covers, overlaps), `streams` (filter, explain),
-`serve` (serve, worker), `inbox` and `send`.  Only the family of the command being
-run is imported (all of them for ``--help`` or an unknown command), so
-``eventmask filter`` never loads the inbox, the receiver or the algebra: its
-process starts in a fraction of the time.
+`serve` (serve, worker), `inbox`, `send` and `webhooks` (webhooks,
+coverage).  Only the family of the command being run is imported (all of
+them for ``--help`` or an unknown command), so ``eventmask filter`` never
+loads the inbox, the receiver or the algebra: its process starts in a
+fraction of the time.
 
 Exit status: 0 success, 1 a mask or input was found invalid (or a yes/no
 question answered no), 2 usage errors and unreadable input.
@@ -33,6 +34,8 @@ COMMANDS: Final = {
     "worker": "serve",
     "inbox": "inbox",
     "send": "send",
+    "webhooks": "webhooks",
+    "coverage": "webhooks",
 }
 
 
@@ -49,6 +52,10 @@ def _register(family: str) -> Callable[[Any], None]:
         from . import serve
 
         return serve.register
+    if family == "webhooks":
+        from . import webhooks
+
+        return webhooks.register
     if family == "send":
         from . import send
 

@@ -1,0 +1,153 @@
+"""Carrying a plan out, proving the webhooks work, and rotating their secret.
+
+Each step is its own API call; a step that fails is reported and the others
+go on.  Running `apply` again re-plans from what Channex now holds, so it
+resumes where a partial run stopped and is a no-op once all is done
+(docs/provisioning.md, "apply", "verify", "rotate-secret").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
+
+from .._errors import ChannexError
+from .client import ChannexClient, TestResult
+from .desired import DesiredState
+from .model import Webhook
+from .plan import Plan, Step, canonical, changes
+
+__all__ = ["Outcome", "Proof", "apply_plan", "managed", "rotate", "verify"]
+
+
+@attrs.frozen(slots=True)
+class Outcome:
+    """How one step went: the webhook as Channex now holds it, or the error.
+
+    >>> hook = Webhook(property_id="p", callback_url="u", event_mask="message")
+    >>> Outcome(Step("create", hook, None, ()), None, "HTTP 422").ok
+    False
+    """
+
+    step: Step
+    webhook: Webhook | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the step was carried out."""
+        return self.error is None
+
+
+def _carry_out(client: ChannexClient, step: Step) -> Webhook | None:
+    if step.action == "create":
+        return client.create(step.webhook)
+    assert step.existing is not None
+    assert step.existing.id is not None
+    if step.action == "update":
+        return client.update(step.existing.id, step.webhook)
+    client.delete(step.existing.id)
+    return None
+
+
+def apply_plan(
+    client: ChannexClient, plan: Plan, on_done: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
+    """Carry out the plan's pending steps, one API call each; a failure does not stop the rest.
+
+    >>> apply_plan(None, Plan((), (), (), prune=False))  # type: ignore[arg-type]
+    []
+    """
+    outcomes = []
+    for step in plan.pending:
+        try:
+            outcome = Outcome(step, _carry_out(client, step))
+        except ChannexError as exc:
+            outcome = Outcome(step, None, str(exc))
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+    return outcomes
+
+
+def managed(account: Iterable[Webhook], desired: DesiredState | None) -> list[Webhook]:
+    """The account's webhooks the file asks for (every active one, without a file).
+
+    >>> hooks = [Webhook(id="w1", property_id="p", callback_url="u", event_mask="*",
+    ...                  is_active=True)]
+    >>> [h.id for h in managed(hooks, None)]
+    ['w1']
+    """
+    if desired is None:
+        return [h for h in account if h.is_active]
+    wanted = {d.key for d in desired.webhooks}
+    return [
+        h for h in account if (h.property_id, h.callback_url, canonical(h.event_mask)) in wanted
+    ]
+
+
+@attrs.frozen(slots=True)
+class Proof:
+    """What the receiver answered to Channex's test delivery for one webhook.
+
+    >>> hook = Webhook(id="w1", property_id="p", callback_url="u", event_mask="*")
+    >>> Proof(hook, TestResult(200, "{}"), None).ok
+    True
+    """
+
+    webhook: Webhook
+    result: TestResult | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the receiver answered 2xx."""
+        return self.result is not None and self.result.ok
+
+
+def verify(
+    client: ChannexClient,
+    hooks: Sequence[Webhook],
+    on_done: Callable[[Proof], None] | None = None,
+) -> list[Proof]:
+    """Have Channex send each webhook's test delivery; what each receiver answered.
+
+    >>> verify(None, [])  # type: ignore[arg-type]
+    []
+    """
+    proofs = []
+    for hook in hooks:
+        try:
+            proof = Proof(hook, client.test(hook), None)
+        except ChannexError as exc:
+            proof = Proof(hook, None, str(exc))
+        proofs.append(proof)
+        if on_done is not None:
+            on_done(proof)
+    return proofs
+
+
+def rotate(account: Iterable[Webhook], desired: DesiredState) -> list[Step]:
+    """The updates that put the file's secret header values on every managed webhook.
+
+    Only the headers named by ``{ env = ... }`` in the file change; every
+    other field stays as Channex holds it.
+
+    >>> rotate([], DesiredState("f", (), frozenset(), frozenset()))
+    []
+    """
+    wanted = {d.key: d for d in desired.webhooks}
+    steps = []
+    for hook in managed(account, desired):
+        d = wanted[(hook.property_id, hook.callback_url, canonical(hook.event_mask))]
+        secrets = {
+            n: v for n, v in d.webhook.headers.items() if n.lower() in desired.secret_headers
+        }
+        headers = {n: v for n, v in hook.headers.items() if n.lower() not in desired.secret_headers}
+        headers.update(secrets)
+        if headers != dict(hook.headers):
+            new = attrs.evolve(hook, headers=headers)
+            diff = changes(hook, new, desired.secret_headers)
+            steps.append(Step("update", new, hook, diff, d.where))
+    return steps

@@ -1,0 +1,174 @@
+"""A stand-in for Channex's webhook API, served on loopback by the tests.
+
+Channex itself cannot be reached from the tests.  This server implements
+the webhook endpoints as Channex documents them (docs/provisioning.md, "The
+Channex API"): the JSON:API response shapes, pagination with ``meta``
+(10 per page unless asked), the 401, 404 and 422 error bodies, and the test
+endpoint, which really POSTs a test notification to the callback URL (in
+the tests, a real eventmask receiver) and answers with what it got back.
+`faults` injects 429s, 5xx answers and timeouts, one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .helpers import Server
+
+API_KEY = "stand-in-api-key"
+_FIELDS = ("callback_url", "event_mask", "request_params", "headers", "is_active", "send_data")
+
+
+def _resource(hook: dict[str, Any]) -> dict[str, Any]:
+    attributes = {"id": hook["id"], **{k: hook.get(k) for k in _FIELDS}}
+    out: dict[str, Any] = {"id": hook["id"], "type": "webhook", "attributes": attributes}
+    if hook.get("property_id"):
+        out["relationships"] = {
+            "property": {"data": {"type": "property", "id": hook["property_id"]}}
+        }
+    else:
+        attributes["is_global"] = True
+    return out
+
+
+def _error(status: int, code: str, title: str, details: dict[str, list[str]] | None = None) -> Response:
+    errors: dict[str, Any] = {"code": code, "title": title}
+    if details is not None:
+        errors["details"] = details
+    return JSONResponse({"errors": errors}, status_code=status)
+
+
+class ChannexStandIn:
+    """The stand-in's state: webhooks by id, the faults to inject, every request seen."""
+
+    def __init__(self) -> None:
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.faults: list[int | str] = []  # statuses, or "timeout": one per request
+        self.requests: list[tuple[str, str]] = []
+        self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
+        self.app = Starlette(
+            routes=[
+                Route("/api/v1/webhooks", self.list_, methods=["GET"]),
+                Route("/api/v1/webhooks", self.create, methods=["POST"]),
+                Route("/api/v1/webhooks/test", self.test, methods=["POST"]),
+                Route("/api/v1/webhooks/{id}", self.get, methods=["GET"]),
+                Route("/api/v1/webhooks/{id}", self.update, methods=["PUT"]),
+                Route("/api/v1/webhooks/{id}", self.delete, methods=["DELETE"]),
+            ],
+            middleware=[Middleware(BaseHTTPMiddleware, dispatch=self._gate)],
+        )
+
+    def add(self, **fields: Any) -> str:
+        """Store a webhook directly, as if created earlier (Channex's defaults apply)."""
+        ident = str(uuid.uuid4())
+        self.webhooks[ident] = {"id": ident, "is_active": False, "send_data": False,
+                                "headers": None, "request_params": None, **fields}  # fmt: skip
+        return ident
+
+    async def _gate(self, request: Request, call_next: Any) -> Response:
+        self.requests.append((request.method, request.url.path))
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault == "timeout":  # longer than the tests' client timeout
+                await asyncio.sleep(2)
+                return JSONResponse({"errors": {"code": "timeout"}}, 504)
+            if isinstance(fault, int):
+                headers = {"retry-after": "0"} if fault == 429 else {}
+                return JSONResponse({"errors": {"code": "error"}}, fault, headers=headers)
+        if request.headers.get("user-api-key") != API_KEY:
+            return _error(401, "unauthorized", "Unauthorized")
+        response: Response = await call_next(request)
+        return response
+
+    async def list_(self, request: Request) -> Response:
+        page = int(request.query_params.get("pagination[page]", 1))
+        limit = int(request.query_params.get("pagination[limit]", 10))
+        hooks = list(self.webhooks.values())
+        chunk = hooks[(page - 1) * limit : page * limit]
+        meta = {"page": page, "total": len(hooks), "limit": limit}
+        return JSONResponse({"data": [_resource(h) for h in chunk], "meta": meta})
+
+    async def get(self, request: Request) -> Response:
+        hook = self.webhooks.get(request.path_params["id"])
+        if hook is None:
+            return _error(404, "resource_not_found", "Resource Not Found")
+        return JSONResponse({"data": _resource(hook)})
+
+    @staticmethod
+    def _check(body: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        hook = body.get("webhook") if isinstance(body, dict) else None
+        if not isinstance(hook, dict):
+            return {}, {"webhook": ["can't be blank"]}
+        details: dict[str, list[str]] = {}
+        if not hook.get("property_id") and hook.get("is_global") is not True:
+            details["property_id"] = ["can't be blank"]
+        for name in ("callback_url", "event_mask"):
+            if not hook.get(name):
+                details[name] = ["can't be blank"]
+        return hook, details
+
+    async def create(self, request: Request) -> Response:
+        hook, details = self._check(await request.json())
+        if details:
+            return _error(422, "validation_error", "Validation Error", details)
+        fields = {k: hook[k] for k in (*_FIELDS, "property_id") if k in hook}
+        ident = self.add(**fields)
+        return JSONResponse({"data": _resource(self.webhooks[ident])}, status_code=201)
+
+    async def update(self, request: Request) -> Response:
+        stored = self.webhooks.get(request.path_params["id"])
+        if stored is None:
+            return _error(404, "resource_not_found", "Resource Not Found")
+        hook, details = self._check(await request.json())
+        if details:
+            return _error(422, "validation_error", "Validation Error", details)
+        stored.update({k: hook[k] for k in (*_FIELDS, "property_id") if k in hook})
+        return JSONResponse({"data": _resource(stored)})
+
+    async def delete(self, request: Request) -> Response:
+        if self.webhooks.pop(request.path_params["id"], None) is None:
+            return _error(404, "resource_not_found", "Resource Not Found")
+        return JSONResponse({"meta": {"message": "Success"}})
+
+    async def test(self, request: Request) -> Response:
+        hook, details = self._check(await request.json())
+        if details:
+            return _error(422, "validation_error", "Validation Error", details)
+        notification = {
+            "event": "test",
+            "property_id": hook.get("property_id"),
+            "user_id": None,
+            "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-2] + "Z",
+            "payload": {"message": "test webhook"},
+        }
+        params = {k: str(v) for k, v in (hook.get("request_params") or {}).items()}
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                got = await client.post(hook["callback_url"], json=notification,
+                                        headers=hook.get("headers") or {}, params=params)  # fmt: skip
+            result: dict[str, Any] = {"status_code": got.status_code, "body": got.text}
+        except httpx.HTTPError as exc:
+            result = {"status_code": None, "body": f"{type(exc).__name__}: {exc}"}
+        self.tests.append({"sent": notification, **result})
+        return JSONResponse({"data": result})
+
+
+@contextmanager
+def serving() -> Iterator[tuple[str, ChannexStandIn]]:
+    """The stand-in on a free loopback port: its API base URL, and its state."""
+    standin = ChannexStandIn()
+    with Server(standin.app) as url:
+        yield f"{url}/api/v1", standin
