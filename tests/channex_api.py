@@ -44,7 +44,9 @@ def _resource(hook: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _error(status: int, code: str, title: str, details: dict[str, list[str]] | None = None) -> Response:
+def _error(
+    status: int, code: str, title: str, details: dict[str, list[str]] | None = None
+) -> Response:
     errors: dict[str, Any] = {"code": code, "title": title}
     if details is not None:
         errors["details"] = details
@@ -56,7 +58,9 @@ class ChannexStandIn:
 
     def __init__(self) -> None:
         self.webhooks: dict[str, dict[str, Any]] = {}
-        self.faults: list[int | str] = []  # statuses, or "timeout": one per request
+        # One per request: a status, "timeout", or (status, details) for an error body.
+        self.faults: list[int | str | tuple[int, dict[str, list[str]]]] = []
+        self.fault_on: str | None = None  # only requests of this method take faults
         self.requests: list[tuple[str, str]] = []
         self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
         self.app = Starlette(
@@ -80,11 +84,13 @@ class ChannexStandIn:
 
     async def _gate(self, request: Request, call_next: Any) -> Response:
         self.requests.append((request.method, request.url.path))
-        if self.faults:
+        if self.faults and self.fault_on in (None, request.method):
             fault = self.faults.pop(0)
             if fault == "timeout":  # longer than the tests' client timeout
                 await asyncio.sleep(2)
                 return JSONResponse({"errors": {"code": "timeout"}}, 504)
+            if isinstance(fault, tuple):
+                return _error(fault[0], "validation_error", "Validation Error", fault[1])
             if isinstance(fault, int):
                 headers = {"retry-after": "0"} if fault == 429 else {}
                 return JSONResponse({"errors": {"code": "error"}}, fault, headers=headers)
@@ -157,8 +163,10 @@ class ChannexStandIn:
         params = {k: str(v) for k, v in (hook.get("request_params") or {}).items()}
         try:
             async with httpx.AsyncClient(timeout=5) as client:
-                got = await client.post(hook["callback_url"], json=notification,
-                                        headers=hook.get("headers") or {}, params=params)  # fmt: skip
+                headers = hook.get("headers") or {}
+                got = await client.post(
+                    hook["callback_url"], json=notification, headers=headers, params=params
+                )
             result: dict[str, Any] = {"status_code": got.status_code, "body": got.text}
         except httpx.HTTPError as exc:
             result = {"status_code": None, "body": f"{type(exc).__name__}: {exc}"}

@@ -14,6 +14,7 @@ import pytest
 
 import eventmask
 import eventmask.asgi
+import eventmask.channex
 import eventmask.inbox
 import eventmask.testing
 from eventmask import _errors
@@ -21,7 +22,7 @@ from eventmask import _errors
 from .conftest import ROOT
 from .test_layering import modules
 
-NAMESPACES = [eventmask, eventmask.asgi, eventmask.inbox, eventmask.testing]
+NAMESPACES = [eventmask, eventmask.asgi, eventmask.channex, eventmask.inbox, eventmask.testing]
 
 
 def _public(module: types.ModuleType) -> set[str]:

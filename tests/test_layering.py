@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("envelope", ("eventmask._envelope",)),
     ("mask language", ("eventmask._language",)),
     ("routing", ("eventmask._routing",)),
-    ("webhook configuration", ("eventmask._webhooks", "eventmask")),
+    ("webhook configuration", ("eventmask._webhooks", "eventmask", "eventmask.channex")),
     ("inbox", ("eventmask._inbox",)),
     ("receiver and worker", ("eventmask._service", "eventmask.asgi", "eventmask.inbox")),
     ("testing kit", ("eventmask._testing", "eventmask.testing")),
@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 FACES = (
     "eventmask",
     "eventmask.asgi",
+    "eventmask.channex",
     "eventmask.inbox",
     "eventmask.testing",
     "eventmask.__main__",

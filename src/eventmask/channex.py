@@ -1,0 +1,59 @@
+"""Channex webhooks as code: the API client, the desired state, plan, apply, verify, coverage.
+
+>>> from eventmask.channex import make_plan, read_desired
+>>> state = read_desired('''
+... [defaults]
+... callback_url = "https://pms.example.com/channex"
+... headers = { "X-Channex-Webhook-Secret" = "a-long-shared-secret" }
+... [[webhook]]
+... property_id = "716305c4-561a-4561-a187-7f5b8aeb5920"
+... event_mask = "booking_new;booking_cancellation"
+... ''')
+>>> [step.action for step in make_plan(state, existing=[]).steps]
+['create']
+
+`ChannexClient` (and `AsyncChannexClient`) talk to the API with the
+``user-api-key`` from ``CHANNEX_API_KEY``; they need httpx (``pip install
+'eventmask[client]'``).  The ``eventmask webhooks`` commands drive all of it
+(docs/provisioning.md).
+"""
+
+from ._errors import ChannexError, ChannexNotFound, ChannexUnauthorized, ChannexValidationError
+from ._webhooks.audit import Finding, audit
+from ._webhooks.client import DEFAULT_API_URL, AsyncChannexClient, ChannexClient, TestResult
+from ._webhooks.coverage import Coverage, Gap, coverage
+from ._webhooks.desired import Desired, DesiredState, load_desired, read_desired
+from ._webhooks.lifecycle import Outcome, Proof, apply_plan, managed, rotate, verify
+from ._webhooks.model import Webhook
+from ._webhooks.plan import Change, Plan, Step, make_plan
+
+__all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
+    "AsyncChannexClient",
+    "Change",
+    "ChannexClient",
+    "ChannexError",
+    "ChannexNotFound",
+    "ChannexUnauthorized",
+    "ChannexValidationError",
+    "Coverage",
+    "DEFAULT_API_URL",
+    "Desired",
+    "DesiredState",
+    "Finding",
+    "Gap",
+    "Outcome",
+    "Plan",
+    "Proof",
+    "Step",
+    "TestResult",
+    "Webhook",
+    "apply_plan",
+    "audit",
+    "coverage",
+    "load_desired",
+    "make_plan",
+    "managed",
+    "read_desired",
+    "rotate",
+    "verify",
+]
