@@ -16,6 +16,7 @@ from .._errors import MaskSyntaxError
 from .._json import loads
 from .._language.mask import Mask, overlap_example
 from .._language.parser import parse
+from .model import Webhook
 from .validation import validate_webhook
 
 __all__ = ["ExistingWebhook", "FindingKind", "OverlapFinding", "overlaps_with_existing"]
@@ -75,35 +76,24 @@ def _existing(entries: object) -> list[ExistingWebhook]:
         raise TypeError("existing webhooks: expected the GET /api/v1/webhooks response")
     out = []
     for entry in entries:
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, Mapping) or not isinstance(
+            entry.get("attributes", entry), Mapping
+        ):
             continue
-        attrs_ = entry.get("attributes", entry)
-        if not isinstance(attrs_, Mapping):
-            continue
-        rel = entry.get("relationships", {})
-        prop = attrs_.get("property_id")
-        if isinstance(rel, Mapping):
-            data = (rel.get("property") or {}).get("data") or {}
-            if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-                prop = data["id"]
-        text = attrs_.get("event_mask")
-        text = text if isinstance(text, str) else ""
+        hook = Webhook.from_api(entry)  # the one reader of Channex's webhook resources
         try:
-            mask: Mask | None = parse(text, lenient=True)
+            mask: Mask | None = parse(hook.event_mask, lenient=True)
         except MaskSyntaxError:
             mask = None
-        ident = entry.get("id", attrs_.get("id"))
         out.append(
             ExistingWebhook(
-                id=ident if isinstance(ident, str) else None,
-                property_id=prop.lower() if isinstance(prop, str) else None,
-                callback_url=attrs_.get("callback_url")
-                if isinstance(attrs_.get("callback_url"), str)
-                else None,
-                event_mask=text,
+                id=hook.id,
+                property_id=hook.property_id,
+                callback_url=hook.callback_url or None,
+                event_mask=hook.event_mask,
                 mask=mask,
-                is_active=attrs_.get("is_active") is True,
-                is_global=attrs_.get("is_global") is True or prop is None,
+                is_active=hook.is_active,
+                is_global=hook.is_global,
             )
         )
     return out
