@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -45,6 +45,8 @@ class TestResult:
     >>> TestResult(200, "ok").ok
     True
     """
+
+    __test__ = False  # a result of Channex's test endpoint, not a test case to collect
 
     status_code: int | None
     body: str
@@ -144,42 +146,34 @@ def _page(doc: Any) -> tuple[list[Webhook], int | None]:
     return hooks, total if isinstance(total, int) else None
 
 
+# What the shared exchange asks its driver for: an HTTP request (its httpx
+# arguments), or a pause (seconds).  It is sent back the response or the error.
+Exchange = Generator["dict[str, Any] | float", "httpx.Response | Exception | None", Any]
+
+
+class _Pages:
+    """Walking the listing: the parameters of each page, and whether to ask for the next."""
+
+    def __init__(self) -> None:
+        self.page, self.seen = 1, 0
+
+    def params(self) -> dict[str, int]:
+        return {"pagination[page]": self.page, "pagination[limit]": _PAGE}
+
+    def read(self, doc: Any) -> tuple[list[Webhook], bool]:
+        """The page's webhooks, and whether another page follows."""
+        hooks, total = _page(doc)
+        self.seen += len(hooks)
+        self.page += 1
+        return hooks, bool(hooks) and total is not None and self.seen < total
+
+
 class _Base:
-    def __init__(
-        self,
-        base_url: str | None,
-        api_key: str | None,
-        timeout: float,
-        attempts: int,
-        backoff: float,
-    ) -> None:
-        if attempts < 1:
-            raise ValueError(f"attempts must be at least 1, not {attempts}")
-        self.base_url, key = _settings(base_url, api_key)
-        self.headers = {"user-api-key": key, "accept": "application/json"}
-        self.timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.requests = 0  # every request sent, retries included
+    """Everything but the I/O: settings, and each call's attempts as an `Exchange`.
 
-    def _gave_up(
-        self, method: str, path: str, last: httpx.Response | None, exc: Exception | None
-    ) -> ChannexError:
-        if last is not None:
-            return _error(last)
-        return ChannexError(f"{method} {path}: no answer after {self.attempts} attempts: {exc}")
-
-
-class ChannexClient(_Base):
-    """Channex's webhook API, synchronous.
-
-    `base_url` and `api_key` default to ``CHANNEX_API_URL`` and
-    ``CHANNEX_API_KEY``.  Use it as a context manager, or call `close`.
-
-    >>> client = ChannexClient("http://127.0.0.1:9/api/v1", "key", attempts=1)
-    >>> client.base_url
-    'http://127.0.0.1:9/api/v1'
-    >>> client.close()
+    An exchange yields what it needs (a request's httpx arguments, or seconds
+    to wait) and is sent back the response, or the transport error; the sync
+    and async clients differ only in how they carry these out.
     """
 
     def __init__(
@@ -191,10 +185,58 @@ class ChannexClient(_Base):
         attempts: int = 5,
         backoff: float = 0.5,
     ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, not {attempts}")
+        self.base_url, key = _settings(base_url, api_key)
+        self.headers = {"user-api-key": key, "accept": "application/json"}
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+        self.requests = 0  # every request sent, retries included
+
+    def _exchange(self, method: str, path: str, body: Any = None, params: Any = None) -> Exchange:
         import httpx
 
-        super().__init__(base_url, api_key, timeout, attempts, backoff)
-        self._http = httpx.Client(headers=self.headers, timeout=timeout)
+        kwargs = {"method": method, "url": self.base_url + path, **_request(body, params)}
+        last: httpx.Response | None = None
+        error: Exception | None = None
+        for attempt in range(1, self.attempts + 1):
+            self.requests += 1
+            reply = yield kwargs
+            if isinstance(reply, httpx.Response):
+                last = reply
+                if last.status_code < 300:
+                    return _decode(last)
+                if not _retryable(last.status_code):
+                    raise _error(last)
+            else:
+                last, error = None, reply
+            if attempt < self.attempts:
+                yield _wait(last, attempt, self.backoff)
+        if last is not None:
+            raise _error(last)
+        raise ChannexError(f"{method} {path}: no answer after {self.attempts} attempts: {error}")
+
+
+class ChannexClient(_Base):
+    """Channex's webhook API, synchronous.
+
+    `base_url` and `api_key` default to ``CHANNEX_API_URL`` and
+    ``CHANNEX_API_KEY``; `attempts` bounds the retries of each call, which
+    wait `backoff` seconds, doubling.  Use it as a context manager, or call
+    `close`.
+
+    >>> client = ChannexClient("http://127.0.0.1:9/api/v1", "key", attempts=1)
+    >>> client.base_url
+    'http://127.0.0.1:9/api/v1'
+    >>> client.close()
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import httpx
+
+        super().__init__(*args, **kwargs)
+        self._http = httpx.Client(headers=self.headers, timeout=self.timeout)
 
     def __enter__(self) -> ChannexClient:
         return self
@@ -209,23 +251,21 @@ class ChannexClient(_Base):
     def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         import httpx
 
-        kwargs = _request(body, params)
-        last: httpx.Response | None = None
-        error: Exception | None = None
-        for attempt in range(1, self.attempts + 1):
-            self.requests += 1
-            try:
-                last = self._http.request(method, self.base_url + path, **kwargs)
-            except httpx.TransportError as exc:
-                last, error = None, exc
-            else:
-                if last.status_code < 300:
-                    return _decode(last)
-                if not _retryable(last.status_code):
-                    raise _error(last)
-            if attempt < self.attempts:
-                time.sleep(_wait(last, attempt, self.backoff))
-        raise self._gave_up(method, path, last, error)
+        exchange = self._exchange(method, path, body, params)
+        reply: httpx.Response | Exception | None = None
+        try:
+            while True:
+                wanted = exchange.send(reply)
+                reply = None
+                if isinstance(wanted, float):
+                    time.sleep(wanted)
+                    continue
+                try:
+                    reply = self._http.request(**wanted)
+                except httpx.TransportError as exc:
+                    reply = exc
+        except StopIteration as done:
+            return done.value
 
     def webhooks(self) -> Iterator[Webhook]:
         """Every webhook of the account, following every page.
@@ -233,17 +273,10 @@ class ChannexClient(_Base):
         >>> callable(ChannexClient.webhooks)
         True
         """
-        page = 1
-        seen = 0
-        while True:
-            params = {"pagination[page]": page, "pagination[limit]": _PAGE}
-            doc = self._call("GET", "/webhooks", params=params)
-            hooks, total = _page(doc)
+        pages, more = _Pages(), True
+        while more:
+            hooks, more = pages.read(self._call("GET", "/webhooks", params=pages.params()))
             yield from hooks
-            seen += len(hooks)
-            if not hooks or total is None or seen >= total:
-                return
-            page += 1
 
     def get(self, webhook_id: str) -> Webhook:
         """One webhook (`ChannexNotFound` if there is none).
@@ -298,19 +331,11 @@ class AsyncChannexClient(_Base):
     'http://127.0.0.1:9/api/v1'
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 10.0,
-        attempts: int = 5,
-        backoff: float = 0.5,
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         import httpx
 
-        super().__init__(base_url, api_key, timeout, attempts, backoff)
-        self._http = httpx.AsyncClient(headers=self.headers, timeout=timeout)
+        super().__init__(*args, **kwargs)
+        self._http = httpx.AsyncClient(headers=self.headers, timeout=self.timeout)
 
     async def __aenter__(self) -> AsyncChannexClient:
         return self
@@ -325,37 +350,30 @@ class AsyncChannexClient(_Base):
     async def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         import httpx
 
-        kwargs = _request(body, params)
-        last: httpx.Response | None = None
-        error: Exception | None = None
-        for attempt in range(1, self.attempts + 1):
-            self.requests += 1
-            try:
-                last = await self._http.request(method, self.base_url + path, **kwargs)
-            except httpx.TransportError as exc:
-                last, error = None, exc
-            else:
-                if last.status_code < 300:
-                    return _decode(last)
-                if not _retryable(last.status_code):
-                    raise _error(last)
-            if attempt < self.attempts:
-                await asyncio.sleep(_wait(last, attempt, self.backoff))
-        raise self._gave_up(method, path, last, error)
+        exchange = self._exchange(method, path, body, params)
+        reply: httpx.Response | Exception | None = None
+        try:
+            while True:
+                wanted = exchange.send(reply)
+                reply = None
+                if isinstance(wanted, float):
+                    await asyncio.sleep(wanted)
+                    continue
+                try:
+                    reply = await self._http.request(**wanted)
+                except httpx.TransportError as exc:
+                    reply = exc
+        except StopIteration as done:
+            return done.value
 
     async def webhooks(self) -> AsyncIterator[Webhook]:
         """Every webhook of the account, following every page."""
-        page = 1
-        seen = 0
-        while True:
-            params = {"pagination[page]": page, "pagination[limit]": _PAGE}
-            hooks, total = _page(await self._call("GET", "/webhooks", params=params))
+        pages, more = _Pages(), True
+        while more:
+            doc = await self._call("GET", "/webhooks", params=pages.params())
+            hooks, more = pages.read(doc)
             for hook in hooks:
                 yield hook
-            seen += len(hooks)
-            if not hooks or total is None or seen >= total:
-                return
-            page += 1
 
     async def get(self, webhook_id: str) -> Webhook:
         """One webhook (`ChannexNotFound` if there is none)."""
