@@ -35,6 +35,19 @@ def test_the_wheel_names_its_license_urls_and_pythons(dist: Path) -> None:
     assert not [r for r in requires if re.match(r"(ruff|mypy|build)\b.*extra == 'test'", r)]
 
 
+def test_the_wheel_registers_the_pytest_plugin_and_the_client_extra(dist: Path) -> None:
+    """Installing the wheel is enough for pytest to find eventmask's fixtures."""
+    (wheel,) = dist.glob("eventmask-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        entry_points = archive.read(name).decode()
+    assert "[pytest11]\neventmask = eventmask._testing.plugin" in entry_points
+    meta = _metadata(dist)
+    assert "client" in (meta.get_all("Provides-Extra") or [])
+    assert any(r.startswith("httpx") and "extra == 'client'" in r
+               for r in meta.get_all("Requires-Dist") or [])  # fmt: skip
+
+
 def test_the_description_has_no_link_a_package_index_cannot_follow(dist: Path) -> None:
     body = _metadata(dist).get_payload()
     assert isinstance(body, str)
