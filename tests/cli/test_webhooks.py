@@ -212,3 +212,23 @@ def test_coverage_from_a_file_and_from_a_listing(
 
 MESSAGES = Router()
 MESSAGES.add("message", print)
+
+
+def test_without_httpx_the_commands_name_the_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx is the client extra: its absence is one line naming it, never a traceback."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    monkeypatch.setenv("CHANNEX_API_KEY", API_KEY)
+    monkeypatch.setenv("PMS_SECRET", OLD)
+    hooks = _file(tmp_path, "https://pms.example.com/channex")
+    status, _, err = run_cli(capsys, "webhooks", "plan", hooks)
+    assert (status, err.splitlines()[-1]) == (
+        2,
+        "eventmask: the Channex API needs httpx: pip install 'eventmask[client]'",
+    )
+    status, _, err = run_cli(capsys, "send", "http://127.0.0.1:9/", "--mask", "message")
+    assert status == 2
+    assert "needs httpx: pip install 'eventmask[client]'" in err

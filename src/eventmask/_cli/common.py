@@ -37,6 +37,7 @@ __all__ = [
     "moment",
     "number",
     "open_binary",
+    "progress",
     "read_json",
     "write_json",
 ]
@@ -135,6 +136,13 @@ def moment(text: str) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
+
+
+def progress(total: int, err: TextIO, unit: str, *, off: bool = False) -> Any:
+    """A tqdm bar on `err`, shown only when it is a terminal (and not turned `off`)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=err, leave=False, disable=True if off else None)
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:

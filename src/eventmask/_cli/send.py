@@ -20,6 +20,7 @@ from .common import (
     mask_argument,
     number,
     open_binary,
+    progress,
     write_json,
 )
 
@@ -122,7 +123,13 @@ def _send(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         rate=args.rate,
     )
     everything = [*bodies, *generated]
-    bar = _bar(len(everything), err, args.no_progress)
+    bar = progress(len(everything), err, "delivery", off=args.no_progress)
+
+    def count(one: Sent) -> None:
+        bar.update(1)
+        if not one.acknowledged:
+            bar.set_postfix_str(f"last failure: {one.describe()[:60]}", refresh=False)
+
     try:
         done = sender.deliver(
             everything,
@@ -130,8 +137,11 @@ def _send(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             shuffle=args.shuffle,
             seed=args.seed,
             check=False,
-            on_sent=bar,
+            on_sent=count,
         )
+    except ImportError as exc:  # httpx, the client extra
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
     finally:
         bar.close()
     if args.json:
@@ -142,25 +152,6 @@ def _send(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 err.write(f"eventmask: {sent.describe()}\n")
         out.write(done.summary() + "\n")
     return EXIT_OK if done.ok else EXIT_INVALID
-
-
-class _bar:
-    """A tqdm bar of deliveries on stderr (off when stderr is no terminal, or asked)."""
-
-    def __init__(self, total: int, err: TextIO, off: bool) -> None:
-        from tqdm import tqdm
-
-        self.tqdm = tqdm(
-            total=total, unit="delivery", file=err, disable=True if off else None, leave=False
-        )
-
-    def __call__(self, sent: Sent) -> None:
-        self.tqdm.update(1)
-        if not sent.acknowledged:
-            self.tqdm.set_postfix_str(f"last failure: {sent.describe()[:60]}", refresh=False)
-
-    def close(self) -> None:
-        self.tqdm.close()
 
 
 def register(sub: Any) -> None:

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from .._errors import ChannexError, WebhookConfigError
 from .._json import dumps_text
-from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UNREADABLE, read_json, write_json
+from .common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    UNREADABLE,
+    progress,
+    read_json,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from .._webhooks.client import ChannexClient
@@ -49,7 +57,7 @@ def _desired(path: str, err: TextIO) -> DesiredState | None:
 
 
 def _guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Callable[..., int]:
-    """Turn Channex API errors into one message and exit 1."""
+    """Turn Channex API errors into one message and exit 1 (a missing httpx: exit 2)."""
 
     def guarded(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
@@ -57,6 +65,11 @@ def _guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Callab
         except ChannexError as exc:
             err.write(f"eventmask: {exc}\n")
             return EXIT_INVALID
+        except ImportError as exc:
+            if getattr(exc, "name", None) != "httpx":
+                raise
+            err.write("eventmask: the Channex API needs httpx: pip install 'eventmask[client]'\n")
+            return EXIT_USAGE
 
     return guarded
 
@@ -119,21 +132,6 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PENDING if plan.pending else EXIT_OK
 
 
-class _Bar:
-    """A tqdm bar on stderr (off when stderr is no terminal)."""
-
-    def __init__(self, total: int, err: TextIO, unit: str) -> None:
-        from tqdm import tqdm
-
-        self.tqdm = tqdm(total=total, unit=unit, file=err, leave=False, disable=None)
-
-    def tick(self) -> None:
-        self.tqdm.update(1)
-
-    def close(self) -> None:
-        self.tqdm.close()
-
-
 def _report(outcome: Outcome, out: TextIO) -> None:
     state = "done  " if outcome.ok else "FAILED"
     out.write(f"{state} {outcome.step.title()}\n")
@@ -149,10 +147,10 @@ def _apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if made is None:
         return EXIT_INVALID
     plan = made[0]
-    bar = _Bar(len(plan.pending), err, "webhook")
+    bar = progress(len(plan.pending), err, "webhook")
 
     def done(outcome: Outcome) -> None:
-        bar.tick()
+        bar.update(1)
         _report(outcome, out)
 
     try:
