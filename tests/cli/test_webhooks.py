@@ -65,7 +65,9 @@ def test_plan_then_apply_across_300_properties_then_nothing(
     assert {m for m, _ in standin.requests} == {"GET"}
     assert len(standin.requests) == 3  # pages of 100
     status, out, _ = run_cli(capsys, "webhooks", "plan", hooks, "--json")
-    assert (status, json.loads(out)["summary"]["unchanged"]) == (0, 300)
+    plan = json.loads(out)
+    assert (status, plan["summary"]["unchanged"], plan["steps"]) == (0, 300, [])
+    assert sorted(plan["unchanged"]) == sorted(standin.webhooks)
 
 
 def test_prune_deletes_only_on_managed_urls(

@@ -104,6 +104,7 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "summary": plan_summary(plan),
         "steps": [{**s.as_json(), "held": s in plan.held} for s in plan.steps],
+        "unchanged": [h.id for h in plan.unchanged],
         "findings": [f.as_json() for f in plan.findings],
     }
 
