@@ -128,3 +128,13 @@ def test_usage_errors_exit_2_with_one_line(
     assert (status, out) == (2, "")
     assert message in err
     assert "Traceback" not in err
+
+
+def test_the_newest_of_several_secrets_is_sent(
+    receiver: tuple[str, SQLiteInbox], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """EVENTMASK_SECRET=old,new while a secret rotates: the last one goes in the header."""
+    monkeypatch.setenv("EVENTMASK_SECRET", f"an-old-secret-retired,{SECRET}")
+    status, out, _ = run_cli(capsys, "send", receiver[0], "--mask", "message", "--no-progress")
+    assert (status, out.split(":")[0]) == (0, "sent 1")

@@ -82,7 +82,9 @@ def _secret(args: argparse.Namespace, err: TextIO) -> str | None:
     if not secrets:
         err.write("eventmask: EVENTMASK_SECRET is not set: sending without the secret header\n")
         return None
-    return secrets[0]
+    # While a secret rotates the variable lists several; the newest is the last
+    # (the same rule as the webhooks file, docs/provisioning.md).
+    return secrets[-1]
 
 
 def _summary(done: Delivered) -> dict[str, Any]:
