@@ -31,6 +31,7 @@ __all__ = [
     "UUID_PATTERN",
     "Catalogue",
     "is_uuid",
+    "split_secrets",
 ]
 
 ARI: Final = "ari"
@@ -50,6 +51,20 @@ REVISION_ID_KEYS: Final = ("revision_id", "booking_revision_id")
 # Channex signs nothing: a custom header with a shared secret is how a
 # receiver authenticates it (docs/receiver.md).
 SECRET_HEADER: Final = "X-Channex-Webhook-Secret"
+
+
+def split_secrets(raw: str) -> list[str]:
+    """A configured secret list (``EVENTMASK_SECRET``): comma-separated, the newest last.
+
+    Several are valid at once while a secret rotates (docs/receiver.md,
+    "Rotating the secret"): the receiver accepts them all, and what sends a
+    secret (a webhook's header, ``eventmask send``) sends the last.
+
+    >>> split_secrets(" old-secret , new-secret ,")
+    ['old-secret', 'new-secret']
+    """
+    return [s.strip() for s in raw.split(",") if s.strip()]
+
 
 # Keys of an ARI item that are not restrictions.
 ARI_ID_KEYS: Final = frozenset({"date", "room_type_id", "rate_plan_id"})

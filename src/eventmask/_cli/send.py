@@ -12,7 +12,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .._catalogue import SECRET_HEADER
+from .._catalogue import SECRET_HEADER, split_secrets
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -78,13 +78,11 @@ def _generated(args: argparse.Namespace, err: TextIO) -> list[bytes] | None:
 
 
 def _secret(args: argparse.Namespace, err: TextIO) -> str | None:
-    secrets = [s.strip() for s in os.environ.get("EVENTMASK_SECRET", "").split(",") if s.strip()]
+    secrets = split_secrets(os.environ.get("EVENTMASK_SECRET", ""))
     if not secrets:
         err.write("eventmask: EVENTMASK_SECRET is not set: sending without the secret header\n")
         return None
-    # While a secret rotates the variable lists several; the newest is the last
-    # (the same rule as the webhooks file, docs/provisioning.md).
-    return secrets[-1]
+    return secrets[-1]  # the newest, as for the webhooks file
 
 
 def _summary(done: Delivered) -> dict[str, Any]:

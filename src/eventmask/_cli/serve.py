@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .._catalogue import SECRET_HEADER
+from .._catalogue import SECRET_HEADER, split_secrets
 from .._inbox.settings import InboxSettings
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
 from .logs import LEVELS
@@ -32,8 +32,7 @@ _DEFAULTS = InboxSettings()
 
 
 def _secrets(err: TextIO) -> list[str] | None:
-    raw = os.environ.get("EVENTMASK_SECRET", "")
-    secrets = [s.strip() for s in raw.split(",") if s.strip()]
+    secrets = split_secrets(os.environ.get("EVENTMASK_SECRET", ""))
     if not secrets:
         err.write(
             "eventmask: set EVENTMASK_SECRET to the shared secret Channex sends "

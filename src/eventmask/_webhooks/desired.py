@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import attrs
 
+from .._catalogue import split_secrets
 from .._errors import MaskSyntaxError, WebhookConfigError
 from .._language.parser import parse
 from .model import Webhook
@@ -93,8 +94,7 @@ def _env_value(value: Mapping[str, Any], reading: _Reading, where: str, name: st
         problems.append(f'{where}: headers.{name}: expected a string or {{ env = "NAME" }}')
         return ""
     raw = reading.environ.get(variable, "")
-    # EVENTMASK_SECRET may list several while a secret rotates; the newest is the last.
-    listed = [s.strip() for s in raw.split(",") if s.strip()]
+    listed = split_secrets(raw)  # several while a secret rotates; the newest is sent
     if not listed:
         problems.append(f"{where}: headers.{name}: environment variable {variable} is not set")
         return ""
