@@ -7,8 +7,6 @@ Each ratio compares two loops measured side by side in the same run.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import eventmask
 from eventmask._catalogue import (
@@ -19,7 +17,7 @@ from eventmask._catalogue import (
 )
 from eventmask._language import parser as _parser
 
-from ._common import best_of, mask_corpus, write_result
+from ._common import best_of, import_time_us, mask_corpus, write_result
 
 
 def validating_regex() -> re.Pattern[str]:
@@ -33,23 +31,6 @@ def validating_regex() -> re.Pattern[str]:
     ids = rf"(?:\*|{u}(?:,{u})*)"
     item = rf"(?:ari:(?:\*|(?:{rs})(?:,(?:{rs}))*):{ids}:{ids}|{ev})"
     return re.compile(rf"\*|{item}(?:;{item})*")
-
-
-def import_time_us() -> int:
-    """Cumulative microseconds of `import eventmask`, from -X importtime (best of 5)."""
-    best = None
-    for _ in range(5):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "import eventmask"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        line = [x for x in done.stderr.splitlines() if x.rstrip().endswith("| eventmask")][-1]
-        cumulative = int(line.split("|")[1])
-        best = cumulative if best is None else min(best, cumulative)
-    assert best is not None
-    return best
 
 
 def main() -> None:
