@@ -80,7 +80,7 @@ def _show_plan(plan: Plan, desired: DesiredState, account: int, out: TextIO) -> 
     out.write(f"Channex holds {account} webhooks; {desired.source} asks for "
               f"{len(desired.webhooks)} on {len(desired.managed_urls)} URL(s)\n")  # fmt: skip
     for step in plan.steps:
-        held = "  (held: give --prune)" if step in plan.held else ""
+        held = "  (held: give --prune)" if plan.holds(step) else ""
         out.write(f"{step.title()}{held}\n")
         for change in step.changes:
             out.write(f"    {change.describe()}\n")
@@ -103,7 +103,7 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
 
     return {
         "summary": plan_summary(plan),
-        "steps": [{**s.as_json(), "held": s in plan.held} for s in plan.steps],
+        "steps": [{**s.as_json(), "held": plan.holds(s)} for s in plan.steps],
         "unchanged": [h.id for h in plan.unchanged],
         "findings": [f.as_json() for f in plan.findings],
     }

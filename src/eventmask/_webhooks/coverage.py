@@ -84,10 +84,9 @@ def _subscriptions(hooks: Sequence[Webhook]) -> list[tuple[Webhook, Mask]]:
     return out
 
 
-def _takers(routes: Sequence[Route], hook: Webhook) -> list[Route]:
-    if hook.property_id is None:
-        return [r for r in routes if r.property_id is None]
-    return [r for r in routes if r.property_id in (None, hook.property_id)]
+def _takes(route: Route, hook: Webhook) -> bool:
+    """Whether `route` sees what `hook` delivers: unscoped, or scoped to its property."""
+    return route.property_id is None or route.property_id == hook.property_id
 
 
 def coverage(router: Router, hooks: Sequence[Webhook]) -> Coverage:
@@ -104,7 +103,7 @@ def coverage(router: Router, hooks: Sequence[Webhook]) -> Coverage:
     subscribed = _subscriptions(hooks)
     gaps = []
     for hook, mask in subscribed:
-        taken = _union([r.mask for r in _takers(routes, hook)])
+        taken = _union([r.mask for r in routes if _takes(r, hook)])
         if taken is None:  # nothing could take it: any notification it delivers will do
             example = overlap_example(mask.items, mask.items)
         else:
@@ -113,7 +112,7 @@ def coverage(router: Router, hooks: Sequence[Webhook]) -> Coverage:
             gaps.append(Gap(hook, example))
     idle = []
     for route in routes:
-        feeding = [m for h, m in subscribed if route in _takers([route], h)]
+        feeding = [m for h, m in subscribed if _takes(route, h)]
         if not any(route.mask.overlaps(m) for m in feeding):
             idle.append(route)
     return Coverage(tuple(gaps), tuple(idle))

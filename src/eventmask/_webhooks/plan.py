@@ -154,15 +154,24 @@ class Plan:
     findings: tuple[Finding, ...]
     prune: bool
 
+    def holds(self, step: Step) -> bool:
+        """Whether `step` is a deletion waiting for ``--prune`` (the one rule of both lists).
+
+        >>> hook = Webhook(id="w", property_id="p", callback_url="u", event_mask="*")
+        >>> Plan((), (), (), prune=False).holds(Step("delete", hook, hook, ()))
+        True
+        """
+        return step.action == "delete" and not self.prune
+
     @property
     def pending(self) -> tuple[Step, ...]:
         """The steps `apply` carries out: deletions only with ``prune``."""
-        return tuple(s for s in self.steps if s.action != "delete" or self.prune)
+        return tuple(s for s in self.steps if not self.holds(s))
 
     @property
     def held(self) -> tuple[Step, ...]:
         """Deletions that wait for ``--prune``."""
-        return tuple(s for s in self.steps if s.action == "delete" and not self.prune)
+        return tuple(s for s in self.steps if self.holds(s))
 
 
 def _key(hook: Webhook) -> tuple[str | None, str, str]:
