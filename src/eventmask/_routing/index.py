@@ -42,7 +42,16 @@ class Index:
     [(1, ())]
     """
 
-    __slots__ = ("_ari", "_by_event", "_plan_routes", "_plans", "catalogue", "has_async", "routes")
+    __slots__ = (
+        "_ari",
+        "_by_event",
+        "_plan_routes",
+        "_plans",
+        "_tests",
+        "catalogue",
+        "has_async",
+        "routes",
+    )
 
     def __init__(self, routes: Sequence[Route], catalogue: Catalogue | None = None) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
@@ -78,6 +87,7 @@ class Index:
         self._ari = self.catalogue.spellings([ARI])
         self._plan_routes = plan_routes
         self._plans: dict[str | None, Plan] = {}
+        self._tests: dict[Any, Any] = {}  # the plans' tests, shared (see `Plan`)
 
     def match(self, doc: Mapping[str, Any]) -> Matched:
         """The routes matching a loaded notification, in registration order, with their items."""
@@ -116,5 +126,5 @@ class Index:
             routes = list(self._plan_routes.get(None, ()))
             if key is not None:
                 routes += self._plan_routes[key]
-            plan = self._plans[key] = Plan(routes)
+            plan = self._plans[key] = Plan(routes, self._tests)
         return plan

@@ -2,56 +2,76 @@
 
 A plan numbers the routes that can see a property's ARI items (its own
 scoped routes and the unscoped ones, in registration order) as *slots*.
-Each item is reduced to a pattern, (room type, rate plan, key names), and a
-memo maps the pattern to the slots whose filters select such an item; one
-pass over the payload appends every item to its slots' lists.  Real streams
-repeat a few patterns over many dates, so after the first notifications of
-a property a pattern costs one dictionary probe (docs/routing.md, "How the
-index works").
+Which slots take an item depends on its two ids and on which restriction
+keys it carries.  The ids are resolved once per (room type, rate plan) pair
+into an *entry*: for each key a candidate route looks for, the slot that
+takes an item carrying it.  Entries are remembered by rate plan id, so an
+item costs one probe on a string (whose hash is cached), one comparison of
+its room type and one ``key in item`` per test; a pair with more than
+TEST_LIMIT tests is decided by the item's key names instead, one probe of a
+memo (docs/routing.md, "How the index works").
 
-Resolving a pattern the first time probes leaves keyed by ``(rate plan,
-room type)``, where either may be the wildcard branch ``*``: at most four
-probes, whatever the number of routes.  A leaf holds its filter's
-restriction list as a bitmask and, when the id lists were too long to expand
-as a cross product, the id set it still has to verify.
+Resolving a pair the first time probes leaves keyed by ``(rate plan, room
+type)``, where either may be the wildcard branch ``*``: at most four probes,
+whatever the number of routes.  A leaf holds its filter's restriction names
+and, when the id lists were too long to expand as a cross product, the id
+set it still has to verify.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from itertools import filterfalse
 from typing import Any, Final, NamedTuple
 
 from .._envelope import check_ari_array, check_ari_items
 from .._language.items import AriFilter
 
-__all__ = ["EXPANSION_LIMIT", "Plan", "PlanRoute"]
+__all__ = ["EXPANSION_LIMIT", "TEST_LIMIT", "Plan", "PlanRoute"]
 
 # Above this many (rate plan, room type) pairs, a filter is indexed on one
 # dimension only and its leaves verify the other; 500 x 500 ids would
 # otherwise expand to 250,000 keys.
 EXPANSION_LIMIT: Final = 64
-# Patterns a plan remembers before it starts again; a few hundred cover a
-# property's real streams.
+# Pairs a plan remembers before it starts again (and key-name patterns an
+# entry remembers); a property has a few hundred pairs.
 MEMO_LIMIT: Final = 16_384
+# Above this many tests, an entry remembers the slots of each pattern of
+# key names instead (building and probing the pattern costs about what
+# half a dozen tests cost).  Measured with a property's routes all on one
+# pair, ns per item, tests against patterns: 3 tests 495 against 692, 5-6
+# tests 717 against 780, 6-7 tests 832 against 815, 9 tests 1,013 against
+# 824 (docs/routing.md).
+TEST_LIMIT: Final = 6
 STAR: Final = "*"
-_ODD: Final = ("not a string",)
+# The key every item of `Plan._fill` has (it was just read): the slots that
+# take every item of a pair are tested under it.
+_ANY_ITEM: Final = "room_type_id"
 _DICT: Final = frozenset({dict})
+_ODD: Final = ("not a string",)
 
-# An ARI item's (room type id, rate plan id, *keys), values as sent.
-Pattern = tuple[Any, ...]
-
-
-class PatternLayout(enum.Enum):
-    """What an item's pattern holds, decided per plan from what its filters look at.
-
-    Fewer parts make cheaper patterns: no filter names an id (KEYS), or
-    every filter takes any restriction (IDS).
-    """
-
-    IDS_AND_KEYS = "ids and keys"
-    KEYS = "keys"
-    IDS = "ids"
+# A pair's tests: (key, target, the key tested before it or None), one per
+# key a candidate slot looks for.  The item goes to the target when it
+# carries the key (and not the key before).  A target is a slot, or a guard:
+# a slot whose filter names several keys has one test per key, and the test
+# of its second key appends only when the first is absent, so that an item
+# is appended once.  The third and later keys of a slot go through a guard,
+# a function that appends only when none of the earlier keys is present:
+# `key in item` is the cheapest test there is, a guard's call measured
+# 295 ns, and filters rarely name three keys.
+_Tests = tuple[tuple[str, int, str | None], ...]
+# A pair's entry: the room type id it was resolved for (as sent), its tests
+# (None over TEST_LIMIT), the slots that take every item, the other
+# candidate slots with the keys they look for, and, over TEST_LIMIT, a memo
+# from an item's key names to its slots.  Plain tuples: the interpreter
+# unpacks and indexes an exact tuple on its fast path, a named tuple not.
+_Patterns = dict[tuple[Any, ...], list[int]]
+_Entry = tuple[
+    Any, _Tests | None, tuple[int, ...], tuple[tuple[int, frozenset[str]], ...], _Patterns | None
+]
+# A guard: its slot and the keys tested before it.
+_Guard = tuple[int, frozenset[str]]
+Buckets = list[list[Any]]
 
 
 class PlanRoute(NamedTuple):
@@ -64,7 +84,7 @@ class PlanRoute(NamedTuple):
 
 class _Leaf(NamedTuple):
     slot: int
-    bits: int  # restriction bitmask; 0 means '*'
+    names: frozenset[str] | None  # the restriction keys it selects; None means '*'
     rooms: frozenset[str] | None  # room types to verify (None: nothing to verify)
     rates: frozenset[str] | None  # rate plans to verify
 
@@ -80,50 +100,47 @@ class Plan:
     """
 
     __slots__ = (
-        "_bits",
+        "_by_rate",
+        "_common",
+        "_guards",
         "_leaves",
-        "_memo",
+        "_pairs",
+        "_shared",
         "_slots",
         "everything",
-        "layout",
         "positions",
     )
 
-    def __init__(self, routes: Iterable[PlanRoute]) -> None:
+    def __init__(
+        self, routes: Iterable[PlanRoute], shared: dict[_Tests, _Tests] | None = None
+    ) -> None:
         ordered = sorted(routes)
+        # Equal tests are one object, across the plans of an index that pass
+        # the same `shared` dict: properties with the same routes make the
+        # same tests, and one copy stays in the processor's cache where ten
+        # thousand would not.  Measured on the router workload at 100,000
+        # routes over 10,000 properties: 745-760 ns per item without, 610-630
+        # ns with (docs/routing.md).
+        self._shared = {} if shared is None else shared
         self.everything = tuple(r.position for r in ordered if r.takes_all)
         # The filter routes are the slots, in registration order.
         self.positions = tuple(r.position for r in ordered if not r.takes_all)
-        self._bits: dict[str, int] = {}
         leaves: dict[tuple[str, str], list[_Leaf]] = {}
         for slot, route in enumerate(r for r in ordered if not r.takes_all):
             for f in route.filters:
-                self._add(leaves, slot, f)
+                _add(leaves, slot, f)
         self._leaves = {key: tuple(found) for key, found in leaves.items()}
         self._slots = range(len(self.positions))
-        self.layout = _layout(self._leaves)
-        self._memo: dict[Pattern, tuple[int, ...]] = {}
-
-    def _add(self, leaves: dict[tuple[str, str], list[_Leaf]], slot: int, f: AriFilter) -> None:
-        mask = 0
-        for name in f.restrictions or ():
-            bit = self._bits.get(name)
-            if bit is None:
-                bit = self._bits[name] = 1 << len(self._bits)
-            mask |= bit
-        rates = sorted(f.rate_plan_ids) if f.rate_plan_ids is not None else [STAR]
-        rooms = sorted(f.room_type_ids) if f.room_type_ids is not None else [STAR]
-        verify_rooms = verify_rates = None
-        if len(rates) * len(rooms) > EXPANSION_LIMIT:
-            # Index on the longer list (more selective keys), verify the other.
-            if len(rates) >= len(rooms):
-                verify_rooms, rooms = f.room_type_ids, [STAR]
-            else:
-                verify_rates, rates = f.rate_plan_ids, [STAR]
-        leaf = _Leaf(slot, mask, verify_rooms, verify_rates)
-        for rate in rates:
-            for room in rooms:
-                leaves.setdefault((rate, room), []).append(leaf)
+        self._pairs: dict[tuple[Any, Any], _Entry] = {}
+        self._by_rate: dict[Any, _Entry] = {}
+        self._guards: dict[_Guard, int] = {}  # guard -> its target number
+        # When no filter names an id, one entry serves every item.
+        ids_matter = any(key != (STAR, STAR) for key in self._leaves) or any(
+            leaf.rooms is not None or leaf.rates is not None
+            for found in self._leaves.values()
+            for leaf in found
+        )
+        self._common = None if ids_matter else self._resolve(None, None)
 
     def select(self, payload: Any) -> list[tuple[int, tuple[Any, ...]]]:
         """``(route position, selected items)`` for each route that selects any, in order.
@@ -139,120 +156,193 @@ class Plan:
         found = [(p, tuple(payload)) for p in self.everything] if self.everything else []
         if not self.positions:
             return found
-        buckets = self._fill(payload)
+        if self._common is not None:
+            buckets = self._fill_common(payload, self._common)
+        else:
+            buckets = self._fill(payload)
         positions = self.positions
         found += [(positions[s], tuple(b)) for s, b in enumerate(buckets) if b]
         if self.everything:
             found.sort(key=_first)
         return found
 
-    def _fill(self, payload: list[Any]) -> list[list[Any]]:
-        """Each slot's selected items: one memo probe per item, one append per selection.
+    def _fill(self, payload: list[Any]) -> Buckets:
+        """Each slot's selected items: one entry probe per item, one test per candidate key.
 
-        The per-item work is only building the pattern, probing the memo and
-        appending, so there is one loop per layout.  The first loop reads the
-        ids by subscript (the cheapest read); an item without one sends the
-        payload to `_fill_by_get`, and an odd item to `_fill_carefully`.
+        It reads the ids by subscript, the cheapest read; an item without
+        one sends the payload to `_fill_by_get`, and an odd item to
+        `_fill_carefully`.
         """
-        memo = self._memo
-        if len(memo) > MEMO_LIMIT:
-            memo.clear()
-        if self.layout is not PatternLayout.IDS_AND_KEYS:
-            return self._fill_by_get(payload)
-        buckets: list[list[Any]] = [[] for _ in self._slots]
-        appends = [b.append for b in buckets]
-        probe = memo.get
+        buckets: Buckets = [[] for _ in self._slots]
+        appends = self._targets(buckets)
+        by_rate = self._by_rate
+        probe = by_rate.get
         try:
             for item in payload:
-                key = (item["room_type_id"], item["rate_plan_id"], *item)
-                slots = probe(key)
-                if slots is None:
-                    slots = memo[key] = self._slots_for(key)
-                for slot in slots:
-                    appends[slot](item)
-        except KeyError:  # an item without an id (availability often has no rate plan)
+                rate = item["rate_plan_id"]
+                entry = probe(rate)
+                if entry is None or entry[0] != item["room_type_id"]:
+                    entry = by_rate[rate] = self._resolve(item["room_type_id"], rate)
+                    if len(appends) < len(buckets) + len(self._guards):
+                        appends = self._targets(buckets)  # the entry made a new guard
+                tests = entry[1]
+                if tests is None:  # a pair with many routes: by its key names
+                    for slot in _by_pattern(entry, item):
+                        appends[slot](item)
+                    continue
+                for name, target, before in tests:
+                    if name in item and (before is None or before not in item):
+                        appends[target](item)
+        except KeyError:  # an item without an id (availability may lack a rate plan)
             return self._fill_by_get(payload)
-        except TypeError:
+        except TypeError:  # an item that is not an object, or an id that is not hashable
             return self._fill_carefully(payload)
+        except IndexError:  # another thread's entry made a guard after `appends` was built
+            return self._fill(payload)  # guards only grow, and are few: this ends
         return buckets
 
-    def _fill_by_get(self, payload: list[Any]) -> list[list[Any]]:
-        """`_fill` for items that may lack an id, and for the other layouts."""
-        buckets: list[list[Any]] = [[] for _ in self._slots]
-        appends = [b.append for b in buckets]
-        memo = self._memo
-        resolve = self._slots_for
+    def _targets(self, buckets: Buckets) -> list[Callable[[Any], object]]:
+        """The append of each slot's bucket, then each guard's, by target number."""
+        appends: list[Callable[[Any], object]] = [b.append for b in buckets]
+        appends += [_guarded(buckets[slot].append, earlier) for slot, earlier in self._guards]
+        return appends
+
+    def _fill_by_get(self, payload: list[Any]) -> Buckets:
+        """`_fill` for items that may lack an id."""
+        buckets: Buckets = [[] for _ in self._slots]
+        pairs = self._pairs
         try:
-            if self.layout is PatternLayout.IDS_AND_KEYS:
-                for item in payload:
-                    key = (item.get("room_type_id"), item.get("rate_plan_id"), *item)
-                    slots = memo.get(key)
-                    if slots is None:
-                        slots = memo[key] = resolve(key)
-                    for slot in slots:
-                        appends[slot](item)
-            elif self.layout is PatternLayout.KEYS:
-                for item in payload:
-                    if item.__class__ is not dict:
-                        raise TypeError  # tuple() would take a list for a pattern
-                    key = tuple(item)
-                    slots = memo.get(key)
-                    if slots is None:
-                        slots = memo[key] = resolve(key)
-                    for slot in slots:
-                        appends[slot](item)
-            else:
-                for item in payload:
-                    key = (item.get("room_type_id"), item.get("rate_plan_id"))
-                    slots = memo.get(key)
-                    if slots is None:
-                        slots = memo[key] = resolve(key)
-                    for slot in slots:
-                        appends[slot](item)
+            for item in payload:
+                room, rate = item.get("room_type_id"), item.get("rate_plan_id")
+                entry = pairs.get((room, rate)) or self._resolve(room, rate)
+                for slot in _take(entry, item):
+                    buckets[slot].append(item)
         except (AttributeError, TypeError):
             return self._fill_carefully(payload)
         return buckets
 
-    def _fill_carefully(self, payload: list[Any]) -> list[list[Any]]:
+    def _fill_common(self, payload: list[Any], entry: _Entry) -> Buckets:
+        """`_fill` when no filter names an id: one pass over the payload per slot, in C."""
+        if {*map(type, payload)} - _DICT:
+            return self._fill_carefully(payload)
+        buckets: Buckets = [[] for _ in self._slots]
+        for slot in entry[2]:
+            buckets[slot] = payload
+        for slot, names in entry[3]:
+            buckets[slot] = list(filterfalse(names.isdisjoint, payload))
+        return buckets
+
+    def _fill_carefully(self, payload: list[Any]) -> Buckets:
         """`_fill` for odd payloads: names a bad item, tolerates odd ids and keys."""
         check_ari_items(payload)  # the one item-shape check names a bad item
-        buckets: list[list[Any]] = [[] for _ in self._slots]
+        buckets: Buckets = [[] for _ in self._slots]
         for item in payload:
             room, rate = item.get("room_type_id"), item.get("rate_plan_id")
             # Ids that are not strings never equal a listed id; keep them hashable.
             room = room if room is None or room.__class__ is str else _ODD
             rate = rate if rate is None or rate.__class__ is str else _ODD
-            keys = tuple(k if isinstance(k, str) else repr(k) for k in item)
-            pattern = _cut((room, rate, *keys), self.layout)
-            for slot in self._slots_for(pattern):
+            for slot in _take(self._resolve(room, rate), item):
                 buckets[slot].append(item)
         return buckets
 
-    def _slots_for(self, pattern: Pattern) -> tuple[int, ...]:
-        """The slots whose filters select items of one pattern (the memo's miss path)."""
-        layout = self.layout
-        if layout is PatternLayout.IDS_AND_KEYS:
-            room, rate, keys = pattern[0], pattern[1], pattern[2:]
-        elif layout is PatternLayout.KEYS:
-            room, rate, keys = None, None, pattern
+    def _resolve(self, room: Any, rate: Any) -> _Entry:
+        """The entry of a (room type, rate plan) pair, ids as sent (the miss path)."""
+        pairs = self._pairs
+        entry = pairs.get((room, rate))
+        if entry is not None:
+            return entry
+        if len(pairs) >= MEMO_LIMIT:
+            pairs.clear()
+            self._by_rate.clear()
+        always, wanted = _candidates(
+            self._leaves,
+            room.lower() if room.__class__ is str else STAR,
+            rate.lower() if rate.__class__ is str else STAR,
+        )
+        if len(always) + sum(len(names) for _, names in wanted) > TEST_LIMIT:
+            entry = pairs[room, rate] = (room, None, always, wanted, {})
+            return entry
+        tests: list[tuple[str, int, str | None]] = [(_ANY_ITEM, slot, None) for slot in always]
+        for slot, names in wanted:
+            ordered = sorted(names)
+            tests.append((ordered[0], slot, None))
+            if len(ordered) > 1:
+                tests.append((ordered[1], slot, ordered[0]))
+            for n in range(2, len(ordered)):
+                guard = (slot, frozenset(ordered[:n]))
+                target = self._guards.setdefault(guard, len(self._slots) + len(self._guards))
+                tests.append((ordered[n], target, None))
+        made = tuple(tests)
+        shared = self._shared.setdefault(made, made)
+        entry = pairs[room, rate] = (room, shared, always, wanted, None)
+        return entry
+
+
+def _candidates(
+    leaves: Mapping[tuple[str, str], tuple[_Leaf, ...]], room: str, rate: str
+) -> tuple[tuple[int, ...], tuple[tuple[int, frozenset[str]], ...]]:
+    """The slots taking every item of a pair, and the others with the keys they need."""
+    always: set[int] = set()
+    wanted: dict[int, set[str]] = {}
+    for probe in _probes(rate, room):
+        for leaf in leaves.get(probe, ()):
+            if leaf.rooms is not None and room not in leaf.rooms:
+                continue
+            if leaf.rates is not None and rate not in leaf.rates:
+                continue
+            if leaf.names is None:
+                always.add(leaf.slot)
+            else:
+                wanted.setdefault(leaf.slot, set()).update(leaf.names)
+    return tuple(sorted(always)), tuple(
+        (slot, frozenset(wanted[slot])) for slot in sorted(wanted.keys() - always)
+    )
+
+
+def _add(leaves: dict[tuple[str, str], list[_Leaf]], slot: int, f: AriFilter) -> None:
+    rates = sorted(f.rate_plan_ids) if f.rate_plan_ids is not None else [STAR]
+    rooms = sorted(f.room_type_ids) if f.room_type_ids is not None else [STAR]
+    verify_rooms = verify_rates = None
+    if len(rates) * len(rooms) > EXPANSION_LIMIT:
+        # Index on the longer list (more selective keys), verify the other.
+        if len(rates) >= len(rooms):
+            verify_rooms, rooms = f.room_type_ids, [STAR]
         else:
-            room, rate, keys = pattern[0], pattern[1], ()
-        room = room.lower() if room.__class__ is str else STAR
-        rate = rate.lower() if rate.__class__ is str else STAR
-        have = 0
-        for name in keys:
-            have |= self._bits.get(name, 0)
-        found: dict[int, None] = {}
-        for probe in _probes(rate, room):
-            for leaf in self._leaves.get(probe, ()):
-                if leaf.bits and not leaf.bits & have:
-                    continue
-                if leaf.rooms is not None and room not in leaf.rooms:
-                    continue
-                if leaf.rates is not None and rate not in leaf.rates:
-                    continue
-                found[leaf.slot] = None
-        return tuple(sorted(found))
+            verify_rates, rates = f.rate_plan_ids, [STAR]
+    leaf = _Leaf(slot, f.restrictions, verify_rooms, verify_rates)
+    for rate in rates:
+        for room in rooms:
+            leaves.setdefault((rate, room), []).append(leaf)
+
+
+def _guarded(append: Callable[[Any], None], earlier: frozenset[str]) -> Callable[[Any], None]:
+    """`append`, for an item that carries none of the keys tested before."""
+
+    def guard(item: Any) -> None:
+        if earlier.isdisjoint(item):
+            append(item)
+
+    return guard
+
+
+def _take(entry: _Entry, item: Mapping[Any, Any]) -> list[int]:
+    """The slots of a pair's entry that take `item`, in order (`Plan._fill`, as a function)."""
+    _, _, always, wanted, _ = entry
+    taken = [slot for slot, names in wanted if not names.isdisjoint(item)]
+    return sorted((*always, *taken)) if always and taken else [*always, *taken]
+
+
+def _by_pattern(entry: _Entry, item: dict[str, Any]) -> list[int]:
+    """`_take` for an entry over TEST_LIMIT, remembered by the item's key names."""
+    patterns = entry[4]
+    assert patterns is not None
+    key = tuple(item)
+    slots = patterns.get(key)
+    if slots is None:
+        if len(patterns) >= MEMO_LIMIT:
+            patterns.clear()
+        slots = patterns[key] = _take(entry, item)
+    return slots
 
 
 def _probes(rate: str, room: str) -> list[tuple[str, str]]:
@@ -264,25 +354,6 @@ def _probes(rate: str, room: str) -> list[tuple[str, str]]:
         if room is not STAR:
             probes.append((STAR, STAR))
     return probes
-
-
-def _layout(leaves: dict[tuple[str, str], tuple[_Leaf, ...]]) -> PatternLayout:
-    every = [leaf for found in leaves.values() for leaf in found]
-    uses_ids = any(key != (STAR, STAR) for key in leaves) or any(
-        leaf.rooms is not None or leaf.rates is not None for leaf in every
-    )
-    uses_keys = any(leaf.bits for leaf in every)
-    if uses_ids and uses_keys:
-        return PatternLayout.IDS_AND_KEYS
-    return PatternLayout.KEYS if uses_keys else PatternLayout.IDS
-
-
-def _cut(pattern: Pattern, layout: PatternLayout) -> Pattern:
-    if layout is PatternLayout.KEYS:
-        return pattern[2:]
-    if layout is PatternLayout.IDS:
-        return pattern[:2]
-    return pattern
 
 
 def _first(entry: tuple[int, Any]) -> int:
