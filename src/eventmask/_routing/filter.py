@@ -21,8 +21,6 @@ from .._json import dumps
 from .._language.items import AriFilter, EventItem
 from .._language.mask import Mask
 from .filter_fast import Result, fast_path, narrow
-from .index import Index
-from .routes import Route
 
 __all__ = ["FilterStats", "filter_lines"]
 
@@ -84,6 +82,12 @@ class _General:
     def __init__(
         self, mask: Mask, property_id: str | None, items: bool, catalogue: Catalogue
     ) -> None:
+        # Built on the first line the fast path sends here (on a real ARI log,
+        # often none): the index and its routes cost ~8 ms to import, 3% of
+        # filtering 45 MB (docs/filter.md, "Speed").
+        from .index import Index
+        from .routes import Route
+
         self.index = Index([Route(mask, _noop, property_id)], catalogue)
         self.wanted = _events_wanted(mask, catalogue)
         self.scope = property_id.lower() if property_id else None
@@ -159,8 +163,8 @@ def filter_lines(
     [b'{"event":"ari","payload":[{"rate":1}]}']
     """
     catalogue = catalogue or mask.catalogue or Catalogue.default()
-    general = _General(mask, property_id, items, catalogue)
     quick = fast_path(mask, property_id, catalogue) if fast and not items else None
+    general: _General | None = None
     counts = stats if stats is not None else FilterStats()
     # Counters live in locals on the hot path and reach `counts` every 256
     # lines (the progress bar reads them) and when the stream ends or fails.
@@ -189,6 +193,8 @@ def filter_lines(
                     counts.blank += 1
                     read -= 1
                     continue
+                if general is None:
+                    general = _General(mask, property_id, items, catalogue)
                 try:
                     result = general(line, source, number)
                 except InputError as problem:

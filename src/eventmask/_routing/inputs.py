@@ -26,10 +26,10 @@ def open_input(raw: IO[bytes]) -> IO[bytes]:
     >>> open_input(io.BytesIO(gzip.compress(b'{"event":"x"}'))).read()
     b'{"event":"x"}'
     """
-    import gzip  # only when reading a stream
-
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
     if buffered.peek(2)[:2] == _GZIP_MAGIC:
+        import gzip  # only a compressed stream pays for it
+
         return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
     return buffered
 
