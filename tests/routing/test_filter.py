@@ -331,6 +331,23 @@ def test_filter_lines_library(stream: Path) -> None:
     )
 
 
+def test_the_general_path_is_built_only_when_a_line_needs_it() -> None:
+    """Lines the fast path answers do not load the index; an odd line does."""
+    code = """if True:
+        import sys
+        from eventmask import filter_lines, parse
+        mask = parse("ari:rate:*:*")
+        fast = [b'{"event":"ari","payload":[{"rate":1},{"booked":2}]}', b'{"event":"message"}']
+        out = list(filter_lines(mask, fast))
+        before = [m for m in ("eventmask._routing.index",) if m in sys.modules]
+        odd = [b'{"event":"ari","payload":[{"rate":"\\u00e9"}]}']  # a backslash: general path
+        out += list(filter_lines(mask, odd))
+        print(len(out), before, "eventmask._routing.index" in sys.modules)
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["2", "[]", "True"]
+
+
 def test_filter_lines_raises_input_error() -> None:
     """A bad line raises InputError with its line and column."""
     with pytest.raises(InputError) as info:

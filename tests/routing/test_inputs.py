@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import subprocess
+import sys
 
 import pytest
 
@@ -41,3 +43,12 @@ def test_an_array_a_pretty_object_and_gzip() -> None:
     assert lines_of(b'{\n  "event": "a"\n}\n') == [b'{"event":"a"}']
     assert lines_of(gzip.compress(b'{"event":"a"}\n')) == [b'{"event":"a"}\n']
     assert lines_of(b"") == []
+
+
+def test_only_a_compressed_input_loads_gzip() -> None:
+    code = (
+        "import io, sys; from eventmask._routing.inputs import open_input; "
+        "open_input(io.BytesIO(b'{}')).read(); print('gzip' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
