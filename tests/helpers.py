@@ -7,6 +7,8 @@ Channex sends (or in what eventmask reads) is one change here.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -109,3 +111,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         status = int(exit_.code or 0)
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def python_output(code: str) -> str:
+    """The stripped stdout of `code` run by a fresh Python (what it imports starts from zero)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import subprocess
-import sys
 import types
 from typing import Any
 
@@ -20,6 +18,7 @@ import eventmask.testing
 from eventmask import _errors
 
 from .conftest import ROOT
+from .helpers import python_output
 from .test_layering import modules
 
 NAMESPACES = [eventmask, eventmask.asgi, eventmask.channex, eventmask.inbox, eventmask.testing]
@@ -137,8 +136,7 @@ def test_import_eventmask_loads_only_the_package() -> None:
         "eventmask._webhooks",
     ]
     code = f"import sys, eventmask; print([m for m in {heavy!r} if m in sys.modules])"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 def test_a_name_loads_on_first_use() -> None:
@@ -147,7 +145,6 @@ def test_a_name_loads_on_first_use() -> None:
         "import sys, eventmask; before = 'eventmask._language.parser' in sys.modules; "
         "print(before, str(eventmask.parse('message;booking')))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False booking;message"
+    assert python_output(code) == "False booking;message"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = eventmask.nope  # type: ignore[attr-defined]

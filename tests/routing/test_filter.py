@@ -17,7 +17,7 @@ import pytest
 from eventmask import AriFilter, EventItem, InputError, Mask, filter_lines, parse
 
 from ..conftest import ROOT
-from ..helpers import dumps, loads
+from ..helpers import dumps, loads, python_output
 
 EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
 
@@ -344,8 +344,7 @@ def test_the_general_path_is_built_only_when_a_line_needs_it() -> None:
         out += list(filter_lines(mask, odd))
         print(len(out), before, "eventmask._routing.index" in sys.modules)
     """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["2", "[]", "True"]
+    assert python_output(code).split() == ["2", "[]", "True"]
 
 
 def test_filter_lines_raises_input_error() -> None:

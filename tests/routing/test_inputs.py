@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gzip
 import io
-import subprocess
-import sys
 
 import pytest
 
 from eventmask import InputError, filter_lines, parse
 from eventmask._routing.inputs import open_input, read_notifications
+
+from ..helpers import python_output
 
 
 def lines_of(data: bytes) -> list[bytes]:
@@ -50,5 +50,4 @@ def test_only_a_compressed_input_loads_gzip() -> None:
         "import io, sys; from eventmask._routing.inputs import open_input; "
         "open_input(io.BytesIO(b'{}')).read(); print('gzip' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert python_output(code) == "False"

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ..helpers import python_output
+
 CONFTEST = '''
 import pytest
 from eventmask import Notification, Router
@@ -83,8 +85,7 @@ def test_the_plugin_loads_nothing_of_eventmask_until_a_fixture_is_used() -> None
         "import sys, eventmask._testing.plugin; "
         "print(sorted(m for m in sys.modules if m.startswith('eventmask.')))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = done.stdout.strip()
+    loaded = python_output(code)
     assert "eventmask._testing.plugin" in loaded
     for heavy in ("_service", "_inbox", "_routing", "_testing.harness", "_language"):
         assert f"eventmask.{heavy}" not in loaded
