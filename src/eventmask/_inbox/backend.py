@@ -148,17 +148,6 @@ class SQLBackend(abc.ABC):
             raise
         return {row[0] for row in rows}
 
-    def savepoint(self, conn: Any, release_previous: bool) -> None:
-        """Open the savepoint of the next entry (releasing the previous one's)."""
-        if release_previous:
-            conn.execute("RELEASE eventmask_entry")
-        conn.execute("SAVEPOINT eventmask_entry")
-
-    def undo_entry(self, conn: Any) -> None:
-        """Roll back to the entry's savepoint (its handlers' writes go) and release it."""
-        conn.execute("ROLLBACK TO eventmask_entry")
-        conn.execute("RELEASE eventmask_entry")
-
     def finish_batch(self, conn: Any, done: Sequence[int], now: float) -> None:
         """Mark the entries done and commit."""
         if done:

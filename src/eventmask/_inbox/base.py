@@ -179,7 +179,10 @@ class DeliveryContext:
 
     ``connection`` is the database connection of the transaction that will
     also mark the entry done: effects written through it commit exactly once,
-    together with that mark, or not at all.  It is a `sqlite3.Connection`
+    together with that mark, or not at all.  Under a worker that transaction
+    begins when the handler first reads ``connection`` (and the entry is
+    settled as soon as the handler returns): a handler that never touches it
+    holds no lock while it runs.  It is a `sqlite3.Connection`
     when ``backend`` is ``"sqlite"`` (``?`` placeholders) and a
     `psycopg.Connection` when it is ``"postgresql"`` (``%s`` placeholders).
     `sqlite` and `postgres` return it typed, and raise `TypeError` under
@@ -191,12 +194,27 @@ class DeliveryContext:
     'sqlite'
     """
 
-    connection: Any
+    _connection: Any = attrs.field(alias="connection", repr=False)
     entry_id: int
     idempotency_key: str
     attempt: int
     event: str
     backend: str = "sqlite"
+    # The worker's: begins the entry's transaction on first use, returns its connection.
+    _open: Callable[[], Any] | None = attrs.field(
+        default=None, kw_only=True, alias="open", repr=False, eq=False
+    )
+
+    @property
+    def connection(self) -> Any:
+        """The connection of the entry's transaction (begun on first use under a worker).
+
+        >>> DeliveryContext("conn", 1, "k", 1, "message").connection
+        'conn'
+        """
+        if self._open is not None:
+            return self._open()
+        return self._connection
 
     @property
     def sqlite(self) -> sqlite3.Connection:

@@ -355,29 +355,31 @@ class PostgresInbox(SQLInbox):
             rows = conn.execute(_CLAIM, params).fetchall()
         return sorted((entry_of(r) for r in rows), key=lambda e: e.id)
 
-    # Round trips are what a worker spends its time on: the batch's BEGIN and
-    # row locks go in one, each entry costs one (its savepoint, which also
-    # releases the previous one), and the done marks go with the COMMIT.
+    # Round trips are what a worker spends its time on: BEGIN and the row
+    # locks go in one, and the done marks go with the COMMIT.
 
     def open_batch(self, conn: psycopg.Connection[Any], owner: str, ids: Sequence[int]) -> set[int]:
-        """BEGIN and lock the rows still ours, in one round trip."""
+        """BEGIN and lock the rows still ours, in one round trip.
+
+        The transaction may sit idle for at most the lease: a worker stopped
+        (SIGSTOP) inside a handler that wrote through the inbox would
+        otherwise hold its rows locked past its lease, and no worker could
+        take them over (docs/receiver.md, "Guarantees").  The server ends
+        such a session, which rolls its writes back.
+        """
+        idle = f"{max(int(self.settings.lease * 1000), 1)}ms"
         try:
             with conn.pipeline():
                 conn.execute("BEGIN")
+                conn.execute(
+                    "SELECT set_config('idle_in_transaction_session_timeout', %s, true)", (idle,)
+                )
                 cur = conn.execute(self.statements.owned, (owner, list(ids)))
             rows = cur.fetchall()
         except BaseException:
             self.rollback(conn)
             raise
         return {row[0] for row in rows}
-
-    def savepoint(self, conn: psycopg.Connection[Any], release_previous: bool) -> None:
-        """Release the previous entry's savepoint and open the next, in one round trip."""
-        conn.execute(
-            "RELEASE eventmask_entry; SAVEPOINT eventmask_entry"
-            if release_previous
-            else "SAVEPOINT eventmask_entry"
-        )
 
     def aborted(self, conn: psycopg.Connection[Any]) -> bool:
         """Whether a caught database error left the transaction unusable."""

@@ -1,10 +1,18 @@
-"""Processing claimed entries: one transaction per batch, one savepoint per entry.
+"""Processing claimed entries: no lock is held while a handler runs, unless it writes.
 
-A failing entry rolls back to its savepoint (its handlers' writes go) and
-records the failure; the batch commits once, so a busy worker pays one
-commit per batch rather than one per delivery.  A crash before the commit
-undoes the whole batch, effects included, and the entries are claimed again
-after their lease: still exactly once (docs/receiver.md, "Guarantees").
+A handler runs *outside* any transaction until it first touches
+`current_delivery().connection`.  That first touch begins the entry's
+transaction and locks the entry (SQLite: the write lock; PostgreSQL: its
+row), and the entry is settled and committed as soon as the handler returns,
+so that a handler's writes and the entry's ``done`` mark commit together, or
+not at all.  Entries whose handlers never touched the connection are marked
+in one short transaction per ``batch_budget``.
+
+Why: a handler that hangs (a slow network call, a stopped process) must not
+hold intake or the other workers.  Held inside a write transaction, it did:
+SQLite has one writer, so every receiver waited for it (docs/receiver.md,
+"Guarantees", has the trade-off: a handler that writes through the inbox
+pays one commit per entry).
 """
 
 from __future__ import annotations
@@ -13,14 +21,91 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._errors import InboxError
 from .backend import SQLBackend
 from .base import Attempt, DeliveryContext, Entry, Outcome, State, delivery_context
 from .settings import InboxSettings
 
-__all__ = ["BatchProcessing"]
+__all__ = ["BatchProcessing", "LeaseLost"]
 
 # The most of a failure's description kept in `last_error`.
 MAX_ERROR: int = 4000
+
+
+class LeaseLost(InboxError):
+    """The entry's lease ran out and another worker took it: this attempt must not commit."""
+
+
+class _Marks:
+    """What a batch has to record, and the transaction it is recorded in.
+
+    Outcomes wait here until the next commit: the done marks of handlers
+    that never opened a transaction, failures, and entries given back.
+    """
+
+    def __init__(self, engine: BatchProcessing, conn: Any, owner: str, states: dict[int, State]):
+        self.engine = engine
+        self.conn = conn
+        self.owner = owner
+        self.states = states
+        self.done: list[Entry] = []
+        self.failed: list[tuple[Entry, Outcome]] = []
+        self.returned: list[Entry] = []
+        self.owned: set[int] = set()
+        self.open = False
+        self.commits = 0
+        self.since = time.monotonic()
+
+    def waiting(self) -> list[int]:
+        return [e.id for e in (*self.done, *self.returned)] + [e.id for e, _ in self.failed]
+
+    def begin(self, ids: Sequence[int] = ()) -> None:
+        """Begin a transaction that locks the waiting entries and `ids` (those still ours)."""
+        if self.commits:  # SQLite's lock has no queue: let a waiting receiver in first
+            self.engine.yield_lock()
+        self.owned = self.engine.open_batch(self.conn, self.owner, [*self.waiting(), *ids])
+        self.open = True
+
+    def rollback(self) -> None:
+        """Undo the open transaction (a handler's writes); what waits here is kept."""
+        self.engine.rollback(self.conn)
+        self.open = False
+
+    def due(self) -> bool:
+        """Whether marks have waited a whole batch budget."""
+        budget = self.engine.settings.batch_budget
+        return bool(self.waiting()) and time.monotonic() - self.since > budget
+
+    def commit(self) -> None:
+        """Record every waiting outcome (beginning a transaction if none is open); commit."""
+        if not (self.open or self.waiting()):
+            return
+        if not self.open:
+            self.begin()
+        engine, conn, owned = self.engine, self.conn, self.owned
+        try:
+            for entry, outcome in self.failed:
+                if entry.id in owned:
+                    self.states[entry.id] = engine.record_failure(conn, entry, self.owner, outcome)
+            back = [e.id for e in self.returned if e.id in owned]
+            if back:
+                conn.execute(engine.statements.give_back_some, (self.owner, engine.id_list(back)))
+            done = [e.id for e in self.done if e.id in owned]
+            engine.finish_batch(conn, done, engine.clock())
+        except BaseException:
+            self.rollback()
+            raise
+        for entry in self.done:
+            self.states[entry.id] = "done"
+        for entry in self.returned:
+            self.states[entry.id] = "pending"
+        for entry in (*self.done, *self.returned, *(e for e, _ in self.failed)):
+            if entry.id not in owned:
+                self.states[entry.id] = "claimed"  # the lease ran out: another worker's now
+        self.done, self.failed, self.returned = [], [], []
+        self.open = False
+        self.commits += 1
+        self.since = time.monotonic()
 
 
 class BatchProcessing(SQLBackend):
@@ -30,7 +115,7 @@ class BatchProcessing(SQLBackend):
     clock: Callable[[], float]
 
     def process(self, entry: Entry, owner: str, attempt: Attempt) -> State:
-        """Run `attempt` in the entry's transaction; commit with 'done' or record the failure."""
+        """Run `attempt` for a claimed entry; commit with 'done' or record the failure."""
         (state,) = self.process_batch([entry], owner, attempt)
         return state
 
@@ -41,97 +126,81 @@ class BatchProcessing(SQLBackend):
         attempt: Attempt,
         stopping: Callable[[], bool] | None = None,
     ) -> list[State]:
-        """Process claimed entries in one transaction, each inside its own savepoint.
+        """Process claimed entries; return their new states.
 
-        When `stopping()` turns true, the entries not yet started are given
-        back (pending again, the claim not counted) in the same transaction.
-        The batch commits early once it has been open for the settings'
-        ``batch_budget``: quick handlers share one commit, slow ones commit
-        one by one (and, with SQLite, the receiver is not kept waiting for
-        the lock).
+        A handler that touches `current_delivery().connection` opens its
+        entry's transaction, which commits (with the ``done`` mark) as soon
+        as it returns; the others are marked in one short transaction every
+        ``batch_budget`` seconds.  When `stopping()` turns true, the entries
+        not yet started are given back (pending again, the claim not counted).
         """
         states: dict[int, State] = {}
         todo = list(entries)
         with self.connection() as conn:
-            while todo:
-                if len(todo) < len(entries):  # committed early: let waiting writers in
-                    self.yield_lock()
-                owned = self.open_batch(conn, owner, [e.id for e in todo])
-                try:
-                    todo = self._process_some(conn, todo, owned, owner, attempt, stopping, states)
-                except BaseException:
-                    self.rollback(conn)
-                    raise
-        return [states[e.id] for e in entries]
+            marks = _Marks(self, conn, owner, states)
+            try:
+                while todo:
+                    if stopping is not None and stopping():
+                        marks.returned.extend(todo)
+                        break
+                    self._run(todo.pop(0), attempt, marks)
+                    if marks.due():
+                        marks.commit()
+                marks.commit()
+            except BaseException:
+                if marks.open:
+                    marks.rollback()
+                raise
+        return [states.get(e.id, "claimed") for e in entries]
 
-    def _process_some(
-        self,
-        conn: Any,
-        todo: list[Entry],
-        owned: set[int],
-        owner: str,
-        attempt: Attempt,
-        stopping: Callable[[], bool] | None,
-        states: dict[int, State],
-    ) -> list[Entry]:
-        """Process entries in the open transaction until the budget is spent; commit.
+    def _run(self, entry: Entry, attempt: Attempt, marks: _Marks) -> None:
+        """Run one entry's handlers; settle at once if they opened its transaction."""
+        opened = False
 
-        Return the entries left for the next transaction.
-        """
-        held = time.monotonic()
-        done: list[int] = []
-        savepoint = False  # an entry's savepoint is open (released lazily, with the next)
-        while todo:
-            if stopping is not None and stopping():
-                self._give_back_rest(conn, todo, owned, owner, states)
-                todo = []
-                break
-            entry = todo.pop(0)
-            if entry.id not in owned:
-                # The lease ran out and another worker owns the entry now.
-                states[entry.id] = "claimed"
-                continue
-            self.savepoint(conn, release_previous=savepoint)
-            savepoint = True
-            outcome = self._attempt(conn, entry, attempt)
-            if outcome.ok:
-                done.append(entry.id)
-                states[entry.id] = "done"
-            else:
-                self.undo_entry(conn)
-                savepoint = False
-                states[entry.id] = self._record_failure(conn, entry, owner, outcome)
-            if todo and time.monotonic() - held > self.settings.batch_budget:
-                break
-        self.finish_batch(conn, done, self.clock())
-        return todo
+        def transaction() -> Any:
+            nonlocal opened
+            if not opened:
+                marks.begin([entry.id])
+                opened = True
+            if entry.id not in marks.owned:
+                raise LeaseLost(
+                    f"entry {entry.id}: its lease ran out and another worker took it "
+                    "(a handler must finish within the lease)"
+                )
+            return marks.conn
 
-    def _attempt(self, conn: Any, entry: Entry, attempt: Attempt) -> Outcome:
         context = DeliveryContext(
-            conn, entry.id, entry.idempotency_key, entry.attempts, entry.event, self.backend
+            None,
+            entry.id,
+            entry.idempotency_key,
+            entry.attempts,
+            entry.event,
+            self.backend,
+            open=transaction,
         )
         with delivery_context(context):
             outcome = attempt(context)
-        if outcome.ok and self.aborted(conn):
+        if not opened:
+            (marks.done.append(entry) if outcome.ok else marks.failed.append((entry, outcome)))
+            return
+        if entry.id not in marks.owned:
+            marks.rollback()
+            marks.states[entry.id] = "claimed"
+            return
+        if outcome.ok and self.aborted(marks.conn):
             # A handler swallowed a database error and left the transaction
             # unusable: that is a failure of this attempt.
-            return Outcome("the handler's transaction was aborted by a database error it caught")
-        return outcome
+            outcome = Outcome("the handler's transaction was aborted by a database error it caught")
+        if outcome.ok:
+            marks.done.append(entry)
+        else:
+            marks.rollback()  # the handler's writes go with it
+            marks.failed.append((entry, outcome))
+        # Settle now: the next handler may hang, and must not do so holding this lock.
+        marks.commit()
 
-    def _give_back_rest(
-        self,
-        conn: Any,
-        todo: list[Entry],
-        owned: set[int],
-        owner: str,
-        states: dict[int, State],
-    ) -> None:
-        ids = [e.id for e in todo if e.id in owned]
-        if ids:
-            conn.execute(self.statements.give_back_some, (owner, self.id_list(ids)))
-        states.update((e.id, "pending" if e.id in owned else "claimed") for e in todo)
-
-    def _record_failure(self, conn: Any, entry: Entry, owner: str, outcome: Outcome) -> State:
+    def record_failure(self, conn: Any, entry: Entry, owner: str, outcome: Outcome) -> State:
+        """Record a failed attempt: pending again after a backoff, or dead."""
         dead = outcome.final or entry.attempts >= self.settings.max_attempts
         state: State = "dead" if dead else "pending"
         available = self.clock() + self.settings.retry_delay(entry.attempts)
