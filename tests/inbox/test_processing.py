@@ -13,8 +13,14 @@ import pytest
 
 from eventmask import Notification, Router
 from eventmask._inbox.processing import LeaseLost
-from eventmask.inbox import InboxSettings, InboxUnavailable, Outcome, Worker, current_delivery
-from eventmask.inbox import open_inbox
+from eventmask.inbox import (
+    InboxSettings,
+    InboxUnavailable,
+    Outcome,
+    Worker,
+    current_delivery,
+    open_inbox,
+)
 
 from ..helpers import body
 from .conftest import Clock

@@ -307,26 +307,38 @@ def test_a_deleted_inbox_file_answers_503_and_health_says_so(tmp_path: Path) -> 
     assert "deleted or replaced" in detail["reason"]
 
 
-def test_a_held_write_lock_answers_503_within_the_write_timeout(tmp_path: Path) -> None:
-    """Another process holds SQLite's write lock: 503 in about --write-timeout, then 200 again."""
-    proc = serve(tmp_path, "--write-timeout", "1")
+def test_a_held_write_lock_spools_deliveries_and_answers_200(tmp_path: Path) -> None:
+    """Another process holds SQLite's write lock (a stuck handler): 200 within 1 s, none lost.
+
+    The deliveries wait in the intake spool and move into the inbox once the
+    lock is free (docs/receiver.md, "Intake no handler can hold").
+    """
+    proc = serve(tmp_path)
     assert post(proc, message(1)).status_code == 200
     holder = sqlite3.connect(proc.db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
+    waits = []
     try:
-        started = time.monotonic()
-        assert post(proc, message(2)).status_code == 503
-        waited = time.monotonic() - started
-        assert 0.8 < waited < 3
-        assert httpx.get(f"{proc.url}/health", timeout=5).status_code == 503
+        for n in range(2, 22):
+            started = time.monotonic()
+            assert post(proc, message(n)).status_code == 200
+            waits.append(time.monotonic() - started)
+        assert httpx.get(f"{proc.url}/health", timeout=5).status_code == 200
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    report(f"held write lock: answered 503 after {waited:.2f} s (write timeout 1 s)")
-    deadline = time.monotonic() + 5
-    while post(proc, message(3)).status_code != 200:
-        assert time.monotonic() < deadline
-    assert httpx.get(f"{proc.url}/health").status_code == 200
+    report(
+        f"held write lock: 20 deliveries answered 200 in {min(waits):.2f} to "
+        f"{max(waits):.2f} s (spooled)"
+    )
+    assert max(waits) < 1.0
+    assert post(proc, message(22)).status_code == 200  # this commit moves the spool in
+    conn = sqlite3.connect(proc.db)
+    try:
+        stored = conn.execute("SELECT count(*) FROM eventmask_deliveries").fetchone()[0]
+    finally:
+        conn.close()
+    assert stored == 22
 
 
 def test_public_health_says_only_ok_and_the_secret_shows_counts(tmp_path: Path) -> None:

@@ -55,11 +55,15 @@ STATES: Final[tuple[State, ...]] = ("pending", "claimed", "done", "dead")
 class PutResult:
     """What happened to an accepted delivery: its entry id, and whether it was a duplicate.
 
+    ``id`` is None while the delivery waits in a SQLite inbox's intake spool
+    (docs/receiver.md, "Intake no handler can hold"): it is durable, and gets
+    its id when it moves into the inbox.
+
     >>> PutResult(7, False, "body:ab12").duplicate
     False
     """
 
-    id: int
+    id: int | None
     duplicate: bool
     idempotency_key: str
 

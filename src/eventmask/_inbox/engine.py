@@ -90,18 +90,23 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
     def _commit(self, batch: Sequence[Write]) -> list[Any]:
         """Run one batch of writes in one transaction: one commit, one fsync."""
         self.check_storage()
-        puts = [w.args for w in batch if w.kind is WriteKind.PUT]
         with self.transaction() as conn:
-            stored = iter(self.insert_deliveries(conn, puts, self.clock()) if puts else ())
-            results: list[Any] = []
-            for write in batch:
-                if write.kind is WriteKind.PUT:
-                    results.append(next(stored))
-                    continue
-                if write.kind is WriteKind.REFUSALS:
-                    self._store_refusals(conn, write.args)
-                results.append(None)
+            results = self.write_batch(conn, batch)
         self._last_ok = time.monotonic()
+        return results
+
+    def write_batch(self, conn: Any, batch: Sequence[Write]) -> list[Any]:
+        """The writes of one group commit, in the open transaction; their results in order."""
+        puts = [w.args for w in batch if w.kind is WriteKind.PUT]
+        stored = iter(self.insert_deliveries(conn, puts, self.clock()) if puts else ())
+        results: list[Any] = []
+        for write in batch:
+            if write.kind is WriteKind.PUT:
+                results.append(next(stored))
+                continue
+            if write.kind is WriteKind.REFUSALS:
+                self._store_refusals(conn, write.args)
+            results.append(None)
         return results
 
     def _store_refusals(self, conn: Any, batch: RefusalBatch) -> None:

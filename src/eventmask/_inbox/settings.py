@@ -33,7 +33,9 @@ class InboxSettings:
     ``max_rejected_body``: bytes of a refused body kept for the operator.
     ``batch_budget``: seconds a worker's batch may hold its transaction open
     before it commits early.  ``write_timeout``: seconds a delivery may wait
-    for storage before the receiver answers 503.
+    for storage before the receiver answers 503.  ``spill_after``: seconds a
+    delivery waits for a SQLite inbox's write lock before it goes to the
+    intake spool instead (a handler writing through the inbox holds it).
 
     >>> InboxSettings(lease=30).lease, InboxSettings().max_attempts
     (30.0, 10)
@@ -52,6 +54,7 @@ class InboxSettings:
     max_rejected_body: int = 4_096
     batch_budget: float = attrs.field(default=0.02, converter=float, validator=_positive)
     write_timeout: float = attrs.field(default=5.0, converter=float, validator=_positive)
+    spill_after: float = attrs.field(default=0.25, converter=float, validator=_positive)
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based).

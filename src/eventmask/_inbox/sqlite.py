@@ -25,6 +25,8 @@ from .backend import COLUMNS, Statements, entry_of
 from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
 from .settings import InboxSettings
+from .spool import Spool
+from .writer import Write, WriteKind
 
 __all__ = ["SQLiteInbox"]
 
@@ -176,6 +178,10 @@ _INSERT: Final = (
 _BUSY_POLL: Final = 0.002  # the longest wait between two tries for the write lock
 
 
+class _Locked(InboxUnavailable):
+    """Another connection held the write lock for the whole wait."""
+
+
 def _retry_busy(action: Callable[[], Any], patience: float) -> Any:
     """Run `action`, retrying while another writer holds the lock, for `patience` seconds."""
     delay = 0.0001
@@ -188,7 +194,7 @@ def _retry_busy(action: Callable[[], Any], patience: float) -> Any:
             if "locked" not in message and "busy" not in message:
                 raise
             if time.monotonic() > deadline:
-                raise InboxUnavailable(
+                raise _Locked(
                     f"the inbox database stayed locked for {patience:g} s "
                     "(another process holds its write lock)"
                 ) from exc
@@ -274,6 +280,7 @@ class SQLiteInbox(SQLInbox):
         self._lost: str | None = None
         self.created = _claim_file(self.path, create)
         self._identity = _identity(self.path)
+        self.spool = Spool(self.path)
         if migrate:
             self.migrated = self.migrate()
         else:
@@ -350,7 +357,13 @@ class SQLiteInbox(SQLInbox):
         if not os.access(self.path, os.W_OK):
             raise InboxUnavailable(f"the inbox file {self.path} is read-only")
         with self.connection() as conn:
-            _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), 0.2)
+            try:
+                _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), 0.2)
+            except _Locked:
+                # A handler holds the lock: deliveries go to the spool, so
+                # health asks the spool (it says what a delivery would get).
+                with self.spool.transaction():
+                    return
             conn.execute("ROLLBACK")
 
     def yield_lock(self) -> None:
@@ -381,37 +394,127 @@ class SQLiteInbox(SQLInbox):
         self, conn: sqlite3.Connection, deliveries: Sequence[Envelope], now: float
     ) -> list[PutResult]:
         """Look for each body (and revision) within the window; insert what is new."""
-        since = now - self.settings.dedup_window
         results = []
         for delivery in deliveries:
             digest, revision = dedup_keys(delivery, self.settings.dedup_revisions)
-            row = conn.execute(_FIND_BODY, (digest, since)).fetchone()
-            if row is None and revision is not None:
-                row = conn.execute(_FIND_REVISION, (revision, since)).fetchone()
-            if row is not None:
-                results.append(PutResult(row[0], True, row[1]))
-                continue
-            key = revision or f"body:{digest}"
-            values = (now, delivery.event, delivery.property_id, delivery.body, digest)
-            cur = conn.execute(_INSERT, (*values, revision, key, now))
-            assert cur.lastrowid is not None
-            results.append(PutResult(cur.lastrowid, False, key))
+            row = (now, delivery.event, delivery.property_id, delivery.body, digest, revision)
+            results.append(self._insert(conn, row))
         return results
+
+    def _stored(
+        self, conn: sqlite3.Connection, digest: str, revision: str | None, at: float
+    ) -> tuple[int, str] | None:
+        """The entry that already holds this body (or revision) within the window of `at`."""
+        since = at - self.settings.dedup_window
+        row = conn.execute(_FIND_BODY, (digest, since)).fetchone()
+        if row is None and revision is not None:
+            row = conn.execute(_FIND_REVISION, (revision, since)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def _insert(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> PutResult:
+        """Store one delivery (received_at, event, property_id, body, digest, revision)."""
+        at, _, _, _, digest, revision = row
+        found = self._stored(conn, digest, revision, at)
+        if found is not None:
+            return PutResult(found[0], True, found[1])
+        key = revision or f"body:{digest}"
+        cur = conn.execute(_INSERT, (*row, key, at))
+        assert cur.lastrowid is not None
+        return PutResult(cur.lastrowid, False, key)
+
+    # -- intake that no handler can hold (docs/receiver.md, "Intake no handler can hold") ----
+
+    def _commit(self, batch: Sequence[Write]) -> list[Any]:
+        """One group commit into the inbox, or into the spool while the lock is held."""
+        self.check_storage()
+        with self.connection() as conn:
+            try:
+                _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self.settings.spill_after)
+            except _Locked:
+                results = self._spill(conn, batch)
+            else:
+                try:
+                    with self._moving(conn):
+                        results = self.write_batch(conn, batch)
+                        conn.execute("COMMIT")
+                except BaseException:
+                    self.rollback(conn)
+                    raise
+        self._last_ok = time.monotonic()
+        return results
+
+    def _spill(self, conn: sqlite3.Connection, batch: Sequence[Write]) -> list[Any]:
+        """Commit the batch's deliveries into the spool, deduplicated against both files."""
+        now = self.clock()
+        results: list[Any] = []
+        with self.spool.transaction() as spool:
+            for write in batch:
+                if write.kind is not WriteKind.PUT:
+                    results.append(None)  # refusal counts are best effort: not spooled
+                    continue
+                delivery: Envelope = write.args
+                digest, revision = dedup_keys(delivery, self.settings.dedup_revisions)
+                key = revision or f"body:{digest}"
+                found = self._stored(conn, digest, revision, now)  # a WAL read: no lock
+                if found is not None:
+                    results.append(PutResult(found[0], True, found[1]))
+                elif self.spool.find(spool, digest, revision):
+                    results.append(PutResult(None, True, key))
+                else:
+                    row = (now, delivery.event, delivery.property_id, delivery.body)
+                    self.spool.add(spool, (*row, digest, revision))
+                    results.append(PutResult(None, False, key))
+        log.warning(
+            "the inbox's write lock is held: deliveries spooled",
+            extra={"fields": {"deliveries": len(batch), "spool": self.spool.path}},
+        )
+        return results
+
+    @contextmanager
+    def _moving(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """Inside the inbox's open transaction: move every spooled delivery into it.
+
+        The block must commit the inbox; the spool's rows are deleted after
+        that, in the spool's own transaction (held meanwhile, so that no
+        delivery is spooled between the move and the commit).
+        """
+        if not self.spool.exists():
+            yield
+            return
+        with self.spool.transaction() as spool:
+            rows = self.spool.rows(spool)
+            for row in rows:
+                self._insert(conn, row[1:])
+            yield
+            if rows:
+                self.spool.remove(spool, rows[-1].id)
 
     def claim(self, owner: str, limit: int = 16) -> list[Entry]:
         """Claim up to `limit` ready entries, oldest first."""
         now = self.clock()
         lease = self.settings.lease
-        with self.transaction() as conn:
-            conn.execute(_EXPIRE, (now, self.settings.max_attempts))
-            rows = conn.execute(_CLAIM, (owner, now + lease, now, now, limit)).fetchall()
+        with self.connection() as conn:
+            self.begin(conn)
+            try:
+                with self._moving(conn):
+                    conn.execute(_EXPIRE, (now, self.settings.max_attempts))
+                    rows = conn.execute(_CLAIM, (owner, now + lease, now, now, limit)).fetchall()
+                    conn.execute("COMMIT")
+            except BaseException:
+                self.rollback(conn)
+                raise
         return sorted((entry_of(r) for r in rows), key=lambda e: e.id)
+
+    def spooled(self) -> tuple[int, float | None]:
+        """How many deliveries wait in the intake spool, and when the oldest came."""
+        return self.spool.summary()
 
     def close(self) -> None:
         """Stop the writer and close every connection."""
         if self._writer.closed:
             return
         self._stop_writer()
+        self.spool.close()
         for conn in self._all:
             with suppress(sqlite3.Error):
                 conn.close()

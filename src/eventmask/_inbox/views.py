@@ -47,12 +47,20 @@ class OperatorViews(SQLBackend):
             oldest = conn.execute(sql.oldest_open).fetchone()[0]
             rejected = conn.execute(sql.rejected_since, (self.clock() - _DAY,)).fetchone()[0]
             rejected = int(rejected or 0)
+        waiting, since = self.spooled()
+        if waiting:  # spooled deliveries are pending too: stored, not yet handled
+            counts["pending"] = (counts["pending"] or 0) + waiting
+            oldest = since if oldest is None else min(oldest, since)
         return {
             **counts,
             "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
             "rejected_last_24h": rejected,
             "refused_last_24h": self.refusal_counts(self.clock() - _DAY) if rejected else [],
         }
+
+    def spooled(self) -> tuple[int, float | None]:
+        """Deliveries stored outside the table, waiting to move in (SQLite's intake spool)."""
+        return 0, None
 
     def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
         """Entries, newest first, optionally of one state."""
