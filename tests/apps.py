@@ -39,3 +39,12 @@ def maybe_fail(n: Notification) -> None:
     payload = n.raw.get("payload") or {}
     if payload.get("fail"):
         raise RuntimeError(f"failing on purpose: {payload.get('delivery')}")
+
+
+# Kills its own worker process, as a handler calling os._exit would.
+exiting = Router()
+
+
+@exiting.on("*")
+def exit_process(n: Notification) -> None:
+    os._exit(3)

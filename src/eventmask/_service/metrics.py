@@ -15,7 +15,7 @@ counted: the receiver answers its metrics path 404.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from .._inbox.base import Inbox
@@ -135,7 +135,24 @@ class _Local:
         yield from prometheus_client.REGISTRY.collect()
 
 
-def exposition(inbox: Inbox | None) -> tuple[bytes, str]:
+class _Workers:
+    """How many worker processes run, against how many were configured (``eventmask serve``)."""
+
+    def __init__(self, workers: Callable[[], tuple[int, int]]) -> None:
+        self.workers = workers
+
+    def collect(self) -> Iterator[Any]:
+        running, configured = self.workers()
+        up = GaugeMetricFamily("eventmask_workers_running", "Worker processes alive now.")
+        want = GaugeMetricFamily("eventmask_workers_configured", "Worker processes asked for.")
+        up.add_metric([], running)
+        want.add_metric([], configured)
+        yield from (up, want)
+
+
+def exposition(
+    inbox: Inbox | None, workers: Callable[[], tuple[int, int]] | None = None
+) -> tuple[bytes, str]:
     """The text a scrape gets, and its content type (call it from a thread: it reads the inbox).
 
     >>> body, kind = exposition(None)
@@ -151,4 +168,7 @@ def exposition(inbox: Inbox | None) -> tuple[bytes, str]:
     if inbox is not None:
         backlog: Collector = _Backlog(inbox)
         registry.register(backlog)
+    if workers is not None:
+        supervised: Collector = _Workers(workers)
+        registry.register(supervised)
     return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST

@@ -118,6 +118,8 @@ class Receiver:
         body_timeout: float = 10.0,
         on_startup: Callable[[], None] | None = None,
         on_shutdown: Callable[[], None] | None = None,
+        workers: Callable[[], tuple[int, int]] | None = None,
+        stale_after: float | None = 600.0,
     ) -> None:
         self.router = router
         self._secrets = _secrets(secrets)
@@ -135,6 +137,10 @@ class Receiver:
         self.body_timeout = body_timeout
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
+        self.workers = workers
+        if stale_after is not None and not stale_after > 0:
+            raise ValueError(f"stale_after must be greater than 0 seconds, not {stale_after!r}")
+        self.stale_after = stale_after
         self.refusals = RefusalLog(inbox)
         self.write_timeout = inbox.settings.write_timeout if inbox is not None else 5.0
 
@@ -199,12 +205,18 @@ class Receiver:
         if method not in ("GET", "HEAD"):
             raise _Refused(404, "not found", f"{method} {path}: only GET is answered here")
         if path == self.health_path:
-            status, doc = await health(self.inbox, self._authenticated(scope), self.write_timeout)
+            status, doc = await health(
+                self.inbox,
+                self._authenticated(scope),
+                self.write_timeout,
+                workers=self.workers,
+                stale_after=self.stale_after,
+            )
             await respond(send, status, doc)
         elif self._metrics is None or not self._authenticated(scope, bearer=True):
             raise _Refused(404, "not found", f"no deliveries are taken at {path!r}")
         else:
-            body, kind = await asyncio.to_thread(exposition, self.inbox)
+            body, kind = await asyncio.to_thread(exposition, self.inbox, self.workers)
             await respond_bytes(send, 200, body, (b"content-type", kind.encode()))
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> tuple[str, int]:
