@@ -69,7 +69,7 @@ class Proc:
         self.env = {
             **os.environ,
             "EVENTMASK_DB": self.db,
-            "EVENTMASK_SECRET": f"old-secret,{SECRET}",
+            "EVENTMASK_SECRET": f"old-secret-still-valid,{SECRET}",
             "EVENTMASK_TEST_HANDLER_SLEEP": sleep,
         }
         self.log_path = tmp / f"{name}.log"

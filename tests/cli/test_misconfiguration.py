@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eventmask import Router
 from eventmask._cli import main
 from eventmask.asgi import Receiver
+from eventmask.inbox import InboxSettings, Worker
 
+from ..conftest import ROOT
 from ..procs import EVENTMASK, SECRET, kill_leftovers
 
 
@@ -58,11 +60,99 @@ def test_a_plain_string_secret_is_a_type_error() -> None:
         Receiver(Router(), secrets=b"bytes-are-not-secrets")  # type: ignore[arg-type]
 
 
-def test_a_short_secret_is_accepted_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    """A secret under 16 characters works, and the receiver says it is weak."""
-    with caplog.at_level(logging.WARNING, logger="eventmask.receiver"):
-        Receiver(Router(), secrets=["short"])
-    assert "shorter than 16 characters" in caplog.text
+def test_secrets_too_short_to_be_secrets_are_refused() -> None:
+    """Under 16 characters is refused, and so are the letters of iter("s3cret")."""
+    for secrets in (["short"], iter("s3cret"), set("s3cret")):
+        with pytest.raises(ValueError, match="at least 16 characters"):
+            Receiver(Router(), secrets=secrets)
+
+
+def test_a_secret_that_is_not_utf8_is_refused() -> None:
+    """What os.environ gives for bytes that are not UTF-8 is a clear error, not a traceback."""
+    with pytest.raises(ValueError, match="valid UTF-8"):
+        Receiver(Router(), secrets=["long-enough-secret-\udcff"])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"header": ""}, "an HTTP header name"),
+        ({"header": "x-secret\u00e9"}, "an HTTP header name"),
+        ({"path": "/health"}, "where /health or /metrics answer"),
+        ({"path": "/metrics/"}, "where /health or /metrics answer"),
+        ({"body_timeout": 0}, "body_timeout must be"),
+        ({"body_timeout": -5}, "body_timeout must be"),
+        ({"body_timeout": float("inf")}, "body_timeout must be"),
+    ],
+)
+def test_receiver_options_that_break_every_delivery_are_refused(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        Receiver(Router(), secrets=["a-long-shared-secret"], **options)
+
+
+def test_settings_and_worker_refuse_values_that_cannot_work() -> None:
+    with pytest.raises(ValueError, match="lease must be a finite number"):
+        InboxSettings(lease=float("inf"))
+    with pytest.raises(TypeError, match="max_attempts must be a whole number"):
+        InboxSettings(max_attempts=1.5)  # type: ignore[arg-type]
+    for batch in (0, -1):
+        with pytest.raises(ValueError, match="batch must be"):
+            Worker(None, Router(), batch=batch)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["worker", "tests.apps:recording", "--workers", "100000"],
+        ["serve", "tests.apps:recording", "--workers", "100000"],
+        ["serve", "tests.apps:recording", "--max-connections", "99999999999"],
+    ],
+)
+def test_option_values_past_their_bounds_are_usage_errors(argv: list[str]) -> None:
+    status, err = run(*argv, "--db", "inbox.db")
+    assert status == 2
+    assert "must be at most" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--header", ""], "an HTTP header name"),
+        (["--path", "/health"], "where /health or /metrics answer"),
+    ],
+)
+def test_serve_refuses_options_that_break_every_delivery(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    done = subprocess.run(
+        [EVENTMASK, "serve", "tests.apps:recording", "--db", str(tmp_path / "i.db"), *extra],
+        cwd=ROOT,
+        env={**os.environ, "EVENTMASK_SECRET": "a-long-shared-secret"},
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_a_secret_that_is_not_utf8(tmp_path: Path) -> None:
+    env = {**os.environb, b"EVENTMASK_SECRET": b"a-long-shared-secret-\xff"}
+    done = subprocess.run(
+        [EVENTMASK, "serve", "tests.apps:recording", "--db", str(tmp_path / "i.db")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert b"valid UTF-8" in done.stderr
+    assert b"Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("command", ["stats", "list", "rejections"])

@@ -18,8 +18,8 @@ from eventmask.inbox import SQLiteInbox, Worker, open_inbox
 
 from ..helpers import Server, dumps
 
-SECRET = "s3cret-one"
-ROTATED = "s3cret-two"
+SECRET = "s3cret-one-long-enough"
+ROTATED = "s3cret-two-long-enough"
 DOC = {"event": "booking_new", "property_id": "p", "payload": {"revision_id": "r1"}}
 
 

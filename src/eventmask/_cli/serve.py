@@ -30,6 +30,10 @@ __all__ = ["exit_with_parent", "register"]
 
 _DEFAULTS = InboxSettings()
 
+# More workers than this only contend for the database (and each thread is
+# a PostgreSQL connection); the bound keeps a typo from starting thousands.
+MAX_WORKERS = 64
+
 
 def _secrets(err: TextIO) -> list[str] | None:
     secrets = split_secrets(os.environ.get("EVENTMASK_SECRET", ""))
@@ -83,7 +87,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if router is None:
             return EXIT_USAGE
         _run_server(args, router, db, secrets)
-    except InboxError as exc:
+    except (InboxError, ValueError) as exc:  # ValueError: the receiver refused an option
         err.write(f"eventmask: {exc}\n")
         return EXIT_USAGE
     finally:
@@ -314,7 +318,12 @@ def register(sub: Any) -> None:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=number(int, low=0, high=65_535), default=8000)
     srv.add_argument("--path", default="/", help="where deliveries are taken (default: /)")
-    srv.add_argument("--workers", type=number(int, low=0), default=1, help="inbox worker processes")
+    srv.add_argument(
+        "--workers",
+        type=number(int, low=0, high=MAX_WORKERS),
+        default=1,
+        help=f"inbox worker processes, at most {MAX_WORKERS} (default: 1)",
+    )
     srv.add_argument("--header", default=SECRET_HEADER, help="the secret's header")
     _limits(srv)
     srv.add_argument(
@@ -333,7 +342,12 @@ def register(sub: Any) -> None:
     wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
     wrk.add_argument("app", metavar="APP", help="module:router")
     add_db_argument(wrk)
-    wrk.add_argument("--workers", type=number(int, low=1), default=1)
+    wrk.add_argument(
+        "--workers",
+        type=number(int, low=1, high=MAX_WORKERS),
+        default=1,
+        help=f"worker threads, at most {MAX_WORKERS} (default: 1)",
+    )
     _worker_options(wrk)
     wrk.add_argument(
         "--metrics-port",
@@ -380,7 +394,7 @@ def _limits(srv: argparse.ArgumentParser) -> None:
     )
     srv.add_argument(
         "--max-connections",
-        type=number(int, low=1),
+        type=number(int, low=1, high=1_000_000),
         default=None,
         help="open connections before new ones get 503 (default: half the file limit, "
         "at most 1024)",

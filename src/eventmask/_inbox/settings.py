@@ -12,11 +12,13 @@ __all__ = ["InboxSettings"]
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:  # also refuses NaN
-        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
+    if not 0 < value < float("inf"):  # also refuses NaN
+        raise ValueError(f"{attribute.name} must be a finite number above 0, not {value!r}")
 
 
 def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be a whole number, not {value!r}")
     if value < 1:
         raise ValueError(f"{attribute.name} must be at least 1, not {value!r}")
 

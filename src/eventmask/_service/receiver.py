@@ -15,6 +15,7 @@ import asyncio
 import functools
 import hmac
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -53,6 +54,10 @@ class _Disconnected(Exception):
     pass
 
 
+# An HTTP header name (RFC 9110 token): what a secret's header may be called.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def _secrets(secrets: Iterable[str]) -> list[bytes]:
     if isinstance(secrets, (str, bytes, bytearray)):
         # A str is an iterable of one-character secrets: every letter would open the door.
@@ -63,12 +68,16 @@ def _secrets(secrets: Iterable[str]) -> list[bytes]:
             raise TypeError(f"a secret is a str, not {type(secret).__name__}")
         if secret:
             if len(secret) < MIN_SECRET:
-                log.warning(
-                    "a receiver secret is shorter than %d characters: use a long random one",
-                    MIN_SECRET,
-                    extra={"fields": {"length": len(secret)}, "length": len(secret)},
+                # Also what `iter("s3cret")` gives: one-character "secrets" that
+                # anybody can guess.  Refused, not warned about.
+                raise ValueError(
+                    f"a secret must be at least {MIN_SECRET} characters "
+                    f"(one is {len(secret)}): use a long random one"
                 )
-            out.append(secret.encode())
+            try:
+                out.append(secret.encode())
+            except UnicodeEncodeError:  # EVENTMASK_SECRET with bytes that are not UTF-8
+                raise ValueError("a secret must be valid UTF-8 text") from None
     if not out:
         raise ValueError("Receiver needs at least one non-empty secret")
     return out
@@ -123,8 +132,10 @@ class Receiver:
     ) -> None:
         self.router = router
         self._secrets = _secrets(secrets)
+        if not _TOKEN.fullmatch(header):
+            raise ValueError(f"header must be an HTTP header name, not {header[:100]!r}")
         self.header = header.lower()
-        self._header = self.header.encode("latin-1")
+        self._header = self.header.encode("ascii")
         if max_body < 1:
             raise ValueError(f"max_body must be at least 1 byte, not {max_body}")
         self.max_body = max_body
@@ -133,6 +144,14 @@ class Receiver:
         self.path = self.path.rstrip("/") or "/"
         self.health_path = "/" + health_path.strip("/")
         self.metrics_path = None if metrics_path is None else "/" + metrics_path.strip("/")
+        if self.path in (self.health_path, self.metrics_path):
+            raise ValueError(
+                f"path {self.path!r} is where /health or /metrics answer: "
+                "take deliveries at another path"
+            )
+        if not body_timeout > 0 or body_timeout == float("inf"):
+            raise ValueError(f"body_timeout must be a finite number of seconds above 0, "
+                             f"not {body_timeout!r}")  # fmt: skip
         self._metrics = metrics() if metrics_path is not None else None
         self.body_timeout = body_timeout
         self.on_startup = on_startup

@@ -91,6 +91,10 @@ class Worker:
         batch: int = 16,
         idle: float = 0.2,
     ) -> None:
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a whole number of at least 1, not {batch!r}")
+        if not 0 < idle < float("inf"):
+            raise ValueError(f"idle must be a finite number of seconds above 0, not {idle!r}")
         self.inbox = inbox
         self.router = router
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
