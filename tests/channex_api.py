@@ -168,8 +168,12 @@ class ChannexStandIn:
                     hook["callback_url"], json=notification, headers=headers, params=params
                 )
             result: dict[str, Any] = {"status_code": got.status_code, "body": got.text}
+        except httpx.ConnectError:
+            # As Channex reports an endpoint it cannot reach: status 0 and the
+            # socket error's name in the body.
+            result = {"status_code": 0, "body": "econnrefused"}
         except httpx.HTTPError as exc:
-            result = {"status_code": None, "body": f"{type(exc).__name__}: {exc}"}
+            result = {"status_code": 0, "body": f"{type(exc).__name__}: {exc}"}
         self.tests.append({"sent": notification, **result})
         return JSONResponse({"data": result})
 

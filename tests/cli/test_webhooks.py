@@ -15,6 +15,7 @@ from eventmask.inbox import SQLiteInbox
 
 from ..channex_api import API_KEY, ChannexStandIn, serving
 from ..helpers import Server, run_cli, uuid
+from ..procs import free_port
 
 OLD, NEW = "old-secret-0123456789", "new-secret-9876543210"
 HEADER = "X-Channex-Webhook-Secret"
@@ -151,6 +152,14 @@ def test_verify_proves_the_round_trip_into_the_inbox(
     status, out, _ = run_cli(capsys, "webhooks", "verify", hooks, "--inbox", str(inbox.path))
     assert status == 1
     assert out.count("HTTP 401, refused by the receiver: missing or wrong secret header") == 2
+    # A receiver nobody listens on: Channex's own answer, not "HTTP 0".
+    (tmp_path / "gone").mkdir()
+    gone = _file(tmp_path / "gone", f"http://127.0.0.1:{free_port()}/channex", properties=2)
+    assert run_cli(capsys, "webhooks", "apply", gone)[0] == 0
+    status, out, _ = run_cli(capsys, "webhooks", "verify", gone)
+    assert status == 1
+    assert "HTTP 0" not in out
+    assert out.count(": no answer (econnrefused)") == 2
 
 
 def test_rotate_secret_while_the_receiver_accepts_both(

@@ -133,9 +133,10 @@ def _test_result(doc: Any) -> TestResult:
     data = data if isinstance(data, Mapping) else (doc if isinstance(doc, Mapping) else {})
     status = data.get("status_code")
     body = data.get("body")
-    return TestResult(
-        status if isinstance(status, int) else None, "" if body is None else str(body)
-    )
+    # Channex answers an unreachable endpoint with status_code 0 and the
+    # reason in body ("econnrefused"): no HTTP answer at all, not "HTTP 0".
+    answered = isinstance(status, int) and 100 <= status <= 599
+    return TestResult(status if answered else None, "" if body is None else str(body))
 
 
 def _page(doc: Any) -> tuple[list[Webhook], int | None]:
