@@ -14,6 +14,7 @@ from eventmask._inbox.spool import Spool
 from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
 
 from ..helpers import body
+from .test_inbox import query
 
 
 @pytest.fixture
@@ -35,14 +36,6 @@ class Holder:
         self.conn.close()
 
 
-def rows(path: str, statement: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(statement).fetchall()
-    finally:
-        conn.close()
-
-
 def test_a_held_lock_spools_the_delivery_at_once(box: SQLiteInbox) -> None:
     """The put returns in about spill_after, durable in the spool; stats count it pending."""
     holder = Holder(box.path)
@@ -52,7 +45,7 @@ def test_a_held_lock_spools_the_delivery_at_once(box: SQLiteInbox) -> None:
         assert time.monotonic() - started < 1.0
         assert (stored.id, stored.duplicate) == (None, False)
         assert stored.idempotency_key.startswith("body:")
-        assert rows(box.spool.path, "SELECT count(*) FROM eventmask_intake") == [(1,)]
+        assert query(box.spool.path, "SELECT count(*) FROM eventmask_intake") == [(1,)]
         assert box.stats(done=False)["pending"] == 1
         assert box.health().ok
     finally:
@@ -98,7 +91,7 @@ def test_a_move_interrupted_before_the_spool_commit_stores_nothing_twice(
         box.put(body(1))
     finally:
         holder.release()
-    (spooled,) = rows(box.spool.path, "SELECT * FROM eventmask_intake")
+    (spooled,) = query(box.spool.path, "SELECT * FROM eventmask_intake")
     box.flush()  # the writer moves the spool on its next commit
     box.put(body(2))
     assert box.spool.count() == 0
@@ -108,7 +101,7 @@ def test_a_move_interrupted_before_the_spool_commit_stores_nothing_twice(
     conn.close()
     box.put(body(3))
     assert box.spool.count() == 0
-    assert rows(box.path, "SELECT count(*) FROM eventmask_deliveries") == [(3,)]
+    assert query(box.path, "SELECT count(*) FROM eventmask_deliveries") == [(3,)]
 
 
 def test_no_spool_file_until_a_spill(box: SQLiteInbox) -> None:
