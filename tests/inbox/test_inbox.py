@@ -501,7 +501,7 @@ def test_inbox_commands_refuse_an_unmigrated_postgres(
 
 def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     """A file written by the first release (schema 1) gains version 2, entries kept."""
-    from eventmask._inbox.sqlite import _V1 as _SQLITE_V1
+    from eventmask._inbox.sqlite_sql import V1 as _SQLITE_V1
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

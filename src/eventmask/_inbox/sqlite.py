@@ -21,159 +21,27 @@ from typing import Any, Final
 
 from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable, NotAnInbox
-from .backend import COLUMNS, Statements, entry_of
+from .backend import entry_of
 from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
 from .settings import InboxSettings
 from .spool import Spool
+from .sqlite_sql import (
+    CLAIM,
+    EXPIRE,
+    FIND_BODY,
+    FIND_REVISION,
+    INSERT,
+    STATEMENTS,
+    V1,
+    V2,
+    V3,
+)
 from .writer import Write, WriteKind
 
 __all__ = ["SQLiteInbox"]
 
 log = logging.getLogger("eventmask.inbox")
-
-_V1: Final = (
-    """CREATE TABLE IF NOT EXISTS eventmask_deliveries (
-    id INTEGER PRIMARY KEY,
-    received_at REAL NOT NULL,
-    event TEXT NOT NULL,
-    property_id TEXT,
-    body BLOB NOT NULL,
-    body_hash TEXT NOT NULL,
-    revision_key TEXT,
-    idempotency_key TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at REAL NOT NULL,
-    lease_owner TEXT,
-    lease_until REAL,
-    last_error TEXT,
-    done_at REAL
-)""",
-    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_ready "
-    "ON eventmask_deliveries (state, available_at)",
-    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_hash "
-    "ON eventmask_deliveries (body_hash, received_at)",
-    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_revision "
-    "ON eventmask_deliveries (revision_key, received_at)",
-    """CREATE TABLE IF NOT EXISTS eventmask_rejections (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    status INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    remote TEXT,
-    body BLOB
-)""",
-)
-
-# Version 2: purging done entries, and counting them, no longer scans the table.
-_V2: Final = (
-    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_done "
-    "ON eventmask_deliveries (done_at) WHERE state = 'done'",
-    "CREATE INDEX IF NOT EXISTS eventmask_rejections_at ON eventmask_rejections (at)",
-)
-
-# Version 3: refusals are counted per minute and kind, and only the newest
-# 1,000 are kept one by one, so that a flood of refused requests grows the
-# file by a constant (docs/receiver.md, "Refusals").
-_V3: Final = (
-    """CREATE TABLE IF NOT EXISTS eventmask_refusal_counts (
-    bucket REAL NOT NULL,
-    status INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (bucket, status, kind)
-)""",
-    "INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
-    "SELECT CAST(at / 60 AS INTEGER) * 60, status, 'before counts', count(*) "
-    "FROM eventmask_rejections GROUP BY 1, 2",
-    "DELETE FROM eventmask_rejections WHERE id <= "
-    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET 1000)",
-)
-
-# A list of ids is one JSON array parameter, read back with json_each.
-_IDS: Final = "(SELECT value FROM json_each(?))"
-_GIVE_BACK: Final = (
-    "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
-    "lease_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
-    "WHERE state = 'claimed' AND lease_owner = ?"
-)
-
-STATEMENTS: Final = Statements(
-    mark_failed="UPDATE eventmask_deliveries SET state = ?, available_at = ?, last_error = ?, "
-    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-    give_back=_GIVE_BACK,
-    give_back_some=f"{_GIVE_BACK} AND id IN {_IDS}",
-    owned="SELECT id FROM eventmask_deliveries WHERE state = 'claimed' AND lease_owner = ? "
-    f"AND id IN {_IDS}",
-    mark_done="UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
-    f"lease_until = NULL, last_error = NULL WHERE id IN {_IDS}",
-    count_refusals="INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
-    "VALUES (?, ?, ?, ?) ON CONFLICT (bucket, status, kind) "
-    "DO UPDATE SET count = count + excluded.count",
-    sample_refusal="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
-    "VALUES (?, ?, ?, ?, ?)",
-    trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
-    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)",
-    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = ?",
-    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
-    "WHERE state IN ('pending', 'claimed')",
-    rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
-    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
-    "WHERE bucket >= ? GROUP BY status, kind",
-    entries=f"SELECT {COLUMNS} FROM eventmask_deliveries ORDER BY id DESC LIMIT ?",
-    entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = ? "
-    "ORDER BY id DESC LIMIT ?",
-    entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = ?",
-    retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = ?, "
-    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('dead', 'pending')",
-    retry_matching="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, "
-    "available_at = ?, lease_owner = NULL, lease_until = NULL WHERE state = ? "
-    "AND received_at >= ? AND (? IS NULL OR event = ?)",
-    replay="INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
-    "revision_key, idempotency_key, available_at) SELECT ?1, event, property_id, body, "
-    "body_hash, NULL, ?2, ?1 FROM eventmask_deliveries WHERE id = ?3 AND state = 'done' "
-    "RETURNING id",
-    purge_done="DELETE FROM eventmask_deliveries WHERE id IN (SELECT id FROM "
-    "eventmask_deliveries WHERE state = 'done' AND done_at < ? LIMIT ?)",
-    purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
-    "eventmask_rejections WHERE at < ? LIMIT ?)",
-    purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < ?",
-    rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
-    "ORDER BY id DESC LIMIT ?",
-    version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL)",
-    read_version="SELECT max(version) FROM eventmask_schema",
-    clear_version="DELETE FROM eventmask_schema",
-    write_version="INSERT INTO eventmask_schema (version) VALUES (?)",
-)
-
-# A lease that ran out with no attempts left: the worker died on this entry
-# every time.  It is a dead letter, not a loop.
-_EXPIRE: Final = (
-    "UPDATE eventmask_deliveries SET state = 'dead', lease_owner = NULL, "
-    "lease_until = NULL, last_error = coalesce(last_error, 'worker lease expired') "
-    "WHERE state = 'claimed' AND lease_until < ? AND attempts >= ?"
-)
-_CLAIM: Final = (
-    "UPDATE eventmask_deliveries SET state = 'claimed', lease_owner = ?, "
-    "lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-    "SELECT id FROM eventmask_deliveries "
-    "WHERE (state = 'pending' AND available_at <= ?) "
-    "OR (state = 'claimed' AND lease_until < ?) ORDER BY id LIMIT ?) "
-    f"RETURNING {COLUMNS}"
-)
-_FIND_BODY: Final = (
-    "SELECT id, idempotency_key FROM eventmask_deliveries "
-    "WHERE body_hash = ? AND received_at >= ? ORDER BY id LIMIT 1"
-)
-_FIND_REVISION: Final = (
-    "SELECT id, idempotency_key FROM eventmask_deliveries "
-    "WHERE revision_key = ? AND received_at >= ? ORDER BY id LIMIT 1"
-)
-_INSERT: Final = (
-    "INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
-    "revision_key, idempotency_key, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 _BUSY_POLL: Final = 0.002  # the longest wait between two tries for the write lock
 
@@ -240,6 +108,8 @@ def _claim_file(path: str, create: bool) -> bool:
     return False
 
 
+# size: the backend's connections, its storage checks and its intake spool all turn on
+# the one write lock; the spool's file handling itself lives in spool.py.
 class SQLiteInbox(SQLInbox):
     """The embedded inbox: one SQLite file in WAL mode, ``synchronous=FULL``.
 
@@ -261,7 +131,7 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (_V1, _V2, _V3)
+    MIGRATIONS = (V1, V2, V3)
     db_errors = (sqlite3.Error,)
 
     def __init__(
@@ -281,6 +151,7 @@ class SQLiteInbox(SQLInbox):
         self.created = _claim_file(self.path, create)
         self._identity = _identity(self.path)
         self.spool = Spool(self.path)
+        self._spilling = False  # this process is spooling: logged when it starts and ends
         if migrate:
             self.migrated = self.migrate()
         else:
@@ -406,9 +277,9 @@ class SQLiteInbox(SQLInbox):
     ) -> tuple[int, str] | None:
         """The entry that already holds this body (or revision) within the window of `at`."""
         since = at - self.settings.dedup_window
-        row = conn.execute(_FIND_BODY, (digest, since)).fetchone()
+        row = conn.execute(FIND_BODY, (digest, since)).fetchone()
         if row is None and revision is not None:
-            row = conn.execute(_FIND_REVISION, (revision, since)).fetchone()
+            row = conn.execute(FIND_REVISION, (revision, since)).fetchone()
         return None if row is None else (row[0], row[1])
 
     def _insert(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> PutResult:
@@ -418,7 +289,7 @@ class SQLiteInbox(SQLInbox):
         if found is not None:
             return PutResult(found[0], True, found[1])
         key = revision or f"body:{digest}"
-        cur = conn.execute(_INSERT, (*row, key, at))
+        cur = conn.execute(INSERT, (*row, key, at))
         assert cur.lastrowid is not None
         return PutResult(cur.lastrowid, False, key)
 
@@ -464,10 +335,12 @@ class SQLiteInbox(SQLInbox):
                     row = (now, delivery.event, delivery.property_id, delivery.body)
                     self.spool.add(spool, (*row, digest, revision))
                     results.append(PutResult(None, False, key))
-        log.warning(
-            "the inbox's write lock is held: deliveries spooled",
-            extra={"fields": {"deliveries": len(batch), "spool": self.spool.path}},
-        )
+        if not self._spilling:  # once per episode, not once per group commit
+            self._spilling = True
+            log.warning(
+                "the inbox's write lock is held: deliveries go to the intake spool",
+                extra={"fields": {"spool": self.spool.path}},
+            )
         return results
 
     @contextmanager
@@ -488,6 +361,12 @@ class SQLiteInbox(SQLInbox):
             yield
             if rows:
                 self.spool.remove(spool, rows[-1].id)
+        if rows and self._spilling:
+            self._spilling = False
+            log.warning(
+                "the inbox's write lock is free again: spooled deliveries moved in",
+                extra={"fields": {"deliveries": len(rows)}},
+            )
 
     def claim(self, owner: str, limit: int = 16) -> list[Entry]:
         """Claim up to `limit` ready entries, oldest first."""
@@ -497,8 +376,8 @@ class SQLiteInbox(SQLInbox):
             self.begin(conn)
             try:
                 with self._moving(conn):
-                    conn.execute(_EXPIRE, (now, self.settings.max_attempts))
-                    rows = conn.execute(_CLAIM, (owner, now + lease, now, now, limit)).fetchall()
+                    conn.execute(EXPIRE, (now, self.settings.max_attempts))
+                    rows = conn.execute(CLAIM, (owner, now + lease, now, now, limit)).fetchall()
                     conn.execute("COMMIT")
             except BaseException:
                 self.rollback(conn)

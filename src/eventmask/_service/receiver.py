@@ -92,6 +92,7 @@ def _local_path(scope: Scope) -> str:
     return path or "/"
 
 
+# size: one ASGI application; its checks of the options it is given come first.
 class Receiver:
     """A pure ASGI 3 application that receives Channex webhooks.
 

@@ -1,0 +1,154 @@
+"""The SQLite inbox's schema, migrations and statements, in SQLite's dialect.
+
+`sqlite.py` runs them; the shared engine runs `STATEMENTS` (docs/receiver.md,
+"The inbox").
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .backend import COLUMNS, Statements
+
+V1: Final = (
+    """CREATE TABLE IF NOT EXISTS eventmask_deliveries (
+    id INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    event TEXT NOT NULL,
+    property_id TEXT,
+    body BLOB NOT NULL,
+    body_hash TEXT NOT NULL,
+    revision_key TEXT,
+    idempotency_key TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at REAL NOT NULL,
+    lease_owner TEXT,
+    lease_until REAL,
+    last_error TEXT,
+    done_at REAL
+)""",
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_ready "
+    "ON eventmask_deliveries (state, available_at)",
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_hash "
+    "ON eventmask_deliveries (body_hash, received_at)",
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_revision "
+    "ON eventmask_deliveries (revision_key, received_at)",
+    """CREATE TABLE IF NOT EXISTS eventmask_rejections (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    status INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    remote TEXT,
+    body BLOB
+)""",
+)
+
+# Version 2: purging done entries, and counting them, no longer scans the table.
+V2: Final = (
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_done "
+    "ON eventmask_deliveries (done_at) WHERE state = 'done'",
+    "CREATE INDEX IF NOT EXISTS eventmask_rejections_at ON eventmask_rejections (at)",
+)
+
+# Version 3: refusals are counted per minute and kind, and only the newest
+# 1,000 are kept one by one, so that a flood of refused requests grows the
+# file by a constant (docs/receiver.md, "Refusals").
+V3: Final = (
+    """CREATE TABLE IF NOT EXISTS eventmask_refusal_counts (
+    bucket REAL NOT NULL,
+    status INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (bucket, status, kind)
+)""",
+    "INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
+    "SELECT CAST(at / 60 AS INTEGER) * 60, status, 'before counts', count(*) "
+    "FROM eventmask_rejections GROUP BY 1, 2",
+    "DELETE FROM eventmask_rejections WHERE id <= "
+    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET 1000)",
+)
+
+# A list of ids is one JSON array parameter, read back with json_each.
+IDS: Final = "(SELECT value FROM json_each(?))"
+GIVE_BACK: Final = (
+    "UPDATE eventmask_deliveries SET state = 'pending', lease_owner = NULL, "
+    "lease_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
+    "WHERE state = 'claimed' AND lease_owner = ?"
+)
+
+STATEMENTS: Final = Statements(
+    mark_failed="UPDATE eventmask_deliveries SET state = ?, available_at = ?, last_error = ?, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+    give_back=GIVE_BACK,
+    give_back_some=f"{GIVE_BACK} AND id IN {IDS}",
+    owned="SELECT id FROM eventmask_deliveries WHERE state = 'claimed' AND lease_owner = ? "
+    f"AND id IN {IDS}",
+    mark_done="UPDATE eventmask_deliveries SET state = 'done', done_at = ?, lease_owner = NULL, "
+    f"lease_until = NULL, last_error = NULL WHERE id IN {IDS}",
+    count_refusals="INSERT INTO eventmask_refusal_counts (bucket, status, kind, count) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (bucket, status, kind) "
+    "DO UPDATE SET count = count + excluded.count",
+    sample_refusal="INSERT INTO eventmask_rejections (at, status, reason, remote, body) "
+    "VALUES (?, ?, ?, ?, ?)",
+    trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
+    "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = ?",
+    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
+    "WHERE state IN ('pending', 'claimed')",
+    rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
+    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
+    "WHERE bucket >= ? GROUP BY status, kind",
+    entries=f"SELECT {COLUMNS} FROM eventmask_deliveries ORDER BY id DESC LIMIT ?",
+    entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = ? "
+    "ORDER BY id DESC LIMIT ?",
+    entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = ?",
+    retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = ?, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('dead', 'pending')",
+    retry_matching="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, "
+    "available_at = ?, lease_owner = NULL, lease_until = NULL WHERE state = ? "
+    "AND received_at >= ? AND (? IS NULL OR event = ?)",
+    replay="INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
+    "revision_key, idempotency_key, available_at) SELECT ?1, event, property_id, body, "
+    "body_hash, NULL, ?2, ?1 FROM eventmask_deliveries WHERE id = ?3 AND state = 'done' "
+    "RETURNING id",
+    purge_done="DELETE FROM eventmask_deliveries WHERE id IN (SELECT id FROM "
+    "eventmask_deliveries WHERE state = 'done' AND done_at < ? LIMIT ?)",
+    purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
+    "eventmask_rejections WHERE at < ? LIMIT ?)",
+    purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < ?",
+    rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
+    "ORDER BY id DESC LIMIT ?",
+    version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL)",
+    read_version="SELECT max(version) FROM eventmask_schema",
+    clear_version="DELETE FROM eventmask_schema",
+    write_version="INSERT INTO eventmask_schema (version) VALUES (?)",
+)
+
+# A lease that ran out with no attempts left: the worker died on this entry
+# every time.  It is a dead letter, not a loop.
+EXPIRE: Final = (
+    "UPDATE eventmask_deliveries SET state = 'dead', lease_owner = NULL, "
+    "lease_until = NULL, last_error = coalesce(last_error, 'worker lease expired') "
+    "WHERE state = 'claimed' AND lease_until < ? AND attempts >= ?"
+)
+CLAIM: Final = (
+    "UPDATE eventmask_deliveries SET state = 'claimed', lease_owner = ?, "
+    "lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+    "SELECT id FROM eventmask_deliveries "
+    "WHERE (state = 'pending' AND available_at <= ?) "
+    "OR (state = 'claimed' AND lease_until < ?) ORDER BY id LIMIT ?) "
+    f"RETURNING {COLUMNS}"
+)
+FIND_BODY: Final = (
+    "SELECT id, idempotency_key FROM eventmask_deliveries "
+    "WHERE body_hash = ? AND received_at >= ? ORDER BY id LIMIT 1"
+)
+FIND_REVISION: Final = (
+    "SELECT id, idempotency_key FROM eventmask_deliveries "
+    "WHERE revision_key = ? AND received_at >= ? ORDER BY id LIMIT 1"
+)
+INSERT: Final = (
+    "INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
+    "revision_key, idempotency_key, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
