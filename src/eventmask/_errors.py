@@ -17,6 +17,7 @@ configuration and storage::
     │   └── ChannexValidationError                 422 validation_error (.details per field)
     └── InboxError (MaskError)                     the inbox cannot do what was asked
         ├── InboxUnavailable                       storage is failing now: answer 503, retry later
+        ├── LeaseLost                              a handler outlived its lease; another took it
         └── NotAnInbox                             the database exists but is not an eventmask inbox
 
 `ExceptionGroup` is what `DispatchResult.raise_for_errors()` raises; it wraps
@@ -39,6 +40,7 @@ __all__ = [
     "InboxUnavailable",
     "InputError",
     "InvalidJSON",
+    "LeaseLost",
     "MaskError",
     "MaskSyntaxError",
     "NotAnInbox",
@@ -268,6 +270,10 @@ class InboxUnavailable(InboxError):
 
     The receiver answers 503 so that Channex retries later.
     """
+
+
+class LeaseLost(InboxError):
+    """The entry's lease ran out and another worker took it: this attempt must not commit."""
 
 
 class NotAnInbox(InboxError):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from eventmask import Notification, Router
-from eventmask._inbox.processing import LeaseLost
+from eventmask._errors import LeaseLost
 from eventmask.inbox import (
     InboxSettings,
     InboxUnavailable,

@@ -21,19 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._errors import InboxError
+from .._errors import LeaseLost
 from .backend import SQLBackend
 from .base import Attempt, DeliveryContext, Entry, Outcome, State, delivery_context
 from .settings import InboxSettings
 
-__all__ = ["BatchProcessing", "LeaseLost"]
+__all__ = ["BatchProcessing"]
 
 # The most of a failure's description kept in `last_error`.
 MAX_ERROR: int = 4000
-
-
-class LeaseLost(InboxError):
-    """The entry's lease ran out and another worker took it: this attempt must not commit."""
 
 
 class _Marks:
