@@ -1,4 +1,4 @@
-"""Tests of the mask algebra (SPEC 4) against a brute-force oracle, plus its laws."""
+"""Tests of the mask algebra (docs/algebra.md, "Set relations") against a brute-force oracle."""
 
 from __future__ import annotations
 

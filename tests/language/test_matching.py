@@ -1,4 +1,4 @@
-"""Tests of the matching semantics (SPEC 3) on `Mask.matches` and `Mask.select`."""
+"""Tests of the matching semantics (docs/routing.md) on `Mask.matches` and `Mask.select`."""
 
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ def test_always_errors_in_both_modes(text: str, code: str, position: int, messag
 
 @pytest.mark.parametrize(("text", "code", "position", "message", "repaired"), CASES["repairs"])
 def test_repairable_cases(text: str, code: str, position: int, message: str, repaired: str) -> None:
-    """Each SPEC 1.3 row is a strict error and a lenient repair kept as a warning."""
+    """Each row of docs/language.md, "Strict and lenient", is a strict error and a lenient
+    repair kept as a warning."""
     with pytest.raises(MaskSyntaxError) as info:
         parse(text)
     assert (info.value.code, info.value.position, info.value.message) == (code, position, message)
