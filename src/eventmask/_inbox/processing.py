@@ -91,13 +91,14 @@ class _Marks:
         except BaseException:
             self.rollback()
             raise
+        # An entry no longer ours: its lease ran out, and it is another worker's now.
         for entry in self.done:
-            self.states[entry.id] = "done"
+            self.states[entry.id] = "done" if entry.id in owned else "claimed"
         for entry in self.returned:
-            self.states[entry.id] = "pending"
-        for entry in (*self.done, *self.returned, *(e for e, _ in self.failed)):
+            self.states[entry.id] = "pending" if entry.id in owned else "claimed"
+        for entry, _ in self.failed:
             if entry.id not in owned:
-                self.states[entry.id] = "claimed"  # the lease ran out: another worker's now
+                self.states[entry.id] = "claimed"
         self.done, self.failed, self.returned = [], [], []
         self.open = False
         self.commits += 1
@@ -177,7 +178,10 @@ class BatchProcessing(SQLBackend):
         with delivery_context(context):
             outcome = attempt(context)
         if not opened:
-            (marks.done.append(entry) if outcome.ok else marks.failed.append((entry, outcome)))
+            if outcome.ok:
+                marks.done.append(entry)
+            else:
+                marks.failed.append((entry, outcome))
             return
         if entry.id not in marks.owned:
             marks.rollback()

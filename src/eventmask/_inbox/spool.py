@@ -16,7 +16,9 @@ deduplication stays exact:
 * a mover holds the inbox's lock, then the spool's, copies every spooled row
   into the inbox (deduplicated as any delivery, with its own receipt time),
   commits the inbox, then deletes the rows from the spool.  A crash between
-  the two commits leaves rows that the next move finds already stored.
+  the two commits leaves rows that the next move finds already stored.  An
+  empty spool is seen with one read and no lock; a delivery spooled just
+  after it is moved by the next commit, and deduplicated then.
 """
 
 from __future__ import annotations
@@ -82,6 +84,13 @@ class Spool:
     def exists(self) -> bool:
         """Whether anything was ever spilled (one stat: cheap before every move)."""
         return os.path.exists(self.path)
+
+    def empty(self) -> bool:
+        """Whether no delivery waits (a stat, then one indexed read; no lock taken)."""
+        if not self.exists():
+            return True
+        row = self.connection().execute("SELECT 1 FROM eventmask_intake LIMIT 1").fetchone()
+        return row is None
 
     def _connect(self) -> sqlite3.Connection:
         uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rwc"

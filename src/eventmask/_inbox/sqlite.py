@@ -349,9 +349,12 @@ class SQLiteInbox(SQLInbox):
 
         The block must commit the inbox; the spool's rows are deleted after
         that, in the spool's own transaction (held meanwhile, so that no
-        delivery is spooled between the move and the commit).
+        delivery is spooled between the move and the commit).  An empty spool
+        is seen with one read, without its lock: every commit pays that once
+        any spill has left the file behind.  A delivery spooled just after
+        that read is moved by the next commit, and deduplicated then.
         """
-        if not self.spool.exists():
+        if self.spool.empty():
             yield
             return
         with self.spool.transaction() as spool:
