@@ -31,6 +31,24 @@ ACCEPT_ERROR_EVERY: Final = 10.0
 # The loggers eventmask configures; psycopg's pool is kept at WARNING or above.
 _LOGGERS: Final = ("eventmask", "uvicorn", "uvicorn.error", "asyncio", "psycopg.pool")
 
+# The most of a logged value kept (a message, a field, a traceback): a 500 KB
+# event name must not be copied into every line, nor fill the queue.
+MAX_FIELD: Final = 256
+MAX_MESSAGE: Final = 1_024
+MAX_EXCEPTION: Final = 8_192
+
+
+def clip(value: str, limit: int) -> str:
+    """`value`, cut to `limit` characters with the count of what was cut.
+
+    >>> clip("booking_new", 256), clip("x" * 300, 256)[-20:]
+    ('booking_new', 'xx...(44 more chars)')
+    """
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}...({len(value) - limit} more chars)"
+
+
 # The logging levels a command accepts.
 LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 
@@ -65,13 +83,14 @@ class JsonFormatter(logging.Formatter):
             "ts": round(record.created, 6),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": clip(record.getMessage(), MAX_MESSAGE),
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            doc.update(fields)
+            for key, value in fields.items():
+                doc[key] = clip(value, MAX_FIELD) if isinstance(value, str) else value
         if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+            doc["exception"] = clip(self.formatException(record.exc_info), MAX_EXCEPTION)
         return dumps_text(doc)
 
 

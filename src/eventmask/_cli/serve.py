@@ -154,7 +154,9 @@ def _run_server(args: argparse.Namespace, router: Any, db: str | None, secrets: 
         inbox = _open(args, db, create=True) if db else None
         children = _children(args, db)
         receiver = _receiver(args, router, inbox, secrets, children)
-        protocol = guarded_protocol(args.header_timeout, args.max_connections)
+        protocol = guarded_protocol(
+            args.header_timeout, args.max_connections, args.max_connections_per_address
+        )
         config = uvicorn.Config(
             receiver,
             host=args.host,
@@ -398,6 +400,13 @@ def _limits(srv: argparse.ArgumentParser) -> None:
         default=None,
         help="open connections before new ones get 503 (default: half the file limit, "
         "at most 1024)",
+    )
+    srv.add_argument(
+        "--max-connections-per-address",
+        type=number(int, low=1, high=1_000_000),
+        default=None,
+        help="open connections one client address may hold (default: a sixteenth of "
+        "--max-connections, at least 8); behind a reverse proxy, give it --max-connections",
     )
 
 
