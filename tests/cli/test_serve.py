@@ -6,6 +6,7 @@ import json
 import os
 import random
 import re
+import signal
 import sqlite3
 import subprocess
 import time
@@ -171,3 +172,20 @@ def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     status, out = run("inbox", "purge", "--older-than", "0", "--force")
     assert out == "purged 1 done entries older than 0 days\n"
     assert main(["inbox", "stats", "--db", str(tmp_path / "missing.db")]) == 2
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_server_even_with_stderr_blocked(tmp_path: Path) -> None:
+    """stderr into a pipe nobody reads, full: SIGTERM still ends server and worker, status 0."""
+    from ..service.test_adversaries import message, post
+
+    served = Proc(tmp_path, "tests.apps:recording", "--workers", "1", "--log-level", "info")
+    served.start(wait=False, stderr=subprocess.PIPE)
+    served.wait_healthy()
+    for n in range(600):  # several log lines each, far beyond a 64 KiB pipe
+        assert post(served, message(n), timeout=5).status_code == 200
+    assert served.proc is not None
+    started = time.monotonic()
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(20) == 0
+    report(f"SIGTERM with a blocked stderr: exited 0 after {time.monotonic() - started:.2f} s")

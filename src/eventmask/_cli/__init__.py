@@ -122,4 +122,8 @@ def run() -> NoReturn:
         status = EXIT_OK
     except KeyboardInterrupt:
         status = 130
+    from .logs import stderr_stalled
+
+    if stderr_stalled():  # stdout was flushed above
+        os._exit(status)
     sys.exit(status)

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from .._json import dumps_text
 
-__all__ = ["LEVELS", "JsonFormatter", "setup_logging", "stop_logging"]
+__all__ = ["LEVELS", "JsonFormatter", "clip", "setup_logging", "stderr_stalled", "stop_logging"]
 
 # Lines waiting for stderr before new ones are dropped.
 QUEUE_SIZE: Final = 10_000
@@ -56,6 +56,8 @@ LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 class _Listener(logging.handlers.QueueListener):
     """A QueueListener whose stop never waits for ever on a stalled stderr."""
 
+    stalled = False  # the thread was still stuck writing when stop gave up on it
+
     def stop(self) -> None:
         thread = self._thread
         if thread is None:
@@ -64,6 +66,21 @@ class _Listener(logging.handlers.QueueListener):
             self.queue.put_nowait(self._sentinel)  # type: ignore[attr-defined]
         thread.join(timeout=2.0)
         self._thread = None
+        if thread.is_alive():
+            _Listener.stalled = True
+
+
+def stderr_stalled() -> bool:
+    """Whether a logging thread gave up on a stderr that nobody reads.
+
+    Then the process must leave with ``os._exit``: the interpreter's own
+    flush of stderr at exit would wait for ever, behind the stuck thread's
+    lock on the stream (a SIGTERM seen 75 s later, still running).
+
+    >>> stderr_stalled()
+    False
+    """
+    return _Listener.stalled
 
 
 _listener: _Listener | None = None
