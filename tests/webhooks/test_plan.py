@@ -58,6 +58,34 @@ def test_field_changes_are_updates_and_secrets_are_masked() -> None:
     assert "old-secret" not in str(step.as_json())
 
 
+CREDENTIALS = {
+    "Authorization": "Bearer sk_live_51HxQ2bC3dE4fG5hI6",
+    "X-Api-Key": "plain-literal-key-value",
+    "X-Note": "Basic dXNlcjpwYXNzd29yZA==",
+}
+
+
+def test_credentials_in_existing_headers_and_params_are_masked() -> None:
+    """Headers and request_params that look like credentials, not only `{ env = ... }` ones."""
+    headers = {SECRET: "new-secret-0123456789", **CREDENTIALS, "X-Source": "channex"}
+    params = {"token": "a1b2c3d4e5f6a7b8c9d0e1f2", "api_key": 123456789012, "source": "channex"}
+    account = [
+        _existing(1, "booking_cancellation;booking_new", headers=headers, request_params=params),
+        _existing(2, "ari:rate:*:*"),
+    ]
+    (step,) = make_plan(_state(), account).steps
+    shown = "\n".join(c.describe() for c in step.changes) + str(step.as_json())
+    for value in [*CREDENTIALS.values(), params["token"], str(params["api_key"])]:
+        assert str(value) not in shown
+        assert str(value)[:6] not in shown
+    assert f"headers.Authorization: ****{CREDENTIALS['Authorization'][-4:]} -> None" in shown
+    assert "request_params.token: ****e1f2 -> None" in shown
+    assert "request_params.api_key: ****9012 -> None" in shown
+    # What is no credential stays readable, so that a plan still says what changes.
+    assert "headers.X-Source: 'channex' -> None" in shown
+    assert "request_params.source: 'channex' -> None" in shown
+
+
 def test_one_leftover_per_property_and_url_is_a_mask_change() -> None:
     """w1 posts there with another mask: updated in place, not deleted and recreated."""
     account = [_existing(1, "booking"), _existing(2, "ari:rate:*:*")]

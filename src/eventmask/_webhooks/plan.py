@@ -10,6 +10,7 @@ or deleted, and deletions wait for ``prune`` (docs/provisioning.md, "plan").
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -22,7 +23,16 @@ from .audit import Finding, audit
 from .desired import Desired, DesiredState
 from .model import Webhook
 
-__all__ = ["Change", "Plan", "Step", "canonical", "changes", "make_plan", "plan_summary"]
+__all__ = [
+    "Change",
+    "Plan",
+    "Step",
+    "canonical",
+    "changes",
+    "looks_secret",
+    "make_plan",
+    "plan_summary",
+]
 
 Action = Literal["create", "update", "delete"]
 _FIELDS = ("event_mask", "headers", "request_params", "is_active", "send_data")
@@ -40,15 +50,42 @@ def canonical(mask_text: str) -> str:
         return mask_text
 
 
+# The rule of docs/provisioning.md, "Masked values": a header or parameter is a
+# credential when its name says so, or its value looks like one.  A plan is
+# printed into CI logs; a false positive costs a masked value, a miss a leak.
+_CREDENTIAL_NAME = re.compile(
+    r"auth|token|secret|key|passw|pwd|session|cookie|signature|credential|bearer", re.I
+)
+_SCHEME = re.compile(r"(bearer|basic|digest|token|apikey)\s+\S", re.I)
+_OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+
+
+def looks_secret(name: str, value: Any) -> bool:
+    """Whether a header or request parameter holds a credential (then it is masked).
+
+    >>> looks_secret("Authorization", "x"), looks_secret("X-Source", "channex")
+    (True, False)
+    >>> looks_secret("X-Note", "Bearer abc"), looks_secret("hmm", "d7f9a8c1e2b34f5a6b7c8d9e")
+    (True, True)
+    """
+    if _CREDENTIAL_NAME.search(name):
+        return True
+    if not isinstance(value, str):
+        return False
+    opaque = _OPAQUE.fullmatch(value) is not None and any(c.isdigit() for c in value)
+    return _SCHEME.match(value) is not None or (opaque and any(c.isalpha() for c in value))
+
+
 def _masked(value: Any, secret: bool) -> Any:
-    if not secret or not isinstance(value, str) or not value:
+    if not secret or value is None or value == "":
         return value
-    return "****" if len(value) < 12 else f"****{value[-4:]}"
+    text = str(value)  # a numeric token is a token too
+    return "****" if len(text) < 12 else f"****{text[-4:]}"
 
 
 @attrs.frozen(slots=True)
 class Change:
-    """One field that differs: its old and new values, secrets masked in `describe`.
+    """One field that differs: its old and new values, credentials masked when shown.
 
     >>> Change("is_active", False, True).describe()
     'is_active: False -> True'
@@ -62,7 +99,7 @@ class Change:
     secret: bool = False
 
     def describe(self) -> str:
-        """``field: old -> new``, with secret header values shown by their last 4 characters."""
+        """``field: old -> new``, with credentials shown by their last 4 characters at most."""
         if self.secret:
             return f"{self.field}: {_masked(self.old, True)} -> {_masked(self.new, True)}"
         return f"{self.field}: {self.old!r} -> {self.new!r}"
@@ -78,7 +115,11 @@ class Change:
 
 
 def changes(old: Webhook, new: Webhook, secret_headers: frozenset[str]) -> tuple[Change, ...]:
-    """The fields in which `new` differs from `old` (header names in `secret_headers` masked).
+    """The fields in which `new` differs from `old`, credentials marked secret.
+
+    A header is secret when its name is in `secret_headers` (its value comes
+    from the environment) or `looks_secret`; so is a request parameter that
+    `looks_secret`.  Each header and each parameter is a change of its own.
 
     >>> old = Webhook(property_id="p", callback_url="u", event_mask="message")
     >>> [c.field for c in changes(old, attrs.evolve(old, is_active=True), frozenset())]
@@ -90,13 +131,21 @@ def changes(old: Webhook, new: Webhook, secret_headers: frozenset[str]) -> tuple
     for name in sorted(set(old.headers) | set(new.headers)):
         before, after = old.headers.get(name), new.headers.get(name)
         if before != after:
-            out.append(Change(f"headers.{name}", before, after, name.lower() in secret_headers))
-    if dict(old.request_params) != dict(new.request_params):
-        out.append(Change("request_params", dict(old.request_params), dict(new.request_params)))
+            secret = name.lower() in secret_headers or _either_secret(name, before, after)
+            out.append(Change(f"headers.{name}", before, after, secret))
+    for key in sorted(set(old.request_params) | set(new.request_params)):
+        before, after = old.request_params.get(key), new.request_params.get(key)
+        if before != after:
+            secret = _either_secret(key, before, after)
+            out.append(Change(f"request_params.{key}", before, after, secret))
     for flag in ("is_active", "send_data"):
         if getattr(old, flag) != getattr(new, flag):
             out.append(Change(flag, getattr(old, flag), getattr(new, flag)))
     return tuple(out)
+
+
+def _either_secret(name: str, before: Any, after: Any) -> bool:
+    return looks_secret(name, before) or looks_secret(name, after)
 
 
 @attrs.frozen(slots=True)
