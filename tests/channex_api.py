@@ -89,6 +89,13 @@ class ChannexStandIn:
             if fault == "timeout":  # longer than the tests' client timeout
                 await asyncio.sleep(2)
                 return JSONResponse({"errors": {"code": "timeout"}}, 504)
+            if fault == "lost answer":  # carried out, then the answer is too late
+                done: Response = await call_next(request)
+                await asyncio.sleep(2)
+                return done
+            if fault == "stored, then 502":  # carried out, then a proxy's 5xx
+                await call_next(request)
+                return JSONResponse({"errors": {"code": "bad_gateway"}}, 502)
             if isinstance(fault, tuple):
                 return _error(fault[0], "validation_error", "Validation Error", fault[1])
             if isinstance(fault, int):

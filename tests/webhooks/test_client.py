@@ -76,27 +76,75 @@ def test_errors_are_typed_and_keep_the_details(api: tuple[str, ChannexStandIn]) 
 
 
 def test_429_5xx_and_timeouts_are_retried(api: tuple[str, ChannexStandIn]) -> None:
-    """One of each, then success: four requests, one webhook created."""
+    """An update (it may be repeated): one of each, then success, in four requests."""
     url, standin = api
+    ident = standin.add(property_id=uuid(1), callback_url=URL, event_mask="*", is_active=True)
     standin.faults = [429, 503, "timeout"]
     with ChannexClient(url, API_KEY, timeout=0.5, backoff=0.01) as client:
-        made = client.create(_hook())
+        client.update(ident, _hook(1, event_mask="review"))
         assert client.requests == 4
-    assert list(standin.webhooks) == [made.id]
+    assert standin.webhooks[ident]["event_mask"] == "review"
 
 
 def test_retries_are_bounded(api: tuple[str, ChannexStandIn]) -> None:
     """Past `attempts`, the last answer is the error; 4xx other than 429 is never retried."""
     url, standin = api
+    ident = standin.add(property_id=uuid(1), callback_url=URL, event_mask="*", is_active=True)
     standin.faults = [502, 502, 502]
     with ChannexClient(url, API_KEY, attempts=3, backoff=0.01) as client:
         with pytest.raises(ChannexError, match="HTTP 502"):
-            client.create(_hook())
+            client.update(ident, _hook(1))
         assert client.requests == 3
     with ChannexClient(url, API_KEY, backoff=0.01) as client:
         with pytest.raises(ChannexNotFound):
             client.delete("missing")
         assert client.requests == 1
+
+
+@pytest.mark.parametrize("fault", ["lost answer", "stored, then 502"])
+def test_a_create_is_never_repeated_blind(api: tuple[str, ChannexStandIn], fault: str) -> None:
+    """Channex stored it but the answer was lost: found in the account, not created twice."""
+    url, standin = api
+    standin.faults = [fault]
+    with ChannexClient(url, API_KEY, timeout=0.5, backoff=0.01) as client:
+        made = client.create(_hook(1, event_mask="booking_new;message"))
+    assert list(standin.webhooks) == [made.id]
+    assert [m for m, _ in standin.requests] == ["POST", "GET"]
+
+
+def test_a_create_not_stored_is_sent_again(api: tuple[str, ChannexStandIn]) -> None:
+    """A 503 that stored nothing: the account is searched, then the create is sent again.
+
+    A 429 is refused before anything is done, so it is retried at once.
+    """
+    url, standin = api
+    standin.faults = [429, 503]
+    with ChannexClient(url, API_KEY, backoff=0.01) as client:
+        made = client.create(_hook(1))
+    assert list(standin.webhooks) == [made.id]
+    assert [m for m, _ in standin.requests] == ["POST", "POST", "GET", "POST"]
+
+
+def test_a_create_that_never_happens_says_so(api: tuple[str, ChannexStandIn]) -> None:
+    url, standin = api
+    standin.faults, standin.fault_on = [502, 502], "POST"
+    client = ChannexClient(url, API_KEY, attempts=2, backoff=0.01)
+    with client, pytest.raises(ChannexError, match="HTTP 502, and the webhook was not created"):
+        client.create(_hook(1))
+    assert standin.webhooks == {}
+    assert [m for m, _ in standin.requests] == ["POST", "GET", "POST", "GET"]
+
+
+def test_the_async_create_is_never_repeated_blind(api: tuple[str, ChannexStandIn]) -> None:
+    url, standin = api
+    standin.faults = ["lost answer"]
+
+    async def main() -> Webhook:
+        async with AsyncChannexClient(url, API_KEY, timeout=0.5, backoff=0.01) as client:
+            return await client.create(_hook(1))
+
+    made = asyncio.run(main())
+    assert list(standin.webhooks) == [made.id]
 
 
 def test_the_async_client_does_the_same(api: tuple[str, ChannexStandIn]) -> None:

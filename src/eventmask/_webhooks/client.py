@@ -116,6 +116,32 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+class _Unsure(Exception):
+    """A create that may have been stored: the answer was lost, or was a 5xx."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _maybe_done(reply: httpx.Response | Exception) -> bool:
+    """Whether a failed attempt may have been carried out by Channex all the same."""
+    import httpx
+
+    if isinstance(reply, httpx.Response):
+        return reply.status_code >= 500  # a 429 is refused before anything is done
+    # Nothing was sent when the connection could not be made.
+    return not isinstance(reply, (httpx.ConnectError, httpx.ConnectTimeout))
+
+
+def _describe(reply: httpx.Response | Exception) -> str:
+    import httpx
+
+    if isinstance(reply, httpx.Response):
+        return f"HTTP {reply.status_code}"
+    return f"{type(reply).__name__}: {reply}" if str(reply) else type(reply).__name__
+
+
 def _wait(response: httpx.Response | None, attempt: int, backoff: float) -> float:
     if response is not None and response.status_code == 429:
         after = response.headers.get("retry-after", "")
@@ -195,7 +221,18 @@ class _Base:
         self.backoff = backoff
         self.requests = 0  # every request sent, retries included
 
-    def _exchange(self, method: str, path: str, body: Any = None, params: Any = None) -> Exchange:
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Any = None,
+        *,
+        blind: bool = True,
+    ) -> Exchange:
+        """One call's attempts.  With ``blind=False`` (a create), an attempt that
+        may have been carried out is not repeated: `_Unsure` goes to the caller,
+        who looks for the result first (docs/provisioning.md, "Retries")."""
         import httpx
 
         kwargs = {"method": method, "url": self.base_url + path, **_request(body, params)}
@@ -212,6 +249,8 @@ class _Base:
                     raise _error(last)
             else:
                 last, error = None, reply
+            if not blind and reply is not None and _maybe_done(reply):
+                raise _Unsure(f"{method} {path}: {_describe(reply)}")
             if attempt < self.attempts:
                 yield _wait(last, attempt, self.backoff)
         if last is not None:
@@ -249,10 +288,12 @@ class ChannexClient(_Base):
         """Close the connections."""
         self._http.close()
 
-    def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
+    def _call(
+        self, method: str, path: str, body: Any = None, params: Any = None, blind: bool = True
+    ) -> Any:
         import httpx
 
-        exchange = self._exchange(method, path, body, params)
+        exchange = self._exchange(method, path, body, params, blind=blind)
         reply: httpx.Response | Exception | None = None
         try:
             while True:
@@ -290,10 +331,27 @@ class ChannexClient(_Base):
     def create(self, webhook: Webhook) -> Webhook:
         """Create `webhook`; return it as Channex stored it, with its id.
 
+        A create is never repeated blind: after a lost answer or a 5xx, the
+        account is searched for it first (by property, URL and mask), and only
+        a create that did not happen is sent again.
+
         >>> callable(ChannexClient.create)
         True
         """
-        return Webhook.from_api(_data(self._call("POST", "/webhooks", body=webhook.body())) or {})
+        unsure: _Unsure | None = None
+        for attempt in range(1, self.attempts + 1):
+            if unsure is not None:
+                time.sleep(_wait(None, attempt - 1, self.backoff))
+            try:
+                doc = self._call("POST", "/webhooks", body=webhook.body(), blind=False)
+                return Webhook.from_api(_data(doc) or {})
+            except _Unsure as exc:
+                unsure = exc
+            found = next((h for h in self.webhooks() if h.key == webhook.key), None)
+            if found is not None:
+                return found
+        assert unsure is not None
+        raise ChannexError(f"{unsure.what}, and the webhook was not created")
 
     def update(self, webhook_id: str, webhook: Webhook) -> Webhook:
         """Replace the webhook `webhook_id`'s fields with `webhook`'s.
@@ -348,10 +406,12 @@ class AsyncChannexClient(_Base):
         """Close the connections."""
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
+    async def _call(
+        self, method: str, path: str, body: Any = None, params: Any = None, blind: bool = True
+    ) -> Any:
         import httpx
 
-        exchange = self._exchange(method, path, body, params)
+        exchange = self._exchange(method, path, body, params, blind=blind)
         reply: httpx.Response | Exception | None = None
         try:
             while True:
@@ -381,9 +441,21 @@ class AsyncChannexClient(_Base):
         return Webhook.from_api(_data(await self._call("GET", f"/webhooks/{webhook_id}")) or {})
 
     async def create(self, webhook: Webhook) -> Webhook:
-        """Create `webhook`; return it as Channex stored it."""
-        doc = await self._call("POST", "/webhooks", body=webhook.body())
-        return Webhook.from_api(_data(doc) or {})
+        """Create `webhook`; return it as Channex stored it (never repeated blind)."""
+        unsure: _Unsure | None = None
+        for attempt in range(1, self.attempts + 1):
+            if unsure is not None:
+                await asyncio.sleep(_wait(None, attempt - 1, self.backoff))
+            try:
+                doc = await self._call("POST", "/webhooks", body=webhook.body(), blind=False)
+                return Webhook.from_api(_data(doc) or {})
+            except _Unsure as exc:
+                unsure = exc
+            async for hook in self.webhooks():
+                if hook.key == webhook.key:
+                    return hook
+        assert unsure is not None
+        raise ChannexError(f"{unsure.what}, and the webhook was not created")
 
     async def update(self, webhook_id: str, webhook: Webhook) -> Webhook:
         """Replace the webhook `webhook_id`'s fields with `webhook`'s."""

@@ -16,7 +16,8 @@ from .._errors import ChannexError
 from .client import ChannexClient, TestResult
 from .desired import DesiredState
 from .model import Webhook
-from .plan import Plan, Step, canonical, changes
+from .model import canonical
+from .plan import Plan, Step, changes
 
 __all__ = ["Outcome", "Proof", "apply_plan", "managed", "rotate", "verify"]
 

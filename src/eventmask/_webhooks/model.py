@@ -16,7 +16,22 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Webhook"]
+from .._errors import MaskSyntaxError
+from .._language.parser import parse
+
+__all__ = ["Webhook", "canonical"]
+
+
+def canonical(mask_text: str) -> str:
+    """A mask's canonical form (lenient), or the text itself when eventmask cannot read it.
+
+    >>> canonical("message; booking"), canonical("booking;;x")
+    ('booking;message', 'booking;;x')
+    """
+    try:
+        return str(parse(mask_text, lenient=True))
+    except MaskSyntaxError:
+        return mask_text
 
 
 def _text_map(value: object) -> Mapping[str, str]:
@@ -62,6 +77,15 @@ class Webhook:
         True
         """
         return self.property_id is None
+
+    @property
+    def key(self) -> tuple[str | None, str, str]:
+        """What identifies it among an account's webhooks: property, URL, canonical mask.
+
+        >>> Webhook(property_id="p", callback_url="u", event_mask="message;booking").key
+        ('p', 'u', 'booking;message')
+        """
+        return (self.property_id, self.callback_url, canonical(self.event_mask))
 
     @classmethod
     def from_api(cls, entry: Mapping[str, Any]) -> Webhook:

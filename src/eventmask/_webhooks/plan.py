@@ -17,17 +17,14 @@ from typing import Any, Literal
 
 import attrs
 
-from .._errors import MaskSyntaxError
-from .._language.parser import parse
 from .audit import Finding, audit
 from .desired import Desired, DesiredState
-from .model import Webhook
+from .model import Webhook, canonical
 
 __all__ = [
     "Change",
     "Plan",
     "Step",
-    "canonical",
     "changes",
     "looks_secret",
     "make_plan",
@@ -36,18 +33,6 @@ __all__ = [
 
 Action = Literal["create", "update", "delete"]
 _FIELDS = ("event_mask", "headers", "request_params", "is_active", "send_data")
-
-
-def canonical(mask_text: str) -> str:
-    """A mask's canonical form (lenient), or the text itself when eventmask cannot read it.
-
-    >>> canonical("message; booking"), canonical("booking;;x")
-    ('booking;message', 'booking;;x')
-    """
-    try:
-        return str(parse(mask_text, lenient=True))
-    except MaskSyntaxError:
-        return mask_text
 
 
 # The rule of docs/provisioning.md, "Masked values": a header or parameter is a
@@ -223,10 +208,6 @@ class Plan:
         return tuple(s for s in self.steps if self.holds(s))
 
 
-def _key(hook: Webhook) -> tuple[str | None, str, str]:
-    return (hook.property_id, hook.callback_url, canonical(hook.event_mask))
-
-
 def _pair_leftovers(
     wanted: list[Desired], left: list[Webhook]
 ) -> tuple[list[tuple[Desired, Webhook]], list[Desired], list[Webhook]]:
@@ -269,7 +250,7 @@ def make_plan(desired: DesiredState, existing: Iterable[Webhook], *, prune: bool
     managed = [e for e in account if e.callback_url in desired.managed_urls]
     index: dict[tuple[str | None, str, str], list[Webhook]] = defaultdict(list)
     for hook in managed:
-        index[_key(hook)].append(hook)
+        index[hook.key].append(hook)
     steps: list[Step] = []
     unchanged: list[Webhook] = []
     matched: list[tuple[Desired, Webhook]] = []
