@@ -15,8 +15,7 @@ import attrs
 from .._errors import ChannexError
 from .client import ChannexClient, TestResult
 from .desired import DesiredState
-from .model import Webhook
-from .model import canonical
+from .model import Webhook, canonical
 from .plan import Plan, Step, changes
 
 __all__ = ["Outcome", "Proof", "apply_plan", "managed", "rotate", "verify"]
