@@ -175,12 +175,34 @@ def test_rotate_secret_while_the_receiver_accepts_both(
     assert status == 0, out
     assert "1/4 the receiver accepts the new secret" in out
     assert "2/4 the new secret is on 3 of 3 webhooks" in out
-    assert "3/4 verified 3 of 3 managed webhooks" in out
-    assert out.splitlines()[-1].startswith("4/4 every managed webhook sends the new secret")
+    assert "3/4 verified 3 of 3 webhooks posting to the file's URLs" in out
+    assert out.splitlines()[-1].startswith("4/4 every webhook posting to the file's URLs sends")
     assert {h["headers"][HEADER] for h in standin.webhooks.values()} == {NEW}
     assert all(t["status_code"] == 200 for t in standin.tests)
     assert NEW not in out
     assert OLD not in out
+
+
+def test_rotate_secret_reaches_drifted_and_held_webhooks(
+    api: tuple[str, ChannexStandIn], receiver: tuple[str, SQLiteInbox], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A mask changed in Channex, and a webhook held for --prune: both get the new secret."""
+    url, _ = receiver
+    _, standin = api
+    hooks = _file(tmp_path, url, properties=2)
+    assert run_cli(capsys, "webhooks", "apply", hooks)[0] == 0
+    drifted = next(iter(standin.webhooks.values()))
+    drifted["event_mask"] = "booking_new;review"  # changed by hand in Channex
+    standin.add(property_id=uuid(7), callback_url=url, event_mask="message", is_active=True,
+                send_data=True, headers={HEADER: OLD})  # fmt: skip
+    monkeypatch.setenv("PMS_SECRET", f"{OLD},{NEW}")
+    status, out, _ = run_cli(capsys, "webhooks", "rotate-secret", hooks)
+    assert status == 0, out
+    assert "2 of them the file does not ask for as they are" in out
+    assert "3/4 verified 3 of 3 webhooks posting to the file's URLs" in out
+    assert {h["headers"][HEADER] for h in standin.webhooks.values()} == {NEW}
+    assert drifted["event_mask"] == "booking_new;review"  # only the secret changed
 
 
 def test_rotate_secret_stops_when_the_receiver_refuses_the_new_one(

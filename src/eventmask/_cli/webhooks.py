@@ -253,7 +253,7 @@ def _check_new_secret(client: ChannexClient, new: Webhook, out: TextIO) -> bool:
 
 @_guarded
 def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .._webhooks.lifecycle import apply_plan, managed, rotate, verify
+    from .._webhooks.lifecycle import apply_plan, posting_to_managed_urls, rotate, verify
     from .._webhooks.plan import Plan
 
     desired = _desired(args.file, err)
@@ -273,15 +273,21 @@ def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _report(outcome, out)
         out.write(f"2/4 the new secret is on {sum(o.ok for o in outcomes)} of {len(steps)} "
                   "webhooks that needed it\n")  # fmt: skip
-        proofs = verify(client, managed(client.webhooks(), desired))
+        posting = posting_to_managed_urls(client.webhooks(), desired)
+        proofs = verify(client, posting)
+    others = sum(1 for h in posting if h.key not in {d.key for d in desired.webhooks})
+    if others:
+        out.write(f"    {others} of them the file does not ask for as they are (a drifted mask, "
+                  "or held for --prune): rotated too; `webhooks plan` shows them\n")  # fmt: skip
     for proof in proofs:
         out.write(f"    {_proof_line(proof, None)}\n")
     good = sum(p.ok for p in proofs)
-    out.write(f"3/4 verified {good} of {len(proofs)} managed webhooks\n")
+    out.write(f"3/4 verified {good} of {len(proofs)} webhooks posting to the file's URLs\n")
     if good != len(proofs) or not all(o.ok for o in outcomes):
         err.write("eventmask: the rotation is not complete: keep both secrets, fix, run again\n")
         return EXIT_INVALID
-    out.write("4/4 every managed webhook sends the new secret: now drop the old one from the "
+    out.write("4/4 every webhook posting to the file's URLs sends the new secret: now drop the "
+              "old one from the "
               "receivers (EVENTMASK_SECRET=new) and restart them\n")  # fmt: skip
     return EXIT_OK
 

@@ -15,10 +15,18 @@ import attrs
 from .._errors import ChannexError
 from .client import ChannexClient, TestResult
 from .desired import DesiredState
-from .model import Webhook, canonical
+from .model import Webhook
 from .plan import Plan, Step, changes
 
-__all__ = ["Outcome", "Proof", "apply_plan", "managed", "rotate", "verify"]
+__all__ = [
+    "Outcome",
+    "Proof",
+    "apply_plan",
+    "managed",
+    "posting_to_managed_urls",
+    "rotate",
+    "verify",
+]
 
 
 @attrs.frozen(slots=True)
@@ -82,9 +90,7 @@ def managed(account: Iterable[Webhook], desired: DesiredState | None) -> list[We
     if desired is None:
         return [h for h in account if h.is_active]
     wanted = {d.key for d in desired.webhooks}
-    return [
-        h for h in account if (h.property_id, h.callback_url, canonical(h.event_mask)) in wanted
-    ]
+    return [h for h in account if h.key in wanted]
 
 
 @attrs.frozen(slots=True)
@@ -128,19 +134,41 @@ def verify(
     return proofs
 
 
+def posting_to_managed_urls(account: Iterable[Webhook], desired: DesiredState) -> list[Webhook]:
+    """Every webhook of the account that posts to a URL the file uses.
+
+    A rotation must reach them all, the file's or not: one whose mask drifted
+    in Channex, or one held for ``--prune``, still posts to the receivers, and
+    once they drop the old secret its deliveries would all be refused.
+
+    >>> hooks = [Webhook(id="w1", property_id="p", callback_url="u", event_mask="*")]
+    >>> posting_to_managed_urls(hooks, DesiredState("f", (), frozenset(), frozenset()))
+    []
+    """
+    return [h for h in account if h.callback_url in desired.managed_urls]
+
+
 def rotate(account: Iterable[Webhook], desired: DesiredState) -> list[Step]:
-    """The updates that put the file's secret header values on every managed webhook.
+    """The updates that put the file's secret header values on every webhook on its URLs.
 
     Only the headers named by ``{ env = ... }`` in the file change; every
-    other field stays as Channex holds it.
+    other field stays as Channex holds it.  A webhook the file does not ask
+    for as it is (a drifted mask, one held for ``--prune``) takes the secret
+    of the file's webhook of the same property and URL, else of the URL.
 
     >>> rotate([], DesiredState("f", (), frozenset(), frozenset()))
     []
     """
-    wanted = {d.key: d for d in desired.webhooks}
+    by_key = {d.key: d for d in desired.webhooks}
+    by_place = {(d.webhook.property_id, d.webhook.callback_url): d for d in desired.webhooks}
+    by_url = {d.webhook.callback_url: d for d in desired.webhooks}
     steps = []
-    for hook in managed(account, desired):
-        d = wanted[(hook.property_id, hook.callback_url, canonical(hook.event_mask))]
+    for hook in posting_to_managed_urls(account, desired):
+        d = (
+            by_key.get(hook.key)
+            or by_place.get((hook.property_id, hook.callback_url))
+            or by_url[hook.callback_url]
+        )
         secrets = {
             n: v for n, v in d.webhook.headers.items() if n.lower() in desired.secret_headers
         }
