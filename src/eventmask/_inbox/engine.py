@@ -63,6 +63,7 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
         # The last write outcomes, on the monotonic clock: what health reports.
         self._last_ok = 0.0
         self._last_failure: tuple[float, str] | None = None
+        self._refused: BaseException | None = None  # the last refusal of check_storage
 
     @property
     def schema_version_expected(self) -> int:
@@ -75,7 +76,10 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
         """The writer thread is about to end (close what it opened)."""
 
     def _write_failed(self, exc: BaseException) -> BaseException:
-        self._last_failure = (time.monotonic(), str(exc))
+        if exc is not self._refused:
+            # Remembered for health: a write can fail where its probe succeeds.
+            # A refusal of check_storage is not: health runs that check itself.
+            self._last_failure = (time.monotonic(), str(exc))
         self.storage_failed()
         if isinstance(exc, InboxError):
             return exc
@@ -87,9 +91,17 @@ class SQLInbox(BatchProcessing, OperatorViews, Inbox):
     def check_storage(self) -> None:
         """Raise `InboxUnavailable` when the storage is known to be gone (before each write)."""
 
+    def storage_ready(self) -> None:
+        """`check_storage` before a group commit (its refusal is not remembered for health)."""
+        try:
+            self.check_storage()
+        except InboxUnavailable as exc:
+            self._refused = exc
+            raise
+
     def _commit(self, batch: Sequence[Write]) -> list[Any]:
         """Run one batch of writes in one transaction: one commit, one fsync."""
-        self.check_storage()
+        self.storage_ready()
         with self.transaction() as conn:
             results = self.write_batch(conn, batch)
         self._last_ok = time.monotonic()

@@ -38,6 +38,8 @@ class InboxSettings:
     for storage before the receiver answers 503.  ``spill_after``: seconds a
     delivery waits for a SQLite inbox's write lock before it goes to the
     intake spool instead (a handler writing through the inbox holds it).
+    ``min_free_bytes``: free disk space a SQLite inbox keeps in reserve;
+    below it deliveries are answered 503 and health says so (8 MiB).
 
     >>> InboxSettings(lease=30).lease, InboxSettings().max_attempts
     (30.0, 10)
@@ -57,6 +59,7 @@ class InboxSettings:
     batch_budget: float = attrs.field(default=0.02, converter=float, validator=_positive)
     write_timeout: float = attrs.field(default=5.0, converter=float, validator=_positive)
     spill_after: float = attrs.field(default=0.25, converter=float, validator=_positive)
+    min_free_bytes: int = attrs.field(default=8 * 1_048_576, validator=attrs.validators.ge(0))
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based).

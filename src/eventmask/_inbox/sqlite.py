@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -150,6 +151,7 @@ class SQLiteInbox(SQLInbox):
         self._lost: str | None = None
         self.created = _claim_file(self.path, create)
         self._identity = _identity(self.path)
+        self._folder = os.path.dirname(os.path.abspath(self.path))
         self.spool = Spool(self.path)
         self._spilling = False  # this process is spooling: logged when it starts and ends
         if migrate:
@@ -198,13 +200,28 @@ class SQLiteInbox(SQLInbox):
     # -- storage faults ---------------------------------------------------------------------
 
     def check_storage(self) -> None:
-        """Raise `InboxUnavailable` once the file is gone or replaced (before every commit)."""
+        """Raise `InboxUnavailable` once the file is gone or replaced, or its disk is full.
+
+        Run before every commit and by the health check, so both say the same.
+        """
         # One stat per group commit (3 us measured, against a commit's fsync of
         # milliseconds): a delivery acknowledged into an unlinked file is lost.
         if self._lost is None:
             self._check_identity()
         if self._lost is not None:
             raise InboxUnavailable(self._lost)
+        # And one statvfs: a disk that another process filled would fail the
+        # commit half-way; below the margin the answer is a clean 503 at once,
+        # and /health says so before any delivery fails.
+        try:
+            free = shutil.disk_usage(self._folder).free
+        except OSError:
+            return  # the identity check above speaks for a folder that is gone
+        if free < self.settings.min_free_bytes:
+            raise InboxUnavailable(
+                f"the disk holding {self.path} has {free:,} bytes free, under the "
+                f"{self.settings.min_free_bytes:,} the inbox keeps in reserve"
+            )
 
     def storage_failed(self) -> None:
         """After a write error, look at the file at once."""
@@ -223,10 +240,13 @@ class SQLiteInbox(SQLInbox):
             )
 
     def probe(self) -> None:
-        """Raise unless the file is writable and its write lock can be taken now."""
+        """Raise unless a delivery could be committed now: the storage, then the write lock.
+
+        The file's permission bits are not asked: the connections opened it
+        read-write, and a file made read-only afterwards still takes their
+        writes (what a delivery would get is what the lock says).
+        """
         self.check_storage()
-        if not os.access(self.path, os.W_OK):
-            raise InboxUnavailable(f"the inbox file {self.path} is read-only")
         with self.connection() as conn:
             try:
                 _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), 0.2)
@@ -297,7 +317,7 @@ class SQLiteInbox(SQLInbox):
 
     def _commit(self, batch: Sequence[Write]) -> list[Any]:
         """One group commit into the inbox, or into the spool while the lock is held."""
-        self.check_storage()
+        self.storage_ready()
         with self.connection() as conn:
             try:
                 _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self.settings.spill_after)
