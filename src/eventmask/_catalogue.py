@@ -66,6 +66,40 @@ def split_secrets(raw: str) -> list[str]:
     return [s.strip() for s in raw.split(",") if s.strip()]
 
 
+# An HTTP header name (RFC 9110 token): what a secret's header may be called.
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def header_name(name: str) -> str:
+    """`name` when it can name an HTTP header, else a ValueError that says so.
+
+    >>> header_name("X-Channex-Webhook-Secret")
+    'X-Channex-Webhook-Secret'
+    >>> header_name("")
+    Traceback (most recent call last):
+    ...
+    ValueError: header must be an HTTP header name, not ''
+    """
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"header must be an HTTP header name, not {name[:100]!r}")
+    return name
+
+
+def secret_bytes(secret: str) -> bytes:
+    """A secret as the bytes of its header value (UTF-8), or a ValueError.
+
+    A value read from the environment holds bytes that are not UTF-8 as
+    surrogates; those cannot go into a header.
+
+    >>> secret_bytes("a-long-shared-secret")
+    b'a-long-shared-secret'
+    """
+    try:
+        return secret.encode()
+    except UnicodeEncodeError:
+        raise ValueError("a secret must be valid UTF-8 text") from None
+
+
 # Keys of an ARI item that are not restrictions.
 ARI_ID_KEYS: Final = frozenset({"date", "room_type_id", "rate_plan_id"})
 

@@ -138,3 +138,26 @@ def test_the_newest_of_several_secrets_is_sent(
     monkeypatch.setenv("EVENTMASK_SECRET", f"an-old-secret-retired,{SECRET}")
     status, out, _ = run_cli(capsys, "send", receiver[0], "--mask", "message", "--no-progress")
     assert (status, out.split(":")[0]) == (0, "sent 1")
+
+
+@pytest.mark.parametrize(
+    ("secret_value", "extra", "message"),
+    [
+        ("a-long-shared-secret-\udcff", [], "a secret must be valid UTF-8 text"),
+        ("a-long-shared-secret-é", [], "a secret to send must be ASCII text"),
+        (SECRET, ["--header", "x-\udce9"], "header must be an HTTP header name"),
+        (SECRET, ["--header", ""], "header must be an HTTP header name"),
+    ],
+)
+def test_a_secret_or_header_no_request_can_carry_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    secret_value: str, extra: list[str], message: str,
+) -> None:  # fmt: skip
+    """What os.environ holds for bytes that are not UTF-8, and such a header: exit 2, no send."""
+    monkeypatch.setenv("EVENTMASK_SECRET", secret_value)
+    log = tmp_path / "one.jsonl"
+    log.write_bytes(b'{"event":"message"}\n')
+    status, _, err = run_cli(capsys, "send", "http://127.0.0.1:9/x", str(log), *extra)
+    assert status == 2
+    assert message in err
+    assert "Traceback" not in err

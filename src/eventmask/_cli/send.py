@@ -26,6 +26,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from .._testing.outcomes import Delivered, Sent
+    from .._testing.sender import Sender
 
 __all__ = ["register"]
 
@@ -97,6 +98,21 @@ def _summary(done: Delivered) -> dict[str, Any]:
     }
 
 
+def _sender(args: argparse.Namespace, err: TextIO) -> Sender:
+    from .._testing.sender import Sender
+
+    return Sender(
+        args.url,
+        secret=_secret(args, err),
+        header=args.header,
+        attempts=args.attempts,
+        backoff=args.backoff,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        rate=args.rate,
+    )
+
+
 def _send(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.url.startswith(("http://", "https://")):
         err.write(f"eventmask: error: URL must start with http:// or https://, not {args.url!r}\n")
@@ -110,18 +126,11 @@ def _send(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     generated = _generated(args, err) if args.mask is not None else []
     if bodies is None or generated is None:
         return EXIT_USAGE  # nothing was sent
-    from .._testing.sender import Sender
-
-    sender = Sender(
-        args.url,
-        secret=_secret(args, err),
-        header=args.header,
-        attempts=args.attempts,
-        backoff=args.backoff,
-        timeout=args.timeout,
-        concurrency=args.concurrency,
-        rate=args.rate,
-    )
+    try:
+        sender = _sender(args, err)
+    except ValueError as exc:  # a header name or secret that no HTTP request can carry
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
     everything = [*bodies, *generated]
     bar = progress(len(everything), err, "delivery", off=args.no_progress)
 

@@ -9,6 +9,7 @@ workers, which finish the entry in hand and give back what they had claimed
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import signal
@@ -244,16 +245,18 @@ def _run_workers(args: argparse.Namespace, db: str, err: TextIO) -> int:
     router = _load(args.app, err)
     if router is None:
         return EXIT_USAGE
-    try:
-        inbox = _open(args, db, create=False)  # a worker never creates or migrates
-    except InboxError as exc:
-        err.write(f"eventmask: {exc}\n")
-        return EXIT_USAGE
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if args.parent_pid is not None:
         exit_with_parent(args.parent_pid, stop.set)
+    try:
+        inbox = _open_waiting(args, db, stop)
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
+    if inbox is None:  # stopped while waiting
+        return EXIT_OK
     if args.metrics_port is not None and not _serve_metrics(args, err):
         inbox.close()
         return EXIT_USAGE
@@ -263,6 +266,36 @@ def _run_workers(args: argparse.Namespace, db: str, err: TextIO) -> int:
         worker.stop()
     inbox.close()
     return EXIT_OK
+
+
+def _open_waiting(args: argparse.Namespace, db: str, stop: threading.Event) -> Any:
+    """The inbox, once its database answers (None when `stop` came first).
+
+    A worker started while the database is down (a host booting before it,
+    a restart) waits for it, saying so once, instead of exiting: what cannot
+    pass by itself (a wrong password, no such database, not an inbox) is
+    still an error at once.  A worker never creates or migrates.
+    """
+    from .._errors import InboxUnavailable
+
+    log = logging.getLogger("eventmask.worker")
+    since: float | None = None
+    while True:
+        try:
+            inbox = _open(args, db, create=False)
+        except InboxUnavailable as exc:
+            if since is None:
+                since = time.monotonic()
+                log.warning("waiting for the inbox database: %s", exc,
+                            extra={"fields": {"error": str(exc)}})  # fmt: skip
+            if stop.wait(1.0):
+                return None
+            continue
+        if since is not None:
+            seconds = round(time.monotonic() - since, 3)
+            log.warning("the inbox database answers: working after %.1f s", seconds,
+                        extra={"fields": {"seconds": seconds}})  # fmt: skip
+        return inbox
 
 
 def _serve_metrics(args: argparse.Namespace, err: TextIO) -> bool:

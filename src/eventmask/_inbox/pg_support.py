@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any, Final
 
-from .._errors import InboxError
+from .._errors import InboxError, InboxUnavailable
 
 try:
     import psycopg
@@ -22,13 +22,36 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         "the PostgreSQL inbox needs psycopg 3 and its pool: pip install 'eventmask[postgres]'"
     ) from exc
 
-__all__ = ["ConnectionPool", "ServerClock", "Wakeups", "open_pool", "psycopg", "redact"]
+__all__ = [
+    "ConnectionPool",
+    "ServerClock",
+    "Wakeups",
+    "open_pool",
+    "psycopg",
+    "redact",
+    "transient",
+]
 
 log = logging.getLogger("eventmask.inbox")
 
 
+def transient(exc: psycopg.Error) -> bool:
+    """Whether a failure to connect may pass by itself (the server down, or unreachable).
+
+    A refusal by the server (a wrong password, a database that does not
+    exist) does not: it has an SQLSTATE of class 28 or 3D.  Connection
+    failures on the client side have none, or class 08 or 57P.
+    """
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith(("08", "57P"))
+
+
 def open_pool(url: str, size: int, connect_timeout: float, write_timeout: float) -> ConnectionPool:
-    """An open pool of autocommit connections to ``url``, or InboxError naming why not."""
+    """An open pool of autocommit connections to ``url``.
+
+    Raises `InboxUnavailable` when the server cannot be reached now (a
+    worker waits for it), `InboxError` for what waiting cannot fix.
+    """
     try:
         psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
@@ -40,7 +63,8 @@ def open_pool(url: str, size: int, connect_timeout: float, write_timeout: float)
         psycopg.connect(url, connect_timeout=seconds).close()
     except psycopg.Error as direct:
         reason = " ".join(str(direct).split())
-        raise InboxError(f"cannot connect to the inbox at {redact(url)}: {reason}") from None
+        kind = InboxUnavailable if transient(direct) else InboxError
+        raise kind(f"cannot connect to the inbox at {redact(url)}: {reason}") from None
     pool: ConnectionPool = ConnectionPool(
         url,
         min_size=1,
@@ -56,7 +80,7 @@ def open_pool(url: str, size: int, connect_timeout: float, write_timeout: float)
         pool.open(wait=True, timeout=connect_timeout)
     except Exception as exc:
         pool.close()
-        raise InboxError(f"cannot connect to the inbox at {redact(url)}: {exc}") from None
+        raise InboxUnavailable(f"cannot connect to the inbox at {redact(url)}: {exc}") from None
     return pool
 
 
@@ -154,20 +178,36 @@ class Wakeups:
             self._work.notify_all()
 
     def _listen(self) -> None:
-        """Keep a connection that LISTENs for new deliveries; reconnect when it drops."""
+        """Keep a connection that LISTENs for new deliveries; reconnect when it drops.
+
+        A lost connection is logged once, and its return once with how long
+        it took: not one line per failed attempt while the database is down.
+        """
+        lost: float | None = None
+        attempts = 0
         while not self._closed:
             try:
                 with psycopg.connect(
                     self._url, autocommit=True, connect_timeout=self._connect_timeout
                 ) as conn:
                     conn.execute(f"LISTEN {self._channel}")
+                    if lost is not None:
+                        seconds = round(time.monotonic() - lost, 3)
+                        log.warning(
+                            "inbox listener reconnected after %.1f s", seconds,
+                            extra={"fields": {"seconds": seconds, "attempts": attempts}},
+                        )  # fmt: skip
+                        lost, attempts = None, 0
                     self._wake()  # deliveries may have come while nobody listened
                     while not self._closed:
                         for _ in conn.notifies(timeout=1.0):
                             self._wake()
             except psycopg.Error as exc:
-                log.warning(
-                    "inbox listener lost its connection; reconnecting",
-                    extra={"fields": {"error": str(exc)}},
-                )
+                attempts += 1
+                if lost is None:
+                    lost = time.monotonic()
+                    log.warning(
+                        "inbox listener lost its connection; reconnecting every second",
+                        extra={"fields": {"error": str(exc)}},
+                    )
                 time.sleep(1.0)

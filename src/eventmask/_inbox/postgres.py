@@ -25,7 +25,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, Final
 
 from .._envelope import Envelope
@@ -33,7 +33,8 @@ from .._errors import InboxUnavailable
 from .backend import COLUMNS, Statements, entry_of
 from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
-from .pg_support import ServerClock, Wakeups, open_pool, psycopg, redact
+from .pg_pool import ReconnectingPool
+from .pg_support import ServerClock, Wakeups, psycopg, redact
 from .settings import InboxSettings
 
 __all__ = ["PostgresInbox"]
@@ -258,7 +259,7 @@ class PostgresInbox(SQLInbox):
         super().__init__(settings, clock)
         self.url = url
         self._wakeups = Wakeups(url, _CHANNEL, self._connect_timeout)
-        self._pool = open_pool(url, pool_size, connect_timeout, self.settings.write_timeout)
+        self._pool = ReconnectingPool(url, pool_size, connect_timeout, self.settings.write_timeout)
         try:
             if migrate:
                 self.migrated = self.migrate()
@@ -279,17 +280,16 @@ class PostgresInbox(SQLInbox):
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection from the pool; a dropped server fails fast and is forgotten."""
+        """A connection from the pool; `InboxUnavailable` when the server is gone.
+
+        During an outage the answer is immediate (`ReconnectingPool`).
+        """
         try:
             with self._pool.connection() as conn:
                 if self._server_clock is not None:
                     self._server_clock.refresh(conn)
                 yield conn
         except psycopg.OperationalError as exc:
-            # The server may have restarted: drop the pool's dead connections
-            # now, rather than failing once on each of them.
-            with suppress(Exception):
-                self._pool.check()
             raise InboxUnavailable(f"the inbox database is unavailable: {exc}") from exc
 
     def probe(self) -> None:

@@ -15,12 +15,11 @@ import asyncio
 import functools
 import hmac
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._catalogue import SECRET_HEADER
+from .._catalogue import SECRET_HEADER, header_name, secret_bytes
 from .._envelope import Envelope
 from .._errors import InboxError, NotificationError
 from .._inbox.base import Inbox
@@ -54,10 +53,6 @@ class _Disconnected(Exception):
     pass
 
 
-# An HTTP header name (RFC 9110 token): what a secret's header may be called.
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
 def _secrets(secrets: Iterable[str]) -> list[bytes]:
     if isinstance(secrets, (str, bytes, bytearray)):
         # A str is an iterable of one-character secrets: every letter would open the door.
@@ -74,10 +69,7 @@ def _secrets(secrets: Iterable[str]) -> list[bytes]:
                     f"a secret must be at least {MIN_SECRET} characters "
                     f"(one is {len(secret)}): use a long random one"
                 )
-            try:
-                out.append(secret.encode())
-            except UnicodeEncodeError:  # EVENTMASK_SECRET with bytes that are not UTF-8
-                raise ValueError("a secret must be valid UTF-8 text") from None
+            out.append(secret_bytes(secret))
     if not out:
         raise ValueError("Receiver needs at least one non-empty secret")
     return out
@@ -133,9 +125,7 @@ class Receiver:
     ) -> None:
         self.router = router
         self._secrets = _secrets(secrets)
-        if not _TOKEN.fullmatch(header):
-            raise ValueError(f"header must be an HTTP header name, not {header[:100]!r}")
-        self.header = header.lower()
+        self.header = header_name(header).lower()
         self._header = self.header.encode("ascii")
         if max_body < 1:
             raise ValueError(f"max_body must be at least 1 byte, not {max_body}")

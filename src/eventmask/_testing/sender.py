@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from .._catalogue import SECRET_HEADER
+from .._catalogue import SECRET_HEADER, header_name, secret_bytes
 from .._envelope import Envelope
 from .._errors import NotificationError
 from .._json import dumps, loads
@@ -130,7 +130,10 @@ class Sender:
         self.target = target
         self.headers = {"content-type": "application/json"}
         if secret is not None:
-            self.headers[header] = secret
+            secret_bytes(secret)  # refuses what no header can carry
+            if not secret.isascii():  # httpx writes a header value as ASCII
+                raise ValueError("a secret to send must be ASCII text")
+            self.headers[header_name(header)] = secret
         self.path = path
         self.retry = _Retry(attempts, backoff, max_backoff)
         self.timeout = timeout
