@@ -104,3 +104,34 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it(tmp_path: Path
     text = (tmp_path / "worker.log").read_text()
     assert text.count("waiting for the inbox database") == 1
     assert "the inbox database answers" in text
+
+
+def test_a_wrong_url_is_reported_within_seconds(tmp_path: Path) -> None:
+    """Nothing listens there: `inbox stats` says so and exits 2, a worker says so and waits."""
+    url = "postgresql://nobody@127.0.0.1:9/none"
+    started = time.monotonic()
+    done = subprocess.run(
+        [EVENTMASK, "inbox", "stats", "--db", url], capture_output=True, text=True, timeout=30
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 2
+    assert "Connection refused" in done.stderr
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [EVENTMASK, "worker", "tests.apps:recording", "--db", url],
+            cwd=ROOT, stdout=log, stderr=log,
+        )  # fmt: skip
+        try:
+            began = time.monotonic()
+            while "Connection refused" not in log_path.read_text():
+                assert time.monotonic() - began < 5, "the worker did not say why it waits"
+                time.sleep(0.05)
+            said = time.monotonic() - began
+            assert worker.poll() is None
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    report(f"a refused PostgreSQL URL: inbox stats exited 2 in {took:.2f} s, "
+           f"a worker said why it waits after {said:.2f} s")  # fmt: skip
+    assert took < 3
