@@ -1,7 +1,7 @@
 """The shape of the house: layers, no import cycles, small rooms.
 
 Each layer imports only the layers below it: errors -> catalogue -> envelope
--> mask language -> routing -> webhook configuration -> inbox -> receiver and
+-> mask language -> Channex client -> routing -> webhook configuration -> inbox -> receiver and
 worker -> testing kit -> command line.  Imports are read with `ast`, including those inside
 functions, under ``TYPE_CHECKING``, and the lazy exports of
 ``eventmask/__init__.py``.  Imports of third-party packages do not count.
@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("catalogue", ("eventmask._catalogue",)),
     ("envelope", ("eventmask._envelope",)),
     ("mask language", ("eventmask._language",)),
+    ("Channex client", ("eventmask._channex",)),
     ("routing", ("eventmask._routing",)),
     ("webhook configuration", ("eventmask._webhooks", "eventmask", "eventmask.channex")),
     ("inbox", ("eventmask._inbox",)),

@@ -18,13 +18,13 @@
 (docs/provisioning.md).
 """
 
+from ._channex.client import DEFAULT_API_URL, AsyncChannexClient, ChannexClient, TestResult
+from ._channex.webhook import Webhook
 from ._errors import ChannexError, ChannexNotFound, ChannexUnauthorized, ChannexValidationError
 from ._webhooks.audit import Finding, audit
-from ._webhooks.client import DEFAULT_API_URL, AsyncChannexClient, ChannexClient, TestResult
 from ._webhooks.coverage import Coverage, Gap, coverage
 from ._webhooks.desired import Desired, DesiredState, load_desired, read_desired
 from ._webhooks.lifecycle import Outcome, Proof, apply_plan, managed, rotate, verify
-from ._webhooks.model import Webhook
 from ._webhooks.plan import Change, Plan, Step, make_plan
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventmask import Mask, Router
+from eventmask._channex.webhook import Webhook
 from eventmask._webhooks.coverage import coverage
-from eventmask._webhooks.model import Webhook
 
 from ..strategies import masks
 

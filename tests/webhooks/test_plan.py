@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventmask._channex.webhook import Webhook
 from eventmask._webhooks.desired import read_desired
-from eventmask._webhooks.model import Webhook
 from eventmask._webhooks.plan import make_plan, plan_summary
 
 from ..helpers import uuid

@@ -29,10 +29,10 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from .._webhooks.client import ChannexClient
+    from .._channex.client import ChannexClient
+    from .._channex.webhook import Webhook
     from .._webhooks.desired import DesiredState
     from .._webhooks.lifecycle import Outcome, Proof
-    from .._webhooks.model import Webhook
     from .._webhooks.plan import Plan
 
 __all__ = ["EXIT_PENDING", "register"]
@@ -41,7 +41,7 @@ EXIT_PENDING: Final = 3
 
 
 def _client(args: argparse.Namespace) -> ChannexClient:
-    from .._webhooks.client import ChannexClient
+    from .._channex.client import ChannexClient
 
     return ChannexClient(args.api_url, attempts=args.attempts)
 
@@ -293,8 +293,8 @@ def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _coverage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .._channex.webhook import Webhook
     from .._webhooks.coverage import coverage
-    from .._webhooks.model import Webhook
     from .apps import load_router
 
     if (args.webhooks is None) == (args.existing is None):

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .._channex.webhook import Webhook
 from .._errors import MaskSyntaxError
 from .._language.mask import Mask, overlap_example
 from .._language.parser import parse
-from .model import Webhook
 from .validation import looks_secret
 
 if TYPE_CHECKING:

@@ -18,13 +18,13 @@ from typing import Any
 
 import attrs
 
+from .._channex.webhook import Webhook
 from .._errors import MaskSyntaxError
 from .._language.algebra import overlap_example, uncovered_example
 from .._language.mask import Mask
 from .._language.parser import parse
 from .._routing.router import Router
 from .._routing.routes import Route
-from .model import Webhook
 
 __all__ = ["Coverage", "Gap", "coverage"]
 

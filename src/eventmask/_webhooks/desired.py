@@ -19,9 +19,9 @@ from typing import Any, Final
 import attrs
 
 from .._catalogue import split_secrets
+from .._channex.webhook import Webhook
 from .._errors import MaskSyntaxError, WebhookConfigError
 from .._language.parser import parse
-from .model import Webhook
 from .validation import validate_webhook
 
 __all__ = ["Desired", "DesiredState", "load_desired", "read_desired"]

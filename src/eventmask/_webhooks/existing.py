@@ -12,11 +12,11 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 
+from .._channex.webhook import Webhook
 from .._errors import MaskSyntaxError
 from .._json import loads
 from .._language.mask import Mask, overlap_example
 from .._language.parser import parse
-from .model import Webhook
 from .validation import validate_webhook
 
 __all__ = ["ExistingWebhook", "FindingKind", "OverlapFinding", "overlaps_with_existing"]

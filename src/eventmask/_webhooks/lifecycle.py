@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
+from .._channex.client import ChannexClient, TestResult
+from .._channex.webhook import Webhook
 from .._errors import ChannexError
-from .client import ChannexClient, TestResult
 from .desired import DesiredState
-from .model import Webhook
 from .plan import Plan, Step, changes
 
 __all__ = [

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import attrs
 
+from .._channex.webhook import Webhook, canonical
 from .audit import Finding, audit
 from .desired import Desired, DesiredState
-from .model import Webhook, canonical
 
 __all__ = [
     "Change",

@@ -25,7 +25,7 @@ from .._errors import (
     InvalidJSON,
 )
 from .._json import dumps, loads
-from .model import Webhook
+from .webhook import Webhook
 
 if TYPE_CHECKING:
     import httpx

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from eventmask._channex.client import AsyncChannexClient, ChannexClient
+from eventmask._channex.webhook import Webhook
 from eventmask._errors import (
     ChannexError,
     ChannexNotFound,
     ChannexUnauthorized,
     ChannexValidationError,
 )
-from eventmask._webhooks.client import AsyncChannexClient, ChannexClient
-from eventmask._webhooks.model import Webhook
 
 from ..channex_api import API_KEY, ChannexStandIn, serving
 from ..helpers import uuid
