@@ -7,7 +7,8 @@ configuration and storage::
     ├── MaskSyntaxError (MaskError, ValueError)    a mask's text is invalid (.position, caret)
     ├── InvalidJSON (MaskError, ValueError)        text that is not JSON (.reason .line .column)
     ├── NotificationError (MaskError, ValueError)  a notification is not usable (.path)
-    │   └── FieldError                             a bad ARI item field (.key)
+    │   ├── FieldError                             a bad ARI item field (.key)
+    │   └── RevisionError                          a booking revision is not usable (.revision_id)
     ├── InputError (MaskError, ValueError)         a line of a stream is not usable (file:line:col)
     ├── WebhookConfigError (MaskError, ValueError) a webhooks file is invalid
     ├── DeliveryFailed (MaskError)                 deliveries sent were not acknowledged
@@ -45,6 +46,7 @@ __all__ = [
     "MaskSyntaxError",
     "NotAnInbox",
     "NotificationError",
+    "RevisionError",
     "WebhookConfigError",
     "caret",
 ]
@@ -153,6 +155,28 @@ class NotificationError(MaskError, ValueError):
     def __str__(self) -> str:
         where = f" (line {self.line}, column {self.column})" if self.line is not None else ""
         return f"@ {self.path}: {self.message}{where}"
+
+
+class RevisionError(NotificationError):
+    """A booking revision from Channex cannot be read: which revision, where, and why.
+
+    ``revision_id`` is None when the revision has no usable id.  Like any
+    notification that fails eventmask's checks, it is a dead letter at once:
+    no retry can fix it (docs/bookings.md).
+
+    >>> print(RevisionError("r1", "expected a YYYY-MM-DD date, got '2026-13-01'",
+    ...                     "$.rooms[0].checkin_date"))
+    revision r1 @ $.rooms[0].checkin_date: expected a YYYY-MM-DD date, got '2026-13-01'
+    """
+
+    revision_id: str | None
+
+    def __init__(self, revision_id: str | None, message: str, path: str = "$") -> None:
+        super().__init__(message, path)
+        self.revision_id = revision_id
+
+    def __str__(self) -> str:
+        return f"revision {self.revision_id or '(no id)'} {super().__str__()}"
 
 
 class InputError(MaskError, ValueError):
