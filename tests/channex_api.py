@@ -1,4 +1,4 @@
-"""A stand-in for Channex's webhook API, served on loopback by the tests.
+"""A stand-in for Channex's webhook and booking revision API, served on loopback by the tests.
 
 Channex itself cannot be reached from the tests.  This server implements
 the webhook endpoints as Channex documents them (docs/provisioning.md, "The
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .channex_revisions import Revisions
 from .helpers import Server
 
 API_KEY = "stand-in-api-key"
@@ -63,8 +64,10 @@ class ChannexStandIn:
         self.fault_on: str | None = None  # only requests of this method take faults
         self.requests: list[tuple[str, str]] = []
         self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
+        self.revisions = Revisions()  # tests/channex_revisions.py
         self.app = Starlette(
             routes=[
+                *self.revisions.routes(),
                 Route("/api/v1/webhooks", self.list_, methods=["GET"]),
                 Route("/api/v1/webhooks", self.create, methods=["POST"]),
                 Route("/api/v1/webhooks/test", self.test, methods=["POST"]),

@@ -1,4 +1,4 @@
-"""Channex webhooks as code: the API client, the desired state, plan, apply, verify, coverage.
+"""Channex from a PMS: the API client, booking revisions, and webhooks as code.
 
 >>> from eventmask.channex import make_plan, read_desired
 >>> state = read_desired('''
@@ -18,9 +18,28 @@
 (docs/provisioning.md).
 """
 
-from ._channex.client import DEFAULT_API_URL, AsyncChannexClient, ChannexClient, TestResult
+from ._channex.client import (
+    DEFAULT_API_URL,
+    AsyncChannexClient,
+    ChannexClient,
+    FeedWalk,
+    TestResult,
+)
+from ._channex.revision import (
+    BookingRevision,
+    Guarantee,
+    Occupancy,
+    RevisionRoom,
+    RevisionStatus,
+)
 from ._channex.webhook import Webhook
-from ._errors import ChannexError, ChannexNotFound, ChannexUnauthorized, ChannexValidationError
+from ._errors import (
+    ChannexError,
+    ChannexNotFound,
+    ChannexUnauthorized,
+    ChannexValidationError,
+    RevisionError,
+)
 from ._webhooks.audit import Finding, audit
 from ._webhooks.coverage import Coverage, Gap, coverage
 from ._webhooks.desired import Desired, DesiredState, load_desired, read_desired
@@ -29,6 +48,7 @@ from ._webhooks.plan import Change, Plan, Step, make_plan
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "AsyncChannexClient",
+    "BookingRevision",
     "Change",
     "ChannexClient",
     "ChannexError",
@@ -39,11 +59,17 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "DEFAULT_API_URL",
     "Desired",
     "DesiredState",
+    "FeedWalk",
     "Finding",
     "Gap",
+    "Guarantee",
+    "Occupancy",
     "Outcome",
     "Plan",
     "Proof",
+    "RevisionError",
+    "RevisionRoom",
+    "RevisionStatus",
     "Step",
     "TestResult",
     "Webhook",

@@ -34,6 +34,7 @@ from ._testing.builders import (
     notification,
 )
 from ._testing.harness import TEST_SETTINGS, Harness, drain, harness
+from ._testing.revisions import revision_attributes, revision_chain
 from ._testing.sender import Delivered, Notifications, Sender, Sent, deliver
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
@@ -55,4 +56,6 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "matching",
     "new_id",
     "notification",
+    "revision_attributes",
+    "revision_chain",
 ]

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._catalogue import is_uuid
 from .._errors import ChannexError
-from .exchange import DEFAULT_API_URL, Base, Pages, Unsure, data, wait
+from .exchange import DEFAULT_API_URL, Base, Pages, _Unsure, data, wait
+from .revision import BookingRevision
 from .webhook import Webhook
 
 if TYPE_CHECKING:
@@ -58,6 +60,82 @@ def _test_result(doc: Any) -> TestResult:
     # reason in body ("econnrefused"): no HTTP answer at all, not "HTTP 0".
     answered = isinstance(status, int) and 100 <= status <= 599
     return TestResult(status if answered else None, "" if body is None else str(body))
+
+
+def channex_id(value: str) -> str:
+    """`value` when it is a Channex id, else a ValueError: ids go into URL paths.
+
+    A revision id read from a webhook must not steer a request elsewhere
+    (``../webhooks``).
+
+    >>> channex_id("03dd7198-c5b7-493c-a889-74d0c2211de7")
+    '03dd7198-c5b7-493c-a889-74d0c2211de7'
+    """
+    if not is_uuid(value):
+        raise ValueError(f"not a Channex id: {str(value)[:80]!r}")
+    return value
+
+
+def _entry(doc: Any) -> Mapping[str, Any]:
+    found = data(doc)
+    return found if isinstance(found, Mapping) else {}
+
+
+class FeedWalk:
+    """Walking the revision feed, which shrinks while revisions are acknowledged.
+
+    The feed holds only unacknowledged revisions, so paging by offset over it
+    skips entries when some are acknowledged between two pages (by this PMS's
+    other processes).  Each walk goes oldest first (``order[inserted_at]=asc``);
+    when the total fell during a walk, the walk starts over from page 1, at
+    most `PASSES` times, and returns only revisions it has not returned yet.
+    A revision still skipped stays in the feed, unacknowledged, and the next
+    poll finds it: later, never lost (docs/bookings.md, "Decisions").
+
+    >>> walk = FeedWalk("716305c4-561a-4561-a187-7f5b8aeb5920")
+    >>> walk.params()["order[inserted_at]"], walk.params()["pagination[page]"]
+    ('asc', 1)
+    >>> fresh, more = walk.take({"data": [{"id": "r1"}], "meta": {"total": 1}})
+    >>> [e["id"] for e in fresh], more
+    (['r1'], False)
+    """
+
+    PASSES = 3
+
+    def __init__(self, property_id: str | None = None) -> None:
+        self.filters: dict[str, Any] = {"order[inserted_at]": "asc"}
+        if property_id is not None:
+            self.filters["filter[property_id]"] = channex_id(property_id)
+        self.seen: set[str] = set()
+        self.passes = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.pages = Pages(**self.filters)
+        self.passes += 1
+        self.first_total: int | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The query of the next page."""
+        return self.pages.params()
+
+    def take(self, doc: Any) -> tuple[list[Mapping[str, Any]], bool]:
+        """The page's revisions not returned before, and whether to ask for another page."""
+        entries, more = self.pages.read(doc)
+        if self.first_total is None:
+            self.first_total = self.pages.total
+        fresh = []
+        for entry in entries:
+            ident = str(entry.get("id"))
+            if ident not in self.seen:
+                self.seen.add(ident)
+                fresh.append(entry)
+        total, first = self.pages.total, self.first_total
+        shrunk = total is not None and first is not None and total < first
+        if not more and shrunk and self.passes < self.PASSES:
+            self._start()
+            more = True
+        return fresh, more
 
 
 class ChannexClient(Base):
@@ -140,14 +218,14 @@ class ChannexClient(Base):
         >>> callable(ChannexClient.create)
         True
         """
-        unsure: Unsure | None = None
+        unsure: _Unsure | None = None
         for attempt in range(1, self.attempts + 1):
             if unsure is not None:
                 time.sleep(wait(None, attempt - 1, self.backoff))
             try:
                 doc = self._call("POST", "/webhooks", body=webhook.body(), blind=False)
                 return Webhook.from_api(data(doc) or {})
-            except Unsure as exc:
+            except _Unsure as exc:
                 unsure = exc
             found = next((h for h in self.webhooks() if h.key == webhook.key), None)
             if found is not None:
@@ -179,6 +257,48 @@ class ChannexClient(Base):
         True
         """
         return _test_result(self._call("POST", "/webhooks/test", body=webhook.body()))
+
+    # -- booking revisions (docs/bookings.md) ------------------------------------------------
+
+    def feed_entries(self, property_id: str | None = None) -> Iterator[Mapping[str, Any]]:
+        """Every unacknowledged revision in the feed, oldest first, as Channex sent it.
+
+        Follows every page; see `FeedWalk` for a feed that shrinks meanwhile.
+
+        >>> callable(ChannexClient.feed_entries)
+        True
+        """
+        walk, more = FeedWalk(property_id), True
+        while more:
+            doc = self._call("GET", "/booking_revisions/feed", params=walk.params())
+            entries, more = walk.take(doc)
+            yield from entries
+
+    def feed(self, property_id: str | None = None) -> Iterator[BookingRevision]:
+        """`feed_entries`, typed (`RevisionError` for one that cannot be read)."""
+        for entry in self.feed_entries(property_id):
+            yield BookingRevision.from_api(entry)
+
+    def revision_entry(self, revision_id: str) -> Mapping[str, Any]:
+        """One revision as Channex sent it (`ChannexNotFound` if there is none)."""
+        return _entry(self._call("GET", f"/booking_revisions/{channex_id(revision_id)}"))
+
+    def revision(self, revision_id: str) -> BookingRevision:
+        """One revision, typed."""
+        return BookingRevision.from_api(self.revision_entry(revision_id))
+
+    def ack(self, revision_id: str) -> None:
+        """Acknowledge a revision: it leaves the feed (`ChannexNotFound`: no such revision).
+
+        Acknowledging is idempotent, so a lost answer is simply asked again.
+        """
+        self._call("POST", f"/booking_revisions/{channex_id(revision_id)}/ack")
+
+    def booking(self, booking_id: str) -> BookingRevision:
+        """A booking: its latest revision, typed."""
+        return BookingRevision.from_api(
+            _entry(self._call("GET", f"/bookings/{channex_id(booking_id)}"))
+        )
 
 
 class AsyncChannexClient(Base):
@@ -244,14 +364,14 @@ class AsyncChannexClient(Base):
 
     async def create(self, webhook: Webhook) -> Webhook:
         """Create `webhook`; return it as Channex stored it (never repeated blind)."""
-        unsure: Unsure | None = None
+        unsure: _Unsure | None = None
         for attempt in range(1, self.attempts + 1):
             if unsure is not None:
                 await asyncio.sleep(wait(None, attempt - 1, self.backoff))
             try:
                 doc = await self._call("POST", "/webhooks", body=webhook.body(), blind=False)
                 return Webhook.from_api(data(doc) or {})
-            except Unsure as exc:
+            except _Unsure as exc:
                 unsure = exc
             async for hook in self.webhooks():
                 if hook.key == webhook.key:
@@ -271,3 +391,38 @@ class AsyncChannexClient(Base):
     async def test(self, webhook: Webhook) -> TestResult:
         """Ask Channex to post a test delivery as `webhook` would."""
         return _test_result(await self._call("POST", "/webhooks/test", body=webhook.body()))
+
+    # -- booking revisions (docs/bookings.md) ------------------------------------------------
+
+    async def feed_entries(
+        self, property_id: str | None = None
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Every unacknowledged revision in the feed, oldest first, as Channex sent it."""
+        walk, more = FeedWalk(property_id), True
+        while more:
+            doc = await self._call("GET", "/booking_revisions/feed", params=walk.params())
+            entries, more = walk.take(doc)
+            for entry in entries:
+                yield entry
+
+    async def feed(self, property_id: str | None = None) -> AsyncIterator[BookingRevision]:
+        """`feed_entries`, typed (`RevisionError` for one that cannot be read)."""
+        async for entry in self.feed_entries(property_id):
+            yield BookingRevision.from_api(entry)
+
+    async def revision_entry(self, revision_id: str) -> Mapping[str, Any]:
+        """One revision as Channex sent it (`ChannexNotFound` if there is none)."""
+        return _entry(await self._call("GET", f"/booking_revisions/{channex_id(revision_id)}"))
+
+    async def revision(self, revision_id: str) -> BookingRevision:
+        """One revision, typed."""
+        return BookingRevision.from_api(await self.revision_entry(revision_id))
+
+    async def ack(self, revision_id: str) -> None:
+        """Acknowledge a revision: it leaves the feed (`ChannexNotFound`: no such revision)."""
+        await self._call("POST", f"/booking_revisions/{channex_id(revision_id)}/ack")
+
+    async def booking(self, booking_id: str) -> BookingRevision:
+        """A booking: its latest revision, typed."""
+        doc = await self._call("GET", f"/bookings/{channex_id(booking_id)}")
+        return BookingRevision.from_api(_entry(doc))

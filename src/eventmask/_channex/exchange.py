@@ -26,7 +26,7 @@ from .._json import dumps, loads
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["DEFAULT_API_URL", "PAGE", "Base", "Exchange", "Pages", "Unsure", "data", "wait"]
+__all__ = ["DEFAULT_API_URL", "PAGE", "Base", "Exchange", "Pages", "data", "wait"]
 
 # Channex's production API; staging is https://staging.channex.io/api/v1.
 DEFAULT_API_URL: Final = "https://app.channex.io/api/v1"
@@ -89,7 +89,7 @@ def retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-class Unsure(Exception):
+class _Unsure(Exception):
     """A create that may have been stored: the answer was lost, or was a 5xx."""
 
     def __init__(self, what: str) -> None:
@@ -197,7 +197,7 @@ class Base:
         blind: bool = True,
     ) -> Exchange:
         """One call's attempts.  With ``blind=False`` (a create), an attempt that
-        may have been carried out is not repeated: `Unsure` goes to the caller,
+        may have been carried out is not repeated: `_Unsure` goes to the caller,
         who looks for the result first (docs/provisioning.md, "Retries")."""
         import httpx
 
@@ -216,7 +216,7 @@ class Base:
             else:
                 last, error = None, reply
             if not blind and reply is not None and maybe_done(reply):
-                raise Unsure(f"{method} {path}: {describe(reply)}")
+                raise _Unsure(f"{method} {path}: {describe(reply)}")
             if attempt < self.attempts:
                 yield wait(last, attempt, self.backoff)
         if last is not None:
