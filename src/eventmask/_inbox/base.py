@@ -394,6 +394,34 @@ class Inbox:
         """Create or upgrade the schema; return the versions before and after."""
         raise NotImplementedError
 
+    # -- booking revisions (docs/bookings.md) ------------------------------------------
+
+    def store_revisions(
+        self, revisions: Sequence[tuple[str, str | None, bytes]], conn: Any = None
+    ) -> int:
+        """Store revisions, ``(revision id, property id, body)``, each once; how many were new."""
+        raise NotImplementedError
+
+    def due_acks(self, limit: int = 100) -> list[Any]:
+        """The acks committed handlers owe Channex, due now (`PendingAck`)."""
+        raise NotImplementedError
+
+    def ack_settled(self, revision_id: str, state: str, error: str | None = None) -> None:
+        """An ack went through (``acked``) or is final (``gone``)."""
+        raise NotImplementedError
+
+    def ack_later(self, revision_id: str, delay: float, error: str) -> None:
+        """An ack failed: send it again after `delay` seconds."""
+        raise NotImplementedError
+
+    def pause_acks(self, property_id: str | None, seconds: float) -> None:
+        """A property's pending acks wait `seconds` (Channex said 429)."""
+        raise NotImplementedError
+
+    def revision_status(self) -> dict[str, dict[str, Any]]:
+        """Per property: revisions waiting, dead, handled but not acked; the oldest age."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Stop the writer and close connections."""
         raise NotImplementedError

@@ -35,6 +35,7 @@ from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys
 from .pg_pool import ReconnectingPool
 from .pg_support import ServerClock, Wakeups, psycopg, redact
+from .revisions import RevisionStatements
 from .settings import InboxSettings
 
 __all__ = ["PostgresInbox"]
@@ -128,6 +129,49 @@ _V2: Final = (
     "FROM eventmask_rejections GROUP BY 1, 2",
     "DELETE FROM eventmask_rejections WHERE id <= "
     "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET 1000)",
+)
+
+# Version 3: booking revisions as entries of their own kind, one per revision,
+# and the acks their handling owes Channex (docs/bookings.md).
+_V3: Final = (
+    "CREATE UNIQUE INDEX eventmask_revision_entries "
+    "ON eventmask_deliveries (revision_key) WHERE event = 'booking_revision'",
+    """CREATE TABLE eventmask_acks (
+    revision_id text PRIMARY KEY,
+    entry_id bigint NOT NULL,
+    property_id text,
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acked', 'gone')),
+    attempts integer NOT NULL DEFAULT 0,
+    created_at double precision NOT NULL,
+    next_at double precision NOT NULL,
+    done_at double precision,
+    last_error text
+)""",
+    "CREATE INDEX eventmask_acks_due ON eventmask_acks (state, next_at)",
+)
+
+REVISIONS: Final = RevisionStatements(
+    insert="INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
+    "revision_key, idempotency_key, available_at) "
+    "VALUES (%s, 'booking_revision', %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (revision_key) WHERE event = 'booking_revision' DO NOTHING",
+    record_acks="INSERT INTO eventmask_acks (revision_id, entry_id, property_id, created_at, "
+    "next_at) SELECT substr(revision_key, 18), id, property_id, %s, %s "
+    "FROM eventmask_deliveries WHERE event = 'booking_revision' AND id = ANY(%s) "
+    "ON CONFLICT (revision_id) DO NOTHING",
+    due_acks="SELECT revision_id, entry_id, property_id, attempts FROM eventmask_acks "
+    "WHERE state = 'pending' AND next_at <= %s ORDER BY next_at LIMIT %s",
+    settle_ack="UPDATE eventmask_acks SET state = %s, done_at = %s, last_error = %s, "
+    "attempts = attempts + 1 WHERE revision_id = %s",
+    retry_ack="UPDATE eventmask_acks SET next_at = %s, last_error = %s, "
+    "attempts = attempts + 1 WHERE revision_id = %s AND state = 'pending'",
+    pause_acks="UPDATE eventmask_acks SET next_at = GREATEST(next_at, %s) "
+    "WHERE state = 'pending' AND property_id IS NOT DISTINCT FROM %s",
+    ack_states="SELECT property_id, state, count(*), min(created_at) FROM eventmask_acks "
+    "GROUP BY property_id, state",
+    entry_states="SELECT property_id, state, count(*), min(received_at) "
+    "FROM eventmask_deliveries WHERE event = 'booking_revision' AND state <> 'done' "
+    "GROUP BY property_id, state",
 )
 
 # One statement, one round trip: leases that ran out with no attempts left
@@ -238,7 +282,8 @@ class PostgresInbox(SQLInbox):
 
     backend = "postgresql"
     statements = STATEMENTS
-    MIGRATIONS = (_V1, _V2)
+    MIGRATIONS = (_V1, _V2, _V3)
+    revision_sql = REVISIONS
     db_errors = (psycopg.Error,)
 
     def __init__(

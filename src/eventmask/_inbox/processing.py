@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._errors import LeaseLost
-from .backend import SQLBackend
 from .base import Attempt, DeliveryContext, Entry, Outcome, State, delivery_context
+from .revisions import REVISION_ENTRY, RevisionStore
 from .settings import InboxSettings
 
 __all__ = ["BatchProcessing"]
@@ -87,6 +87,9 @@ class _Marks:
             if back:
                 conn.execute(engine.statements.give_back_some, (self.owner, engine.id_list(back)))
             done = [e.id for e in self.done if e.id in owned]
+            revisions = [e.id for e in self.done if e.id in owned and e.event == REVISION_ENTRY]
+            if revisions:  # the acks they owe Channex, in the transaction of their done mark
+                engine.record_acks(conn, revisions, engine.clock())
             engine.finish_batch(conn, done, engine.clock())
         except BaseException:
             self.rollback()
@@ -105,7 +108,7 @@ class _Marks:
         self.since = time.monotonic()
 
 
-class BatchProcessing(SQLBackend):
+class BatchProcessing(RevisionStore):
     """The worker side of the shared engine."""
 
     settings: InboxSettings

@@ -33,10 +33,12 @@ from .sqlite_sql import (
     FIND_BODY,
     FIND_REVISION,
     INSERT,
+    REVISIONS,
     STATEMENTS,
     V1,
     V2,
     V3,
+    V4,
 )
 from .writer import Write, WriteKind
 
@@ -132,7 +134,8 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (V1, V2, V3)
+    MIGRATIONS = (V1, V2, V3, V4)
+    revision_sql = REVISIONS
     db_errors = (sqlite3.Error,)
 
     def __init__(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from .backend import COLUMNS, Statements
+from .revisions import RevisionStatements
 
 V1: Final = (
     """CREATE TABLE IF NOT EXISTS eventmask_deliveries (
@@ -151,4 +152,46 @@ FIND_REVISION: Final = (
 INSERT: Final = (
     "INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
     "revision_key, idempotency_key, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+# Version 4: booking revisions as entries of their own kind, one per revision,
+# and the acks their handling owes Channex (docs/bookings.md).
+V4: Final = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS eventmask_revision_entries "
+    "ON eventmask_deliveries (revision_key) WHERE event = 'booking_revision'",
+    """CREATE TABLE IF NOT EXISTS eventmask_acks (
+    revision_id TEXT PRIMARY KEY,
+    entry_id INTEGER NOT NULL,
+    property_id TEXT,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    next_at REAL NOT NULL,
+    done_at REAL,
+    last_error TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS eventmask_acks_due ON eventmask_acks (state, next_at)",
+)
+
+REVISIONS: Final = RevisionStatements(
+    insert="INSERT OR IGNORE INTO eventmask_deliveries (received_at, event, property_id, body, "
+    "body_hash, revision_key, idempotency_key, available_at) "
+    "VALUES (?, 'booking_revision', ?, ?, ?, ?, ?, ?)",
+    record_acks="INSERT OR IGNORE INTO eventmask_acks (revision_id, entry_id, property_id, "
+    "created_at, next_at) SELECT substr(revision_key, 18), id, property_id, ?, ? "
+    f"FROM eventmask_deliveries WHERE event = 'booking_revision' AND id IN {IDS}",
+    due_acks="SELECT revision_id, entry_id, property_id, attempts FROM eventmask_acks "
+    "WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
+    settle_ack="UPDATE eventmask_acks SET state = ?, done_at = ?, last_error = ?, "
+    "attempts = attempts + 1 WHERE revision_id = ?",
+    retry_ack="UPDATE eventmask_acks SET next_at = ?, last_error = ?, attempts = attempts + 1 "
+    "WHERE revision_id = ? AND state = 'pending'",
+    pause_acks="UPDATE eventmask_acks SET next_at = max(next_at, ?) "
+    "WHERE state = 'pending' AND property_id IS ?",
+    ack_states="SELECT property_id, state, count(*), min(created_at) FROM eventmask_acks "
+    "GROUP BY property_id, state",
+    entry_states="SELECT property_id, state, count(*), min(received_at) "
+    "FROM eventmask_deliveries WHERE event = 'booking_revision' AND state != 'done' "
+    "GROUP BY property_id, state",
 )

@@ -8,10 +8,11 @@ half-built index (docs/routing.md, "The router").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .._catalogue import Catalogue
+from .._channex.revision import RevisionStatus
 from .._envelope import NotificationInput, load
 from .._language.matching import explain_mask
 from .dispatch import (
@@ -27,6 +28,7 @@ from .dispatch import (
 )
 from .notification import Notification
 from .registry import Registry
+from .revisions import R, RevisionHandlers
 from .routes import (
     DispatchResult,
     Handler,
@@ -71,6 +73,31 @@ class Router(Registry):
         super().__init__(routes, catalogue)
         self.on_unmatched = on_unmatched
         self.on_error = on_error
+        # Handlers of booking revisions, pulled from Channex's feed (docs/bookings.md).
+        self.revisions = RevisionHandlers()
+
+    def on_revision(
+        self,
+        *,
+        status: RevisionStatus | str | Iterable[RevisionStatus | str] | None = None,
+        property_id: str | None = None,
+    ) -> Callable[[R], R]:
+        """Register the decorated function for booking revisions (an inbox worker runs it).
+
+        ``status`` takes ``"new"``, ``"modified"``, ``"cancelled"`` or several;
+        ``property_id`` one property.  The handler receives a `BookingRevision`,
+        in the worker's transaction, and the revision is acknowledged to Channex
+        only after that transaction committed.
+
+        >>> from eventmask.channex import BookingRevision
+        >>> router = Router()
+        >>> @router.on_revision(status=["new", "modified"])
+        ... def save(revision: BookingRevision) -> None:
+        ...     print(revision.unique_id, revision.arrival_date)
+        >>> [r.handler.__name__ for r in router.revisions.routes]
+        ['save']
+        """
+        return self.revisions.on(status=status, property_id=property_id)
 
     @property
     def needs_async(self) -> bool:

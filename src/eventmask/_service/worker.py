@@ -16,13 +16,17 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Final
+from typing import Any, Final
 
 from .._errors import NotificationError
 from .._inbox.base import SUCCESS, DeliveryContext, Entry, Inbox, Outcome, State
+from .._inbox.revisions import REVISION_ENTRY
+from .._json import loads
 from .._routing.router import Router
 from .._routing.routes import DispatchResult
 from .metrics import handler_label, metrics
+from .revision_work import handle_revision, pull_for
+from .revisions import RevisionFlow
 
 __all__ = ["Worker"]
 
@@ -90,13 +94,20 @@ class Worker:
         name: str | None = None,
         batch: int = 16,
         idle: float = 0.2,
+        revisions: RevisionFlow | None = None,
     ) -> None:
         if not isinstance(batch, int) or batch < 1:
             raise ValueError(f"batch must be a whole number of at least 1, not {batch!r}")
         if not 0 < idle < float("inf"):
             raise ValueError(f"idle must be a finite number of seconds above 0, not {idle!r}")
+        if revisions is not None and not router.revisions.routes:
+            raise ValueError(
+                "a revision flow needs a handler to save revisions (router.on_revision): "
+                "without one every revision would be acknowledged unsaved"
+            )
         self.inbox = inbox
         self.router = router
+        self.revisions = revisions
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch = batch
         self.idle = idle
@@ -106,16 +117,26 @@ class Worker:
         self.processed = 0
         self._metrics = metrics()
 
+    def _run_async(self, work: Any) -> Any:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(work)
+
     def _dispatch(self, entry: Entry, context: DeliveryContext) -> Outcome:
-        del context  # handlers reach it through current_delivery()
+        if entry.event == REVISION_ENTRY:
+            return handle_revision(entry, self.router.revisions, self._run_async)
         started = time.perf_counter()
+        body: Any = entry.body
         try:
+            if self.revisions is not None:
+                body = loads(entry.body)  # read once, for the pull and for the router
+                pulled = pull_for(entry, body, self.revisions, self.router, context)
+                if pulled is not None:
+                    return pulled
             if self.router.needs_async:
-                if self._loop is None:
-                    self._loop = asyncio.new_event_loop()
-                result = self._loop.run_until_complete(self.router.adispatch(entry.body))
+                result = self._run_async(self.router.adispatch(body))
             else:
-                result = self.router.dispatch(entry.body)
+                result = self.router.dispatch(body)
         except Exception as exc:  # a bad body, or a handler the router refused
             fields = {"entry": entry.id, "event": entry.event, "attempt": entry.attempts}
             log.error("dispatch failed", exc_info=exc, extra={"fields": fields, **fields})

@@ -1,0 +1,162 @@
+"""Booking revisions in the inbox: entries of their own kind, each once, and their acks.
+
+A revision pulled from Channex (because a webhook named it, or a feed poll
+found it) is stored as an inbox entry whose event is `REVISION_ENTRY`, keyed
+``booking_revision:<revision id>``: a unique index makes it one entry
+however often, and by whatever way, it arrives.  Workers hand it to the
+router's revision handlers.  When such an entry is marked done, the same
+transaction writes its *ack intent* (``eventmask_acks``, pending): an ack is
+sent to Channex only after the handler's writes committed, and an ack that
+failed, or was never sent because the process died, is sent later, without
+handling the revision again (docs/bookings.md, "Ack after commit").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from .backend import SQLBackend
+from .settings import InboxSettings
+
+__all__ = ["REVISION_ENTRY", "PendingAck", "RevisionStatements", "RevisionStore", "revision_key"]
+
+# The event of an inbox entry that holds a booking revision (not a Channex event).
+REVISION_ENTRY: Final = "booking_revision"
+_PREFIX: Final = f"{REVISION_ENTRY}:"
+
+
+def revision_key(revision_id: str) -> str:
+    """The key that makes a revision one entry.
+
+    >>> revision_key("03DD7198-c5b7-493c-a889-74d0c2211de7")
+    'booking_revision:03dd7198-c5b7-493c-a889-74d0c2211de7'
+    """
+    return f"{_PREFIX}{revision_id.lower()}"
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RevisionStatements:
+    """The statements of revisions and acks, in a backend's own dialect."""
+
+    # (received_at, property_id, body, body_hash, revision_key, idempotency_key,
+    #  available_at) -> rowcount: 0 when the revision is stored already
+    insert: str
+    record_acks: str  # (created_at, next_at, ids): the ack intents of done revision entries
+    due_acks: str  # (now, limit) -> revision_id, entry_id, property_id, attempts
+    settle_ack: str  # (state, done_at, last_error, revision_id)
+    retry_ack: str  # (next_at, last_error, revision_id)
+    pause_acks: str  # (next_at, property_id): a property's pending acks wait
+    ack_states: str  # () -> property_id, state, count, min(created_at)
+    entry_states: str  # () -> property_id, state, count, min(received_at), not done
+
+
+@attrs.frozen(slots=True)
+class PendingAck:
+    """An ack to send: the revision, its entry, its property, the attempts so far.
+
+    >>> PendingAck("r1", 7, "p1", 0).revision_id
+    'r1'
+    """
+
+    revision_id: str
+    entry_id: int
+    property_id: str | None
+    attempts: int
+
+
+class RevisionStore(SQLBackend):
+    """The inbox's side of booking revisions (mixed into the SQL engine)."""
+
+    revision_sql: ClassVar[RevisionStatements]
+    settings: InboxSettings
+    clock: Callable[[], float]
+
+    def store_revisions(
+        self, revisions: Sequence[tuple[str, str | None, bytes]], conn: Any = None
+    ) -> int:
+        """Store revisions, ``(revision id, property id, body)``, each once; how many were new.
+
+        With `conn` (a worker's transaction) they commit with it, or not at all.
+        """
+        if conn is None:
+            with self.transaction() as own:
+                return self._store(own, revisions)
+        return self._store(conn, revisions)
+
+    def _store(self, conn: Any, revisions: Sequence[tuple[str, str | None, bytes]]) -> int:
+        now = self.clock()
+        new = 0
+        for revision_id, property_id, body in revisions:
+            key = revision_key(revision_id)
+            digest = hashlib.sha256(body).hexdigest()
+            row = (now, property_id, body, digest, key, key, now)
+            new += max(conn.execute(self.revision_sql.insert, row).rowcount, 0)
+        return new
+
+    def record_acks(self, conn: Any, entry_ids: Sequence[int], now: float) -> None:
+        """In the transaction that marks these entries done: the acks their revisions need."""
+        conn.execute(self.revision_sql.record_acks, (now, now, self.id_list(entry_ids)))
+
+    def due_acks(self, limit: int = 100) -> list[PendingAck]:
+        """The acks to send now, oldest first."""
+        with self.connection() as conn:
+            rows = conn.execute(self.revision_sql.due_acks, (self.clock(), limit)).fetchall()
+        return [PendingAck(*row) for row in rows]
+
+    def ack_settled(self, revision_id: str, state: str, error: str | None = None) -> None:
+        """The ack went through (``acked``), or Channex has no such revision (``gone``)."""
+        with self.transaction() as conn:
+            conn.execute(self.revision_sql.settle_ack, (state, self.clock(), error, revision_id))
+
+    def ack_later(self, revision_id: str, delay: float, error: str) -> None:
+        """The ack failed: try again after `delay` seconds."""
+        with self.transaction() as conn:
+            conn.execute(self.revision_sql.retry_ack, (self.clock() + delay, error, revision_id))
+
+    def pause_acks(self, property_id: str | None, seconds: float) -> None:
+        """Channex said 429 for this property: its pending acks wait `seconds`."""
+        with self.transaction() as conn:
+            conn.execute(self.revision_sql.pause_acks, (self.clock() + seconds, property_id))
+
+    def revision_status(self) -> dict[str, dict[str, Any]]:
+        """Per property: revisions waiting, dead, handled but not acked, acked, gone; ages.
+
+        ``unacked`` counts every revision stored and not yet acked (waiting,
+        being handled, dead, or handled with its ack pending);
+        ``oldest_unacked_age_s`` is the age of the oldest of them.
+        """
+        now = self.clock()
+        out: dict[str, dict[str, Any]] = {}
+
+        def of(prop: str | None) -> dict[str, Any]:
+            return out.setdefault(prop or "", {"pending": 0, "dead": 0, "handled_not_acked": 0,
+                                               "acked": 0, "gone": 0, "unacked": 0,
+                                               "oldest_unacked_age_s": None})  # fmt: skip
+
+        def older(row: dict[str, Any], since: float | None) -> None:
+            if since is None:
+                return
+            age = round(now - since, 3)
+            if row["oldest_unacked_age_s"] is None or age > row["oldest_unacked_age_s"]:
+                row["oldest_unacked_age_s"] = age
+
+        with self.connection() as conn:
+            entries = conn.execute(self.revision_sql.entry_states).fetchall()
+            acks = conn.execute(self.revision_sql.ack_states).fetchall()
+        for prop, state, count, since in entries:
+            row = of(prop)
+            row["dead" if state == "dead" else "pending"] += count
+            row["unacked"] += count
+            older(row, since)
+        for prop, state, count, since in acks:
+            row = of(prop)
+            key = "handled_not_acked" if state == "pending" else state
+            row[key] += count
+            if state == "pending":
+                row["unacked"] += count
+                older(row, since)
+        return out

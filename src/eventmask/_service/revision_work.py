@@ -1,0 +1,76 @@
+"""What a worker does with booking revisions: hand them to typed handlers, pull for webhooks.
+
+Kept apart from `worker.py`, which dispatches deliveries to the router; both
+run inside the entry's transaction (docs/bookings.md, "The flow").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .._catalogue import Catalogue
+from .._channex.revision import BookingRevision
+from .._envelope import revision_id
+from .._errors import ChannexError, InvalidJSON, RevisionError
+from .._inbox.base import DeliveryContext, Entry, Outcome
+from .._json import loads
+from .._routing.revisions import RevisionHandlers
+from .._routing.router import Router
+from .revisions import RevisionFlow
+
+__all__ = ["handle_revision", "pull_for"]
+
+log = logging.getLogger("eventmask.revisions")
+
+
+def handle_revision(
+    entry: Entry, handlers: RevisionHandlers, run_async: Callable[[Any], Any]
+) -> Outcome:
+    """Run the revision handlers of a revision entry; a revision that cannot be read is final.
+
+    Success marks the entry done, and in the same transaction records the
+    ack it owes Channex: sent only after that commit.
+    """
+    try:
+        revision = BookingRevision.from_api(loads(entry.body))
+    except (RevisionError, InvalidJSON) as exc:
+        fields = {"entry": entry.id, "error": str(exc)}
+        log.error("revision not usable: %s", exc, extra={"fields": fields})
+        return Outcome(str(exc), final=True)  # a dead letter: never acknowledged
+    if handlers.needs_async:
+        failures = run_async(handlers.arun(revision))
+    else:
+        failures = handlers.run(revision)
+    if not failures:
+        return Outcome()
+    parts = []
+    for failure in failures:
+        name = getattr(failure.handler, "__qualname__", repr(failure.handler))
+        fields = {"entry": entry.id, "revision": revision.id, "handler": name}
+        log.error("revision handler failed: %s", name, exc_info=failure.exception,
+                  extra={"fields": fields})  # fmt: skip
+        parts.append(f"{name}: {type(failure.exception).__name__}: {failure.exception}")
+    return Outcome(f"revision {revision.id}: " + "\n".join(parts))
+
+
+def pull_for(
+    entry: Entry, doc: Any, flow: RevisionFlow, router: Router, context: DeliveryContext
+) -> Outcome | None:
+    """For a booking delivery: store the revision it names, in its transaction; for
+    ``non_acked_booking``, pull its property's feed.  An Outcome when that failed."""
+    catalogue = router.catalogue or Catalogue.default()
+    if not isinstance(doc, Mapping) or catalogue.family(entry.event) != "booking":
+        return None
+    payload = doc.get("payload")
+    named = revision_id(payload, strict=False) if isinstance(payload, Mapping) else None
+    try:
+        if named is not None:
+            flow.fetch(named, lambda: context.connection)
+        if entry.event == "non_acked_booking":
+            prop = doc.get("property_id")
+            flow.pull(prop if isinstance(prop, str) else None)
+    except (ChannexError, ValueError) as exc:  # retried after the inbox's backoff
+        return Outcome(f"pulling revision {named or '(feed)'}: {exc}")
+    return None

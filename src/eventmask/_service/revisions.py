@@ -1,0 +1,155 @@
+"""From Channex's feed to an ack after commit: pulling, storing and acknowledging revisions.
+
+`RevisionFlow` is what a worker uses for booking revisions (docs/bookings.md):
+
+* ``fetch``: a booking webhook named a revision; read it and store it in the
+  worker's transaction, so that it is stored exactly when the delivery is done;
+* ``pull``: read a property's feed (or the whole account's), oldest first,
+  through every page, and store every revision once;
+* ``ack_due``: send the acks that committed handlers owe.  An ack answered
+  404 is final (acknowledged elsewhere, or unknown); a 429 pauses that
+  property's acks for the minute Channex's Rate Limits page asks; any other
+  failure waits 1, 2, 4 ... up to 300 s and is sent again;
+* ``run``: acks every second, and a poll of every configured property every
+  `poll_every` seconds with 10% jitter, until stopped.
+
+The client's own retries come first: a call that reaches the flow failed
+after them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from .._channex.client import ChannexClient
+from .._errors import ChannexError, ChannexNotFound
+from .._inbox.base import Inbox
+from .._json import dumps
+
+__all__ = ["RevisionFlow"]
+
+log = logging.getLogger("eventmask.revisions")
+
+# Channex's Rate Limits page: after a 429, pause the property for a minute.
+RATE_LIMIT_PAUSE: Final = 60.0
+_MAX_ACK_DELAY: Final = 300.0
+_STORE_CHUNK: Final = 100
+
+
+def _stored_form(entry: Mapping[str, Any]) -> tuple[str, str | None, bytes]:
+    """(revision id, property id, body) of a feed or revision entry, for the inbox."""
+    attributes = entry.get("attributes")
+    fields = attributes if isinstance(attributes, Mapping) else entry
+    ident = entry.get("id") or fields.get("id")
+    prop = fields.get("property_id")
+    return str(ident), (prop if isinstance(prop, str) else None), dumps(entry)
+
+
+class RevisionFlow:
+    """Booking revisions between Channex and an inbox (docs/bookings.md).
+
+    >>> import os, tempfile
+    >>> from eventmask.channex import ChannexClient
+    >>> from eventmask.inbox import SQLiteInbox
+    >>> inbox = SQLiteInbox(os.path.join(tempfile.mkdtemp(), "inbox.db"))
+    >>> client = ChannexClient("http://127.0.0.1:9/api/v1", "key", attempts=1)
+    >>> flow = RevisionFlow(inbox, client, properties=["716305c4-561a-4561-a187-7f5b8aeb5920"])
+    >>> flow.ack_due()  # no handler has committed a revision yet: no ack is owed
+    0
+    >>> client.close(); inbox.close()
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        client: ChannexClient,
+        *,
+        properties: Iterable[str] = (),
+        poll_every: float = 60.0,
+    ) -> None:
+        if not 1.0 <= poll_every < float("inf"):
+            raise ValueError(f"poll_every must be at least 1 second, not {poll_every!r}")
+        self.inbox = inbox
+        self.client = client
+        self.properties = tuple(properties)
+        self.poll_every = poll_every
+        self.last_poll: dict[str, float] = {}
+        self._paused: dict[str | None, float] = {}
+
+    def fetch(self, revision_id: str, transaction: Callable[[], Any]) -> int:
+        """Read one revision, then store it in `transaction()`'s connection; 1 when new.
+
+        The read comes first: no lock is held while Channex answers.
+        """
+        entry = self.client.revision_entry(revision_id)
+        return self.inbox.store_revisions([_stored_form(entry)], transaction())
+
+    def pull(self, property_id: str | None = None) -> int:
+        """Read the feed (one property's, or the account's) and store what is new; how many."""
+        new = 0
+        chunk: list[tuple[str, str | None, bytes]] = []
+        for entry in self.client.feed_entries(property_id):
+            chunk.append(_stored_form(entry))
+            if len(chunk) >= _STORE_CHUNK:
+                new += self._store(chunk)
+                chunk = []
+        if chunk:
+            new += self._store(chunk)
+        self.last_poll[property_id or ""] = time.time()
+        return new
+
+    def _store(self, chunk: Sequence[tuple[str, str | None, bytes]]) -> int:
+        return self.inbox.store_revisions(chunk)
+
+    def ack_due(self, limit: int = 100) -> int:
+        """Send the acks that are due; how many went through."""
+        acked = 0
+        now = time.monotonic()
+        for ack in self.inbox.due_acks(limit):
+            if self._paused.get(ack.property_id, 0.0) > now:
+                continue
+            try:
+                self.client.ack(ack.revision_id)
+            except ChannexNotFound:
+                fields = {"revision": ack.revision_id}
+                message = "revision %s: Channex has no such revision to ack (404): final"
+                log.warning(message, ack.revision_id, extra={"fields": fields})
+                self.inbox.ack_settled(ack.revision_id, "gone", "404 not_found")
+                continue
+            except (ChannexError, ValueError) as exc:
+                self._failed(ack, exc)
+                continue
+            self.inbox.ack_settled(ack.revision_id, "acked")
+            acked += 1
+        return acked
+
+    def _failed(self, ack: Any, exc: Exception) -> None:
+        if isinstance(exc, ChannexError) and exc.status == 429:
+            self._paused[ack.property_id] = time.monotonic() + RATE_LIMIT_PAUSE
+            self.inbox.pause_acks(ack.property_id, RATE_LIMIT_PAUSE)
+            log.warning("property %s: Channex said 429; its acks wait a minute", ack.property_id,
+                        extra={"fields": {"property": ack.property_id}})  # fmt: skip
+            return
+        delay = min(2.0**ack.attempts, _MAX_ACK_DELAY)
+        log.warning("revision %s: ack failed, again in %g s: %s", ack.revision_id, delay, exc,
+                    extra={"fields": {"revision": ack.revision_id, "error": str(exc)}})  # fmt: skip
+        self.inbox.ack_later(ack.revision_id, delay, str(exc)[:500])
+
+    def run(self, stop: threading.Event) -> None:
+        """Ack every second and poll every `poll_every` seconds (jittered) until `stop`."""
+        next_poll = time.monotonic()
+        while not stop.is_set():
+            try:
+                self.ack_due()
+                if time.monotonic() >= next_poll:
+                    for prop in self.properties or (None,):
+                        self.pull(prop)
+                    next_poll = time.monotonic() + self.poll_every * random.uniform(0.9, 1.1)
+            except Exception:
+                log.exception("revision flow failed; trying again")
+            stop.wait(1.0)
