@@ -13,11 +13,11 @@ acknowledged, a gap), 2 usage.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from .._errors import ChannexError, WebhookConfigError
+from .._errors import WebhookConfigError
 from .._json import dumps_text
+from .channex_args import api_options, channex_client, guarded
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -40,12 +40,6 @@ __all__ = ["EXIT_PENDING", "register"]
 EXIT_PENDING: Final = 3
 
 
-def _client(args: argparse.Namespace) -> ChannexClient:
-    from .._channex.client import ChannexClient
-
-    return ChannexClient(args.api_url, attempts=args.attempts)
-
-
 def _desired(path: str, err: TextIO) -> DesiredState | None:
     from .._webhooks.desired import load_desired
 
@@ -54,24 +48,6 @@ def _desired(path: str, err: TextIO) -> DesiredState | None:
     except WebhookConfigError as exc:
         err.write(f"eventmask: {exc}\n")
         return None
-
-
-def _guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Callable[..., int]:
-    """Turn Channex API errors into one message and exit 1 (a missing httpx: exit 2)."""
-
-    def guarded(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-        try:
-            return run(args, out, err)
-        except ChannexError as exc:
-            err.write(f"eventmask: {exc}\n")
-            return EXIT_INVALID
-        except ImportError as exc:
-            if getattr(exc, "name", None) != "httpx":
-                raise
-            err.write("eventmask: the Channex API needs httpx: pip install 'eventmask[client]'\n")
-            return EXIT_USAGE
-
-    return guarded
 
 
 def _show_plan(plan: Plan, desired: DesiredState, account: int, out: TextIO) -> None:
@@ -118,12 +94,12 @@ def _make(args: argparse.Namespace, err: TextIO) -> tuple[Plan, DesiredState, in
     # One line per table of the file, not per property it expands to.
     for where, warning in dict.fromkeys((d.where, w) for d in desired.webhooks for w in d.warnings):
         err.write(f"warning: {where}: {warning}\n")
-    with _client(args) as client:
+    with channex_client(args) as client:
         account = list(client.webhooks())
     return make_plan(desired, account, prune=args.prune), desired, len(account)
 
 
-@_guarded
+@guarded
 def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     made = _make(args, err)
     if made is None:
@@ -140,7 +116,7 @@ def _report(outcome: Outcome, out: TextIO) -> None:
         out.write("".join(f"    {line}\n" for line in outcome.error.splitlines()))
 
 
-@_guarded
+@guarded
 def _apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .._webhooks.lifecycle import apply_plan
 
@@ -155,7 +131,7 @@ def _apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _report(outcome, out)
 
     try:
-        with _client(args) as client:
+        with channex_client(args) as client:
             outcomes = apply_plan(client, plan, done)
     finally:
         bar.close()
@@ -211,7 +187,7 @@ def _proof_line(proof: Proof, note: str | None) -> str:
     return f"{'ok  ' if ok else 'FAIL'} {what} -> {hook.callback_url}: {answer}{tail}"
 
 
-@_guarded
+@guarded
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import time
 
@@ -220,7 +196,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     desired = _desired(args.file, err) if args.file else None
     if args.file and desired is None:
         return EXIT_INVALID
-    with _client(args) as client:
+    with channex_client(args) as client:
         hooks = managed(client.webhooks(), desired)
         since = time.time()
         proofs = verify(client, hooks)
@@ -251,7 +227,7 @@ def _check_new_secret(client: ChannexClient, new: Webhook, out: TextIO) -> bool:
     return False
 
 
-@_guarded
+@guarded
 def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .._webhooks.lifecycle import apply_plan, posting_to_managed_urls, rotate, verify
     from .._webhooks.plan import Plan
@@ -263,7 +239,7 @@ def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"eventmask: {desired.source} names no header with {{ env = ... }}: "
                   "nothing to rotate\n")  # fmt: skip
         return EXIT_USAGE
-    with _client(args) as client:
+    with channex_client(args) as client:
         account = list(client.webhooks())
         steps = rotate(account, desired)
         if steps and not _check_new_secret(client, steps[0].webhook, out):
@@ -331,22 +307,6 @@ def _coverage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
-def _api_options(parser: argparse.ArgumentParser) -> None:
-    from .common import number
-
-    parser.add_argument(
-        "--api-url",
-        metavar="URL",
-        help="the Channex API (default $CHANNEX_API_URL, else production)",
-    )
-    parser.add_argument(
-        "--attempts",
-        type=number(int, low=1, high=20),
-        default=5,
-        help="per API request, on 429, 5xx and timeouts (default 5)",
-    )
-
-
 def register(sub: Any) -> None:
     """Add the webhooks and coverage commands to the subcommands `sub`."""
     from .common import ArgumentParser
@@ -361,7 +321,7 @@ def register(sub: Any) -> None:
     ):
         cmd = actions.add_parser(name, help=about)
         cmd.add_argument("file", metavar="FILE", nargs="?" if name == "verify" else None)
-        _api_options(cmd)
+        api_options(cmd)
         if name in ("plan", "apply"):
             cmd.add_argument(
                 "--prune",
