@@ -6,6 +6,7 @@ import os
 import time
 
 from eventmask import Notification, Router
+from eventmask.channex import BookingRevision
 from eventmask.inbox import current_delivery
 
 # Records every delivery through the worker's transaction: the exactly-once path.
@@ -48,3 +49,19 @@ exiting = Router()
 @exiting.on("*")
 def exit_process(n: Notification) -> None:
     os._exit(3)
+
+
+# Saves booking revisions through the worker's transaction (docs/bookings.md).
+saving = Router()
+
+
+@saving.on_revision()
+def save_revision(revision: BookingRevision) -> None:
+    ctx = current_delivery()
+    ctx.connection.execute(
+        "CREATE TABLE IF NOT EXISTS saved (revision TEXT NOT NULL, status TEXT NOT NULL)"
+    )
+    mark = ctx.placeholder
+    ctx.connection.execute(
+        f"INSERT INTO saved VALUES ({mark}, {mark})", (revision.id, revision.status.value)
+    )

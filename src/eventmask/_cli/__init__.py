@@ -36,6 +36,7 @@ COMMANDS: Final = {
     "send": "send",
     "webhooks": "webhooks",
     "coverage": "webhooks",
+    "revisions": "revisions",
 }
 
 
@@ -60,6 +61,10 @@ def _register(family: str) -> Callable[[Any], None]:
         from . import send
 
         return send.register
+    if family == "revisions":
+        from . import revisions
+
+        return revisions.register
     from . import inbox
 
     return inbox.register

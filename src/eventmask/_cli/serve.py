@@ -26,6 +26,7 @@ from .._inbox.settings import InboxSettings
 from .children import WorkerProcesses
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
 from .logs import LEVELS
+from .revisions import revision_arguments, revision_options, start_flow
 
 __all__ = ["exit_with_parent", "register"]
 
@@ -116,7 +117,7 @@ def _multiprocess_metrics(args: argparse.Namespace) -> str | None:
 
 def _worker_command(args: argparse.Namespace) -> list[str]:
     # The database URL goes through the environment, not the command line,
-    # where `ps` would show a password in it.
+    # where `ps` would show a password in it (and so does the API key).
     return [
         sys.executable,
         "-m",
@@ -131,6 +132,7 @@ def _worker_command(args: argparse.Namespace) -> list[str]:
         args.log_level,
         "--parent-pid",
         str(os.getpid()),
+        *revision_arguments(args),
     ]
 
 
@@ -239,7 +241,7 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run_workers(args: argparse.Namespace, db: str, err: TextIO) -> int:
-    from .._errors import InboxError
+    from .._errors import ChannexError, InboxError
     from .._service.worker import Worker
 
     router = _load(args.app, err)
@@ -260,7 +262,18 @@ def _run_workers(args: argparse.Namespace, db: str, err: TextIO) -> int:
     if args.metrics_port is not None and not _serve_metrics(args, err):
         inbox.close()
         return EXIT_USAGE
-    workers = [Worker(inbox, router).start() for _ in range(args.workers)]
+    try:
+        flow = start_flow(args, inbox, stop)
+    except (ValueError, ChannexError) as exc:  # no API key, a bad property id
+        err.write(f"eventmask: {exc}\n")
+        inbox.close()
+        return EXIT_USAGE
+    try:
+        workers = [Worker(inbox, router, revisions=flow).start() for _ in range(args.workers)]
+    except ValueError as exc:  # --revisions without an on_revision handler
+        err.write(f"eventmask: {exc}\n")
+        inbox.close()
+        return EXIT_USAGE
     stop.wait()
     for worker in workers:
         worker.stop()
@@ -372,6 +385,7 @@ def register(sub: Any) -> None:
         help="one entry per booking revision, whether it came as booking or booking_*",
     )
     _worker_options(srv)
+    revision_options(srv)
     srv.set_defaults(run=_serve)
 
     wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
@@ -392,6 +406,7 @@ def register(sub: Any) -> None:
     )
     wrk.add_argument("--metrics-host", default="127.0.0.1", help="for --metrics-port")
     wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    revision_options(wrk)
     wrk.set_defaults(run=_worker)
 
 

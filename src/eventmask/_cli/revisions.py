@@ -1,0 +1,135 @@
+"""``eventmask revisions pull|status``, and the revision flow of ``eventmask worker --revisions``.
+
+docs/bookings.md has the flow; this is where it meets the command line.
+Polling runs in the worker processes: each worker started with
+``--revisions`` acks what its handlers committed and polls the feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any, TextIO
+
+from .channex_args import api_options, channex_client, guarded
+from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number, write_json
+
+__all__ = ["register", "revision_arguments", "revision_options", "start_flow"]
+
+
+def revision_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a worker that pulls and acks booking revisions."""
+    parser.add_argument(
+        "--revisions",
+        action="store_true",
+        help="pull booking revisions from Channex's feed for the router's on_revision "
+        "handlers, and ack each after its handler committed ($CHANNEX_API_KEY)",
+    )
+    parser.add_argument(
+        "--property",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="with --revisions: poll this property's feed (repeat; default: the account's)",
+    )
+    parser.add_argument(
+        "--poll-every",
+        type=number(float, low=1),
+        default=60.0,
+        help="with --revisions: seconds between two polls of the feed (default 60)",
+    )
+    api_options(parser)
+
+
+def revision_arguments(args: argparse.Namespace) -> list[str]:
+    """The revision options of `args` again, for a worker process that `serve` starts."""
+    if not getattr(args, "revisions", False):
+        return []
+    out = ["--revisions", "--poll-every", str(args.poll_every), "--attempts", str(args.attempts)]
+    if args.api_url:
+        out += ["--api-url", args.api_url]
+    for prop in args.property:
+        out += ["--property", prop]
+    return out
+
+
+def start_flow(args: argparse.Namespace, inbox: Any, stop: threading.Event) -> Any:
+    """With ``--revisions``: the `RevisionFlow`, its thread started (else None)."""
+    if not getattr(args, "revisions", False):
+        return None
+    from .._service.revisions import RevisionFlow
+
+    flow = RevisionFlow(
+        inbox, channex_client(args), properties=args.property, poll_every=args.poll_every
+    )
+    threading.Thread(target=flow.run, args=(stop,), name="eventmask-revisions", daemon=True).start()
+    return flow
+
+
+def _open(args: argparse.Namespace, err: TextIO) -> Any:
+    from .._errors import InboxError
+    from .._inbox.factory import open_inbox
+
+    db = database(args)
+    if db is None:
+        err.write("eventmask: error: revisions needs --db URL (or EVENTMASK_DB)\n")
+        return None
+    try:
+        return open_inbox(db, create=False)
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return None
+
+
+@guarded
+def _pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .._service.revisions import RevisionFlow
+
+    inbox = _open(args, err)
+    if inbox is None:
+        return EXIT_USAGE
+    try:
+        with channex_client(args) as client:
+            flow = RevisionFlow(inbox, client)
+            for prop in args.property or [None]:
+                new = flow.pull(prop)
+                out.write(f"{prop or 'every property'}: {new} new revisions stored\n")
+    finally:
+        inbox.close()
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inbox = _open(args, err)
+    if inbox is None:
+        return EXIT_USAGE
+    try:
+        status = inbox.revision_status()
+    finally:
+        inbox.close()
+    if args.json:
+        write_json(status, out)
+        return EXIT_OK
+    columns = ("pending", "dead", "handled_not_acked", "acked", "gone", "unacked")
+    out.write("PROPERTY\t" + "\t".join(c.upper() for c in columns) + "\tOLDEST UNACKED (s)\n")
+    for prop, row in sorted(status.items()):
+        age = row["oldest_unacked_age_s"]
+        cells = "\t".join(str(row[c]) for c in columns)
+        out.write(f"{prop or '-'}\t{cells}\t{'-' if age is None else f'{age:.0f}'}\n")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add ``revisions pull`` and ``revisions status`` to the subcommands `sub`."""
+    revisions = sub.add_parser("revisions", help="booking revisions: pull the feed, see the acks")
+    actions = revisions.add_subparsers(dest="action", required=True)
+    pull = actions.add_parser("pull", help="pull Channex's feed into the inbox once")
+    add_db_argument(pull)
+    pull.add_argument("--property", action="append", default=[], metavar="ID",
+                      help="this property's feed (repeat; default: the account's)")  # fmt: skip
+    api_options(pull)
+    pull.set_defaults(run=_pull)
+    status = actions.add_parser("status", help="per property: unacked, dead, acked, oldest age")
+    add_db_argument(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(run=_status)

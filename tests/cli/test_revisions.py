@@ -1,0 +1,91 @@
+"""``eventmask revisions pull|status`` and ``eventmask worker --revisions``, as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventmask.testing import revision_attributes, revision_chain
+
+from ..channex_api import API_KEY, ChannexStandIn, serving
+from ..conftest import ROOT
+from ..helpers import uuid
+from ..procs import EVENTMASK, kill_leftovers
+
+PROPERTY = uuid(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes() -> Iterator[None]:
+    yield
+    kill_leftovers()
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[str, ChannexStandIn]]:
+    with serving() as running:
+        yield running
+
+
+def run(*argv: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHANNEX_API_KEY": API_KEY, "EVENTMASK_DB": str(db)}
+    return subprocess.run(
+        [EVENTMASK, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def status(db: Path) -> dict[str, Any]:
+    done = run("revisions", "status", "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def test_pull_then_a_worker_saves_and_acks(tmp_path: Path, api: tuple[str, ChannexStandIn]) -> None:
+    url, standin = api
+    db = tmp_path / "inbox.db"
+    assert run("inbox", "migrate", "--db", str(db), db=db).returncode == 0
+    chain = revision_chain(property_id=PROPERTY)
+    standin.revisions.add(*chain, revision_attributes(property_id=uuid(2)))
+    pulled = run("revisions", "pull", "--property", PROPERTY, "--api-url", url, db=db)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stdout == f"{PROPERTY}: 3 new revisions stored\n"
+    assert status(db)[PROPERTY]["pending"] == 3
+    env = {**os.environ, "CHANNEX_API_KEY": API_KEY, "EVENTMASK_DB": str(db)}
+    worker = subprocess.Popen(
+        [EVENTMASK, "worker", "tests.apps:saving", "--revisions", "--api-url", url,
+         "--poll-every", "1", "--property", PROPERTY],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while status(db).get(PROPERTY, {}).get("acked", 0) < 3:
+            assert time.monotonic() < deadline, status(db)
+            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert standin.revisions.acks == {r["id"]: 1 for r in chain}
+    table = run("revisions", "status", db=db).stdout.splitlines()
+    assert table[0].split("\t")[:3] == ["PROPERTY", "PENDING", "DEAD"]
+    assert table[1].startswith(f"{PROPERTY}\t0\t0\t0\t3\t0\t0\t")
+
+
+def test_a_worker_with_revisions_but_no_handler_refuses_to_start(
+    tmp_path: Path, api: tuple[str, ChannexStandIn]
+) -> None:
+    url, _ = api
+    db = tmp_path / "inbox.db"
+    assert run("inbox", "migrate", "--db", str(db), db=db).returncode == 0
+    done = run("worker", "tests.apps:recording", "--revisions", "--api-url", url, db=db)
+    assert done.returncode == 2
+    assert "needs a handler to save revisions" in done.stderr
+    assert "Traceback" not in done.stderr
