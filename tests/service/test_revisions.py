@@ -7,6 +7,7 @@ counted in the database.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -229,3 +230,21 @@ def test_a_flow_without_a_revision_handler_is_refused(inbox: Any) -> None:
         flow = RevisionFlow(inbox, client)
         with pytest.raises(ValueError, match="needs a handler to save revisions"):
             Worker(inbox, Router(), revisions=flow)
+
+
+def test_the_metrics_show_what_is_not_acked(api: tuple[str, ChannexStandIn], inbox: Any) -> None:
+    """The gauge to alert on before Channex's 30-minute email (docs/deployment.md)."""
+    from eventmask._service.metrics import exposition
+
+    url, standin = api
+    standin.revisions.add(*revision_chain(property_id=PROPERTY, statuses=("new", "modified")))
+    with ChannexClient(url, API_KEY) as client:
+        flow = RevisionFlow(inbox, client)
+        flow.pull()
+        later = time.time() + 600.0
+        inbox.clock = lambda: later  # ten minutes on, nothing handled yet
+        text = exposition(inbox)[0].decode()
+    assert 'eventmask_revisions_unacked{state="pending"} 2.0' in text
+    age = next(line for line in text.splitlines()
+               if line.startswith("eventmask_revisions_oldest_unacked_seconds "))  # fmt: skip
+    assert 599 < float(age.split()[1]) < 700

@@ -67,6 +67,11 @@ class Metrics:
         self.dead_letters = prometheus_client.Counter(
             "eventmask_dead_letters", "Entries that became dead letters."
         )
+        self.acks = prometheus_client.Counter(
+            "eventmask_revision_acks",
+            "Acks of booking revisions sent to Channex, by outcome (acked, gone, retry, paused).",
+            ["outcome"],
+        )
         self.handler_seconds = prometheus_client.Histogram(
             "eventmask_handler_seconds",
             "Time an entry's handlers took in a worker, by the handlers that ran.",
@@ -125,6 +130,28 @@ class _Backlog:
             entries.add_metric([state], stats[state])
         oldest.add_metric([], stats["oldest_pending_age_s"] or 0.0)
         yield from (up, entries, oldest)
+        yield from self._revisions()
+
+    def _revisions(self) -> Iterator[Any]:
+        """Booking revisions not yet acked, and the age of the oldest (docs/deployment.md)."""
+        try:
+            status = self.inbox.revision_status()
+        except Exception:  # an inbox without revisions, or one that failed just now
+            return
+        unacked = GaugeMetricFamily(
+            "eventmask_revisions_unacked",
+            "Booking revisions stored and not yet acked, by state.",
+            labels=["state"],
+        )
+        oldest = GaugeMetricFamily(
+            "eventmask_revisions_oldest_unacked_seconds",
+            "Age of the oldest booking revision not yet acked (Channex emails at 30 min).",
+        )
+        for state in ("pending", "dead", "handled_not_acked"):
+            unacked.add_metric([state], sum(row[state] for row in status.values()))
+        ages = [row["oldest_unacked_age_s"] or 0.0 for row in status.values()]
+        oldest.add_metric([], max(ages, default=0.0))
+        yield from (unacked, oldest)
 
 
 class _Local:

@@ -30,6 +30,7 @@ from .._channex.client import ChannexClient
 from .._errors import ChannexError, ChannexNotFound
 from .._inbox.base import Inbox
 from .._json import dumps
+from .metrics import metrics
 
 __all__ = ["RevisionFlow"]
 
@@ -80,6 +81,7 @@ class RevisionFlow:
         self.poll_every = poll_every
         self.last_poll: dict[str, float] = {}
         self._paused: dict[str | None, float] = {}
+        self._metrics = metrics()
 
     def fetch(self, revision_id: str, transaction: Callable[[], Any]) -> int:
         """Read one revision, then store it in `transaction()`'s connection; 1 when new.
@@ -120,25 +122,33 @@ class RevisionFlow:
                 message = "revision %s: Channex has no such revision to ack (404): final"
                 log.warning(message, ack.revision_id, extra={"fields": fields})
                 self.inbox.ack_settled(ack.revision_id, "gone", "404 not_found")
+                self._count("gone")
                 continue
             except (ChannexError, ValueError) as exc:
-                self._failed(ack, exc)
+                self._count(self._failed(ack, exc))
                 continue
             self.inbox.ack_settled(ack.revision_id, "acked")
+            self._count("acked")
             acked += 1
         return acked
 
-    def _failed(self, ack: Any, exc: Exception) -> None:
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.acks.labels(outcome).inc()
+
+    def _failed(self, ack: Any, exc: Exception) -> str:
+        """Pause the property (429) or try again later; the outcome to count."""
         if isinstance(exc, ChannexError) and exc.status == 429:
             self._paused[ack.property_id] = time.monotonic() + RATE_LIMIT_PAUSE
             self.inbox.pause_acks(ack.property_id, RATE_LIMIT_PAUSE)
             log.warning("property %s: Channex said 429; its acks wait a minute", ack.property_id,
                         extra={"fields": {"property": ack.property_id}})  # fmt: skip
-            return
+            return "paused"
         delay = min(2.0**ack.attempts, _MAX_ACK_DELAY)
         log.warning("revision %s: ack failed, again in %g s: %s", ack.revision_id, delay, exc,
                     extra={"fields": {"revision": ack.revision_id, "error": str(exc)}})  # fmt: skip
         self.inbox.ack_later(ack.revision_id, delay, str(exc)[:500])
+        return "retry"
 
     def run(self, stop: threading.Event) -> None:
         """Ack every second and poll every `poll_every` seconds (jittered) until `stop`."""
