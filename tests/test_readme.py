@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .conftest import ROOT
+from .helpers import dumps
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -76,3 +79,25 @@ def test_the_testing_page_examples_run() -> None:
     assert len(blocks) == 3
     for n, code in enumerate(blocks):
         exec(compile(code, f"docs/testing.md[{n}]", "exec"), {"__name__": "docs_testing"})
+
+
+def test_the_bookings_page_example_saves_a_revision(tmp_path: Path) -> None:
+    """docs/bookings.md's handlers, run by a real worker over a real inbox."""
+    from eventmask.inbox import SQLiteInbox, Worker
+    from eventmask.testing import revision_attributes
+
+    page = (ROOT / "docs" / "bookings.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"^```python\n(.*?)^```", page, re.M | re.S)
+    scope: dict[str, Any] = {"__name__": "docs_bookings"}
+    exec(compile(code, "docs/bookings.md", "exec"), scope)
+    inbox = SQLiteInbox(tmp_path / "inbox.db")
+    try:
+        doc = revision_attributes(property_id="716305c4-561a-4561-a187-7f5b8aeb5920")
+        inbox.store_revisions([(doc["id"], doc["property_id"], dumps({"attributes": doc}))])
+        assert Worker(inbox, scope["router"]).run_once() == 1
+        conn = sqlite3.connect(tmp_path / "inbox.db")
+        rows = conn.execute("SELECT revision, booking, arrival FROM stays").fetchall()
+        conn.close()
+        assert rows == [(doc["id"], doc["booking_id"], doc["arrival_date"])]
+    finally:
+        inbox.close()

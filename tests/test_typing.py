@@ -34,6 +34,17 @@ def on_booking(n: Notification) -> int:
     return n.booking.revision_id  # a str | None, not an int
 """
 
+WRONG_REVISION_FIELD = """
+from eventmask import Router
+from eventmask.channex import BookingRevision
+
+router = Router()
+
+@router.on_revision(status="new")
+def save(revision: BookingRevision) -> None:
+    print(revision.arrival)  # a typo: the field is arrival_date
+"""
+
 PYRIGHT = shutil.which("pyright", path=str(Path(sys.executable).parent))
 
 
@@ -93,3 +104,6 @@ def test_misused_handlers_and_fields_are_type_errors(tmp_path: Path, checker: st
     status, out = CHECKERS[checker](tmp_path, {"wrong_field.py": WRONG_FIELD})
     assert status == 1, out
     assert "wrong_field.py:5" in out, out
+    status, out = CHECKERS[checker](tmp_path, {"wrong_revision.py": WRONG_REVISION_FIELD})
+    assert status == 1, out
+    assert "wrong_revision.py:9" in out, out
