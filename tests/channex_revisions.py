@@ -40,6 +40,8 @@ class Revisions:
         self.feed_requests = 0
         # Run after each feed page is made: another process acknowledging meanwhile.
         self.after_feed: Callable[[], None] | None = None
+        # Run with each revision id acknowledged: a check of what the PMS has committed.
+        self.on_ack: Callable[[str], None] | None = None
 
     def add(self, *attributes: dict[str, Any]) -> None:
         """Channex receives these revisions (attributes as `revision_attributes` makes them)."""
@@ -83,6 +85,8 @@ class Revisions:
         ident = request.path_params["id"]
         if ident not in self.revisions:
             return JSONResponse(NOT_FOUND, status_code=404)
+        if self.on_ack is not None:
+            self.on_ack(ident)
         self.acks[ident] = self.acks.get(ident, 0) + 1
         return JSONResponse({"meta": {"message": "Success"}})
 
