@@ -41,7 +41,7 @@ def migrate(url: str) -> None:
         text=True,
         check=True,
     )
-    assert done.stdout == "migrated the inbox schema from version 0 to 2\n"
+    assert done.stdout == "migrated the inbox schema from version 0 to 3\n"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(EFFECTS_TABLE)
 
