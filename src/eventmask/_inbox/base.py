@@ -396,10 +396,13 @@ class Inbox:
 
     # -- booking revisions (docs/bookings.md) ------------------------------------------
 
-    def store_revisions(
-        self, revisions: Sequence[tuple[str, str | None, bytes]], conn: Any = None
-    ) -> int:
-        """Store revisions, ``(revision id, property id, body)``, each once; how many were new."""
+    def store_revisions(self, revisions: Sequence[tuple[Any, ...]], conn: Any = None) -> int:
+        """Store revisions, ``(revision id, property id, body[, order key])``, each once;
+        how many were new."""
+        raise NotImplementedError
+
+    def revision_turn(self, entry_id: int, order: str | None) -> str:
+        """``now``, ``wait`` (an older revision of the booking is pending) or ``stale``."""
         raise NotImplementedError
 
     def due_acks(self, limit: int = 100) -> list[Any]:

@@ -148,13 +148,23 @@ _V3: Final = (
     last_error text
 )""",
     "CREATE INDEX eventmask_acks_due ON eventmask_acks (state, next_at)",
+    # booking id and inserted_at: the order of a booking's revisions (docs/bookings.md).
+    "ALTER TABLE eventmask_deliveries ADD COLUMN booking_key text",
+    'CREATE INDEX eventmask_revision_order ON eventmask_deliveries (booking_key COLLATE "C") '
+    "WHERE booking_key IS NOT NULL",
 )
 
 REVISIONS: Final = RevisionStatements(
     insert="INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
-    "revision_key, idempotency_key, available_at) "
-    "VALUES (%s, 'booking_revision', %s, %s, %s, %s, %s, %s) "
+    "revision_key, idempotency_key, available_at, booking_key) "
+    "VALUES (%s, 'booking_revision', %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (revision_key) WHERE event = 'booking_revision' DO NOTHING",
+    # COLLATE "C": byte order, as the keys are built to compare (SQLite's default).
+    older_waiting='SELECT 1 FROM eventmask_deliveries WHERE booking_key COLLATE "C" > %s '
+    "AND booking_key COLLATE \"C\" < %s AND state IN ('pending', 'claimed') AND id <> %s "
+    "LIMIT 1",
+    newer_done='SELECT 1 FROM eventmask_deliveries WHERE booking_key COLLATE "C" > %s '
+    "AND booking_key COLLATE \"C\" < %s AND state = 'done' LIMIT 1",
     record_acks="INSERT INTO eventmask_acks (revision_id, entry_id, property_id, created_at, "
     "next_at) SELECT substr(revision_key, 18), id, property_id, %s, %s "
     "FROM eventmask_deliveries WHERE event = 'booking_revision' AND id = ANY(%s) "

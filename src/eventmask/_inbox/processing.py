@@ -185,6 +185,9 @@ class BatchProcessing(RevisionStore):
                 marks.done.append(entry)
             else:
                 marks.failed.append((entry, outcome))
+            if entry.event == REVISION_ENTRY:
+                # Settled at once: the next revision of its booking asks whether it is done.
+                marks.commit()
             return
         if entry.id not in marks.owned:
             marks.rollback()

@@ -13,16 +13,25 @@ handling the revision again (docs/bookings.md, "Ack after commit").
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Final
 
 import attrs
 
+from .._channex.revision import BookingRevision
 from .backend import SQLBackend
 from .settings import InboxSettings
 
-__all__ = ["REVISION_ENTRY", "PendingAck", "RevisionStatements", "RevisionStore", "revision_key"]
+__all__ = [
+    "REVISION_ENTRY",
+    "PendingAck",
+    "RevisionStatements",
+    "RevisionStore",
+    "order_key",
+    "revision_key",
+]
 
 # The event of an inbox entry that holds a booking revision (not a Channex event).
 REVISION_ENTRY: Final = "booking_revision"
@@ -36,6 +45,20 @@ def revision_key(revision_id: str) -> str:
     'booking_revision:03dd7198-c5b7-493c-a889-74d0c2211de7'
     """
     return f"{_PREFIX}{revision_id.lower()}"
+
+
+def order_key(revision: BookingRevision) -> str:
+    """``<booking id>|<inserted_at in UTC, microseconds>``: a booking's revisions sort by it.
+
+    >>> import datetime as dt
+    >>> rev = BookingRevision(id="r", booking_id="B1", property_id="p", status="new",
+    ...     arrival_date=dt.date(2026, 5, 1), departure_date=dt.date(2026, 5, 2),
+    ...     amount=0, currency="EUR", inserted_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    >>> order_key(rev)
+    'b1|2026-04-01T00:00:00.000000'
+    """
+    stamp = revision.inserted_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return f"{revision.booking_id.lower()}|{stamp}"
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -52,6 +75,8 @@ class RevisionStatements:
     pause_acks: str  # (next_at, property_id): a property's pending acks wait
     ack_states: str  # () -> property_id, state, count, min(created_at)
     entry_states: str  # () -> property_id, state, count, min(received_at), not done
+    older_waiting: str  # (low, high, id) -> a row when an older revision of the booking waits
+    newer_done: str  # (low, high) -> a row when a newer revision of the booking was handled
 
 
 @attrs.frozen(slots=True)
@@ -75,10 +100,9 @@ class RevisionStore(SQLBackend):
     settings: InboxSettings
     clock: Callable[[], float]
 
-    def store_revisions(
-        self, revisions: Sequence[tuple[str, str | None, bytes]], conn: Any = None
-    ) -> int:
-        """Store revisions, ``(revision id, property id, body)``, each once; how many were new.
+    def store_revisions(self, revisions: Sequence[tuple[Any, ...]], conn: Any = None) -> int:
+        """Store revisions, ``(revision id, property id, body[, order key])``, each once;
+        how many were new.  The order key (`order_key`) puts a booking's revisions in order.
 
         With `conn` (a worker's transaction) they commit with it, or not at all.
         """
@@ -87,15 +111,30 @@ class RevisionStore(SQLBackend):
                 return self._store(own, revisions)
         return self._store(conn, revisions)
 
-    def _store(self, conn: Any, revisions: Sequence[tuple[str, str | None, bytes]]) -> int:
+    def _store(self, conn: Any, revisions: Sequence[tuple[Any, ...]]) -> int:
         now = self.clock()
         new = 0
-        for revision_id, property_id, body in revisions:
+        for revision_id, property_id, body, *order in revisions:
             key = revision_key(revision_id)
             digest = hashlib.sha256(body).hexdigest()
-            row = (now, property_id, body, digest, key, key, now)
+            row = (now, property_id, body, digest, key, key, now, order[0] if order else None)
             new += max(conn.execute(self.revision_sql.insert, row).rowcount, 0)
         return new
+
+    def revision_turn(self, entry_id: int, order: str | None) -> str:
+        """Whether a revision entry is handled ``now``, must ``wait`` for an older one of its
+        booking still pending, or is ``stale``: a newer one of its booking was handled."""
+        if order is None:
+            return "now"
+        booking, _, _ = order.partition("|")
+        low, high = f"{booking}|", f"{booking}|\U0010ffff"
+        sql = self.revision_sql
+        with self.connection() as conn:
+            if conn.execute(sql.older_waiting, (low, order, entry_id)).fetchone():
+                return "wait"
+            if conn.execute(sql.newer_done, (order, high)).fetchone():
+                return "stale"
+        return "now"
 
     def record_acks(self, conn: Any, entry_ids: Sequence[int], now: float) -> None:
         """In the transaction that marks these entries done: the acks their revisions need."""

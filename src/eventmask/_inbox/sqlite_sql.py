@@ -172,12 +172,20 @@ V4: Final = (
     last_error TEXT
 )""",
     "CREATE INDEX IF NOT EXISTS eventmask_acks_due ON eventmask_acks (state, next_at)",
+    # booking id and inserted_at: the order of a booking's revisions (docs/bookings.md).
+    "ALTER TABLE eventmask_deliveries ADD COLUMN booking_key TEXT",
+    "CREATE INDEX IF NOT EXISTS eventmask_revision_order ON eventmask_deliveries (booking_key) "
+    "WHERE booking_key IS NOT NULL",
 )
 
 REVISIONS: Final = RevisionStatements(
     insert="INSERT OR IGNORE INTO eventmask_deliveries (received_at, event, property_id, body, "
-    "body_hash, revision_key, idempotency_key, available_at) "
-    "VALUES (?, 'booking_revision', ?, ?, ?, ?, ?, ?)",
+    "body_hash, revision_key, idempotency_key, available_at, booking_key) "
+    "VALUES (?, 'booking_revision', ?, ?, ?, ?, ?, ?, ?)",
+    older_waiting="SELECT 1 FROM eventmask_deliveries WHERE booking_key > ? AND booking_key < ? "
+    "AND state IN ('pending', 'claimed') AND id != ? LIMIT 1",
+    newer_done="SELECT 1 FROM eventmask_deliveries WHERE booking_key > ? AND booking_key < ? "
+    "AND state = 'done' LIMIT 1",
     record_acks="INSERT OR IGNORE INTO eventmask_acks (revision_id, entry_id, property_id, "
     "created_at, next_at) SELECT substr(revision_key, 18), id, property_id, ?, ? "
     f"FROM eventmask_deliveries WHERE event = 'booking_revision' AND id IN {IDS}",

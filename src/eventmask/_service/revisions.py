@@ -27,8 +27,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .._channex.client import ChannexClient
-from .._errors import ChannexError, ChannexNotFound
+from .._channex.revision import BookingRevision
+from .._errors import ChannexError, ChannexNotFound, RevisionError
 from .._inbox.base import Inbox
+from .._inbox.revisions import order_key
 from .._json import dumps
 from .metrics import metrics
 
@@ -42,13 +44,21 @@ _MAX_ACK_DELAY: Final = 300.0
 _STORE_CHUNK: Final = 100
 
 
-def _stored_form(entry: Mapping[str, Any]) -> tuple[str, str | None, bytes]:
-    """(revision id, property id, body) of a feed or revision entry, for the inbox."""
+def _stored_form(entry: Mapping[str, Any]) -> tuple[str, str | None, bytes, str | None]:
+    """(revision id, property id, body, order key) of a feed or revision entry, for the inbox.
+
+    A revision that cannot be read is stored all the same, without an order
+    key: its handling makes it a dead letter that names the field.
+    """
     attributes = entry.get("attributes")
     fields = attributes if isinstance(attributes, Mapping) else entry
     ident = entry.get("id") or fields.get("id")
     prop = fields.get("property_id")
-    return str(ident), (prop if isinstance(prop, str) else None), dumps(entry)
+    try:
+        order: str | None = order_key(BookingRevision.from_api(entry))
+    except RevisionError:
+        order = None
+    return str(ident), (prop if isinstance(prop, str) else None), dumps(entry), order
 
 
 class RevisionFlow:
@@ -94,7 +104,7 @@ class RevisionFlow:
     def pull(self, property_id: str | None = None) -> int:
         """Read the feed (one property's, or the account's) and store what is new; how many."""
         new = 0
-        chunk: list[tuple[str, str | None, bytes]] = []
+        chunk: list[tuple[Any, ...]] = []
         for entry in self.client.feed_entries(property_id):
             chunk.append(_stored_form(entry))
             if len(chunk) >= _STORE_CHUNK:
@@ -105,7 +115,7 @@ class RevisionFlow:
         self.last_poll[property_id or ""] = time.time()
         return new
 
-    def _store(self, chunk: Sequence[tuple[str, str | None, bytes]]) -> int:
+    def _store(self, chunk: Sequence[tuple[Any, ...]]) -> int:
         return self.inbox.store_revisions(chunk)
 
     def ack_due(self, limit: int = 100) -> int:
