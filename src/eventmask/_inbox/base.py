@@ -401,16 +401,12 @@ class Inbox:
         how many were new."""
         raise NotImplementedError
 
-    def revision_turn(self, entry_id: int, order: str | None) -> str:
-        """``now``, ``wait`` (an older revision of the booking is pending) or ``stale``."""
-        raise NotImplementedError
-
     def due_acks(self, limit: int = 100) -> list[Any]:
         """The acks committed handlers owe Channex, due now (`PendingAck`)."""
         raise NotImplementedError
 
-    def ack_settled(self, revision_id: str, state: str, error: str | None = None) -> None:
-        """An ack went through (``acked``) or is final (``gone``)."""
+    def acks_settled(self, settled: Sequence[tuple[str, str, str | None]]) -> None:
+        """Acks that went through (``acked``) or are final (``gone``), in one transaction."""
         raise NotImplementedError
 
     def ack_later(self, revision_id: str, delay: float, error: str) -> None:

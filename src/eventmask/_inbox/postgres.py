@@ -160,11 +160,12 @@ REVISIONS: Final = RevisionStatements(
     "VALUES (%s, 'booking_revision', %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (revision_key) WHERE event = 'booking_revision' DO NOTHING",
     # COLLATE "C": byte order, as the keys are built to compare (SQLite's default).
+    order_of="SELECT booking_key FROM eventmask_deliveries WHERE id = %s",
     older_waiting='SELECT 1 FROM eventmask_deliveries WHERE booking_key COLLATE "C" > %s '
-    "AND booking_key COLLATE \"C\" < %s AND state IN ('pending', 'claimed') AND id <> %s "
-    "LIMIT 1",
+    "AND booking_key COLLATE \"C\" < %s AND state IN ('pending', 'claimed') "
+    "AND NOT (id = ANY(%s)) LIMIT 1",
     newer_done='SELECT 1 FROM eventmask_deliveries WHERE booking_key COLLATE "C" > %s '
-    "AND booking_key COLLATE \"C\" < %s AND state = 'done' LIMIT 1",
+    "AND booking_key COLLATE \"C\" < %s AND (state = 'done' OR id = ANY(%s)) LIMIT 1",
     record_acks="INSERT INTO eventmask_acks (revision_id, entry_id, property_id, created_at, "
     "next_at) SELECT substr(revision_key, 18), id, property_id, %s, %s "
     "FROM eventmask_deliveries WHERE event = 'booking_revision' AND id = ANY(%s) "

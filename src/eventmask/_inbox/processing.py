@@ -17,6 +17,7 @@ pays one commit per entry).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,6 +28,8 @@ from .revisions import REVISION_ENTRY, RevisionStore
 from .settings import InboxSettings
 
 __all__ = ["BatchProcessing"]
+
+log = logging.getLogger("eventmask.inbox")
 
 # The most of a failure's description kept in `last_error`.
 MAX_ERROR: int = 4000
@@ -155,6 +158,8 @@ class BatchProcessing(RevisionStore):
 
     def _run(self, entry: Entry, attempt: Attempt, marks: _Marks) -> None:
         """Run one entry's handlers; settle at once if they opened its transaction."""
+        if entry.event == REVISION_ENTRY and not self._in_turn(entry, marks):
+            return
         opened = False
 
         def transaction() -> Any:
@@ -185,9 +190,6 @@ class BatchProcessing(RevisionStore):
                 marks.done.append(entry)
             else:
                 marks.failed.append((entry, outcome))
-            if entry.event == REVISION_ENTRY:
-                # Settled at once: the next revision of its booking asks whether it is done.
-                marks.commit()
             return
         if entry.id not in marks.owned:
             marks.rollback()
@@ -204,6 +206,21 @@ class BatchProcessing(RevisionStore):
             marks.failed.append((entry, outcome))
         # Settle now: the next handler may hang, and must not do so holding this lock.
         marks.commit()
+
+    def _in_turn(self, entry: Entry, marks: _Marks) -> bool:
+        """A booking's revisions go to the handlers in ``inserted_at`` order (docs/bookings.md,
+        "Decisions"): one waits while an older one is pending; one older than a revision
+        already handled is done without its handlers (it would roll the booking back)."""
+        turn = self.revision_turn(entry.id, [e.id for e in marks.done])
+        if turn == "wait":
+            wait = Outcome(f"entry {entry.id}: a booking revision waiting for an older one")
+            marks.failed.append((entry, wait))
+        elif turn == "stale":
+            log.warning("entry %d: a booking revision older than one already handled: "
+                        "done (and acknowledged) without its handlers", entry.id,
+                        extra={"fields": {"entry": entry.id}})  # fmt: skip
+            marks.done.append(entry)
+        return turn == "now"
 
     def record_failure(self, conn: Any, entry: Entry, owner: str, outcome: Outcome) -> State:
         """Record a failed attempt: pending again after a backoff, or dead."""

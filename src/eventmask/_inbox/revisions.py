@@ -75,8 +75,11 @@ class RevisionStatements:
     pause_acks: str  # (next_at, property_id): a property's pending acks wait
     ack_states: str  # () -> property_id, state, count, min(created_at)
     entry_states: str  # () -> property_id, state, count, min(received_at), not done
-    older_waiting: str  # (low, high, id) -> a row when an older revision of the booking waits
-    newer_done: str  # (low, high) -> a row when a newer revision of the booking was handled
+    order_of: str  # (id) -> booking_key
+    # (low, high, ids): a row when an older revision of the booking waits (`ids` excepted)
+    older_waiting: str
+    # (low, high, ids): a row when a newer revision of the booking is done (or in `ids`)
+    newer_done: str
 
 
 @attrs.frozen(slots=True)
@@ -121,18 +124,25 @@ class RevisionStore(SQLBackend):
             new += max(conn.execute(self.revision_sql.insert, row).rowcount, 0)
         return new
 
-    def revision_turn(self, entry_id: int, order: str | None) -> str:
+    def revision_turn(self, entry: int, settled: Sequence[int]) -> str:
         """Whether a revision entry is handled ``now``, must ``wait`` for an older one of its
-        booking still pending, or is ``stale``: a newer one of its booking was handled."""
-        if order is None:
-            return "now"
-        booking, _, _ = order.partition("|")
-        low, high = f"{booking}|", f"{booking}|\U0010ffff"
+        booking still pending, or is ``stale``: a newer one of its booking was handled.
+
+        `settled` are the entries this batch handled whose done marks are not
+        committed yet: done, for this question.
+        """
         sql = self.revision_sql
         with self.connection() as conn:
-            if conn.execute(sql.older_waiting, (low, order, entry_id)).fetchone():
+            row = conn.execute(sql.order_of, (entry,)).fetchone()
+            order = row[0] if row else None
+            if order is None:
+                return "now"
+            booking, _, _ = order.partition("|")
+            low, high = f"{booking}|", f"{booking}|\U0010ffff"
+            waiting = (low, order, self.id_list([entry, *settled]))
+            if conn.execute(sql.older_waiting, waiting).fetchone():
                 return "wait"
-            if conn.execute(sql.newer_done, (order, high)).fetchone():
+            if conn.execute(sql.newer_done, (order, high, self.id_list(settled))).fetchone():
                 return "stale"
         return "now"
 
@@ -146,10 +156,15 @@ class RevisionStore(SQLBackend):
             rows = conn.execute(self.revision_sql.due_acks, (self.clock(), limit)).fetchall()
         return [PendingAck(*row) for row in rows]
 
-    def ack_settled(self, revision_id: str, state: str, error: str | None = None) -> None:
-        """The ack went through (``acked``), or Channex has no such revision (``gone``)."""
+    def acks_settled(self, settled: Sequence[tuple[str, str, str | None]]) -> None:
+        """Acks that went through (``acked``) or are final (``gone``), with an error or None:
+        ``(revision id, state, error)``, recorded in one transaction."""
+        if not settled:
+            return
+        now = self.clock()
         with self.transaction() as conn:
-            conn.execute(self.revision_sql.settle_ack, (state, self.clock(), error, revision_id))
+            for revision_id, state, error in settled:
+                conn.execute(self.revision_sql.settle_ack, (state, now, error, revision_id))
 
     def ack_later(self, revision_id: str, delay: float, error: str) -> None:
         """The ack failed: try again after `delay` seconds."""

@@ -182,10 +182,14 @@ REVISIONS: Final = RevisionStatements(
     insert="INSERT OR IGNORE INTO eventmask_deliveries (received_at, event, property_id, body, "
     "body_hash, revision_key, idempotency_key, available_at, booking_key) "
     "VALUES (?, 'booking_revision', ?, ?, ?, ?, ?, ?, ?)",
-    older_waiting="SELECT 1 FROM eventmask_deliveries WHERE booking_key > ? AND booking_key < ? "
-    "AND state IN ('pending', 'claimed') AND id != ? LIMIT 1",
-    newer_done="SELECT 1 FROM eventmask_deliveries WHERE booking_key > ? AND booking_key < ? "
-    "AND state = 'done' LIMIT 1",
+    order_of="SELECT booking_key FROM eventmask_deliveries WHERE id = ?",
+    # INDEXED BY: left to itself the planner walked the state index, every pending entry.
+    older_waiting="SELECT 1 FROM eventmask_deliveries INDEXED BY eventmask_revision_order "
+    "WHERE booking_key IS NOT NULL AND booking_key > ? AND booking_key < ? "
+    f"AND state IN ('pending', 'claimed') AND id NOT IN {IDS} LIMIT 1",
+    newer_done="SELECT 1 FROM eventmask_deliveries INDEXED BY eventmask_revision_order "
+    "WHERE booking_key IS NOT NULL AND booking_key > ? AND booking_key < ? "
+    f"AND (state = 'done' OR id IN {IDS}) LIMIT 1",
     record_acks="INSERT OR IGNORE INTO eventmask_acks (revision_id, entry_id, property_id, "
     "created_at, next_at) SELECT substr(revision_key, 18), id, property_id, ?, ? "
     f"FROM eventmask_deliveries WHERE event = 'booking_revision' AND id IN {IDS}",

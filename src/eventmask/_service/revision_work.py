@@ -14,8 +14,7 @@ from .._catalogue import Catalogue
 from .._channex.revision import BookingRevision
 from .._envelope import revision_id
 from .._errors import ChannexError, InvalidJSON, RevisionError
-from .._inbox.base import DeliveryContext, Entry, Inbox, Outcome
-from .._inbox.revisions import order_key
+from .._inbox.base import DeliveryContext, Entry, Outcome
 from .._json import loads
 from .._routing.revisions import RevisionHandlers
 from .._routing.router import Router
@@ -27,15 +26,13 @@ log = logging.getLogger("eventmask.revisions")
 
 
 def handle_revision(
-    entry: Entry, handlers: RevisionHandlers, run_async: Callable[[Any], Any], inbox: Inbox
+    entry: Entry, handlers: RevisionHandlers, run_async: Callable[[Any], Any]
 ) -> Outcome:
     """Run the revision handlers of a revision entry; a revision that cannot be read is final.
 
     Success marks the entry done, and in the same transaction records the
-    ack it owes Channex: sent only after that commit.  A booking's revisions
-    go to the handlers in ``inserted_at`` order: one waits while an older
-    one of its booking is pending, and one older than a revision already
-    handled is acknowledged without being handled (docs/bookings.md, "Order").
+    ack it owes Channex: sent only after that commit.  (The inbox engine has
+    already put a booking's revisions in ``inserted_at`` order.)
     """
     try:
         revision = BookingRevision.from_api(loads(entry.body))
@@ -43,15 +40,6 @@ def handle_revision(
         fields = {"entry": entry.id, "error": str(exc)}
         log.error("revision not usable: %s", exc, extra={"fields": fields})
         return Outcome(str(exc), final=True)  # a dead letter: never acknowledged
-    turn = inbox.revision_turn(entry.id, order_key(revision))
-    if turn == "wait":
-        return Outcome(f"revision {revision.id} waits for an older revision of booking "
-                       f"{revision.booking_id}")  # fmt: skip
-    if turn == "stale":
-        fields = {"entry": entry.id, "revision": revision.id, "booking": revision.booking_id}
-        log.warning("revision %s is older than one already handled: acknowledged, not handled",
-                    revision.id, extra={"fields": fields})  # fmt: skip
-        return Outcome()
     if handlers.needs_async:
         failures = run_async(handlers.arun(revision))
     else:

@@ -24,6 +24,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from .._channex.client import ChannexClient
@@ -41,6 +42,8 @@ log = logging.getLogger("eventmask.revisions")
 # Channex's Rate Limits page: after a 429, pause the property for a minute.
 RATE_LIMIT_PAUSE: Final = 60.0
 _MAX_ACK_DELAY: Final = 300.0
+# Acks sent at once: Channex has no batch ack, and each is a round trip.
+ACKS_IN_FLIGHT: Final = 8
 _STORE_CHUNK: Final = 100
 
 
@@ -119,28 +122,40 @@ class RevisionFlow:
         return self.inbox.store_revisions(chunk)
 
     def ack_due(self, limit: int = 100) -> int:
-        """Send the acks that are due; how many went through."""
-        acked = 0
+        """Send the acks that are due, `ACKS_IN_FLIGHT` at a time; how many went through.
+
+        Each ack is one round trip; sent one by one they bounded the flow at
+        about 600 a second against the local stand-in.  What went through is
+        recorded in one transaction.
+        """
         now = time.monotonic()
-        for ack in self.inbox.due_acks(limit):
-            if self._paused.get(ack.property_id, 0.0) > now:
-                continue
-            try:
-                self.client.ack(ack.revision_id)
-            except ChannexNotFound:
+        due = [a for a in self.inbox.due_acks(limit) if self._paused.get(a.property_id, 0) <= now]
+        if not due:
+            return 0
+        with ThreadPoolExecutor(ACKS_IN_FLIGHT) as pool:
+            answers = list(pool.map(self._send_ack, due))
+        settled: list[tuple[str, str, str | None]] = []
+        for ack, error in zip(due, answers, strict=True):
+            if error is None:
+                settled.append((ack.revision_id, "acked", None))
+                self._count("acked")
+            elif isinstance(error, ChannexNotFound):
                 fields = {"revision": ack.revision_id}
                 message = "revision %s: Channex has no such revision to ack (404): final"
                 log.warning(message, ack.revision_id, extra={"fields": fields})
-                self.inbox.ack_settled(ack.revision_id, "gone", "404 not_found")
+                settled.append((ack.revision_id, "gone", "404 not_found"))
                 self._count("gone")
-                continue
-            except (ChannexError, ValueError) as exc:
-                self._count(self._failed(ack, exc))
-                continue
-            self.inbox.ack_settled(ack.revision_id, "acked")
-            self._count("acked")
-            acked += 1
-        return acked
+            else:
+                self._count(self._failed(ack, error))
+        self.inbox.acks_settled(settled)
+        return sum(1 for _, state, _ in settled if state == "acked")
+
+    def _send_ack(self, ack: Any) -> Exception | None:
+        try:
+            self.client.ack(ack.revision_id)
+        except (ChannexError, ValueError) as exc:
+            return exc
+        return None
 
     def _count(self, outcome: str) -> None:
         if self._metrics is not None:

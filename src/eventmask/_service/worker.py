@@ -124,7 +124,7 @@ class Worker:
 
     def _dispatch(self, entry: Entry, context: DeliveryContext) -> Outcome:
         if entry.event == REVISION_ENTRY:
-            return handle_revision(entry, self.router.revisions, self._run_async, self.inbox)
+            return handle_revision(entry, self.router.revisions, self._run_async)
         started = time.perf_counter()
         body: Any = entry.body
         try:
