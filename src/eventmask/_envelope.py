@@ -12,6 +12,7 @@ raise here (docs/routing.md, "Matching").
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
@@ -29,6 +30,7 @@ __all__ = [
     "decode_line",
     "input_error",
     "load",
+    "read_date",
     "revision_id",
     "type_name",
 ]
@@ -56,6 +58,20 @@ def type_name(value: object) -> str:
     ('array', 'null', 'number')
     """
     return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def read_date(value: object) -> dt.date:
+    """An ISO date (YYYY-MM-DD), as Channex writes every date: ARI items, bookings.
+
+    >>> read_date("2026-05-01")
+    datetime.date(2026, 5, 1)
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date string, got {type_name(value)}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _decode(data: bytes | bytearray | memoryview | str) -> Any:

@@ -164,9 +164,9 @@ class RevisionError(NotificationError):
     notification that fails eventmask's checks, it is a dead letter at once:
     no retry can fix it (docs/bookings.md).
 
-    >>> print(RevisionError("r1", "expected a YYYY-MM-DD date, got '2026-13-01'",
+    >>> print(RevisionError("r1", "not a date (YYYY-MM-DD): '2026-13-01'",
     ...                     "$.rooms[0].checkin_date"))
-    revision r1 @ $.rooms[0].checkin_date: expected a YYYY-MM-DD date, got '2026-13-01'
+    revision r1 @ $.rooms[0].checkin_date: not a date (YYYY-MM-DD): '2026-13-01'
     """
 
     revision_id: str | None

@@ -79,7 +79,7 @@ def test_a_full_card_number_is_masked_everywhere() -> None:
     ("change", "path", "message"),
     [
         ({"status": "pending"}, "$.status", "expected one of new, modified, cancelled"),
-        ({"arrival_date": "2019-13-01"}, "$.arrival_date", "expected a YYYY-MM-DD date"),
+        ({"arrival_date": "2019-13-01"}, "$.arrival_date", "not a date (YYYY-MM-DD)"),
         ({"amount": 220.0}, "$.amount", "expected an amount as a string"),
         ({"amount": "lots"}, "$.amount", "expected an amount, got 'lots'"),
         ({"property_id": None}, "$.property_id", "expected a string, got null"),

@@ -26,6 +26,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from .._envelope import read_date, type_name
 from .._errors import RevisionError
 
 __all__ = ["BookingRevision", "Guarantee", "Occupancy", "RevisionRoom", "RevisionStatus"]
@@ -63,7 +64,7 @@ class _Reader:
 
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise TypeError(f"expected a string, got {_kind(value)}")
+        raise TypeError(f"expected a string, got {type_name(value)}")
     return value
 
 
@@ -71,22 +72,9 @@ def _opt_text(value: Any) -> str | None:
     return None if value is None else _text(value)
 
 
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _date(value: Any) -> dt.date:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a YYYY-MM-DD date, got {_kind(value)}")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"expected a YYYY-MM-DD date, got {value[:40]!r}") from None
-
-
 def _money(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise TypeError(f"expected an amount as a string, got {_kind(value)}")
+        raise TypeError(f"expected an amount as a string, got {type_name(value)}")
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
@@ -104,13 +92,13 @@ def _count(value: Any) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError(f"expected a count, got {_kind(value)}")
+        raise TypeError(f"expected a count, got {type_name(value)}")
     return value
 
 
 def _timestamp(value: Any) -> dt.datetime:
     if not isinstance(value, str):
-        raise TypeError(f"expected a timestamp, got {_kind(value)}")
+        raise TypeError(f"expected a timestamp, got {type_name(value)}")
     stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     # Channex's inserted_at has no offset: it is UTC.
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
@@ -120,7 +108,7 @@ def _objects(value: Any) -> tuple[Mapping[str, Any], ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise TypeError(f"expected a list of objects, got {_kind(value)}")
+        raise TypeError(f"expected a list of objects, got {type_name(value)}")
     return tuple(MappingProxyType(dict(v)) for v in value)
 
 
@@ -128,7 +116,7 @@ def _object(value: Any) -> Mapping[str, Any]:
     if value is None:
         return MappingProxyType({})
     if not isinstance(value, Mapping):
-        raise TypeError(f"expected an object, got {_kind(value)}")
+        raise TypeError(f"expected an object, got {type_name(value)}")
     return MappingProxyType(dict(value))
 
 
@@ -151,7 +139,7 @@ class Occupancy:
         fields = reader.take({"o": doc}, "o", path, _object)
         ages = fields.get("ages") or []
         if not isinstance(ages, list) or not all(isinstance(a, int) for a in ages):
-            raise reader.fail(f"{path}.ages", f"expected a list of ages, got {_kind(ages)}")
+            raise reader.fail(f"{path}.ages", f"expected a list of ages, got {type_name(ages)}")
         return cls(
             reader.take(fields, "adults", path, _count),
             reader.take(fields, "children", path, _count),
@@ -242,13 +230,13 @@ class RevisionRoom:
         prices = {}
         for day, price in days.items():
             try:
-                prices[_date(day)] = _money(price)
+                prices[read_date(day)] = _money(price)
             except (TypeError, ValueError, InvalidOperation) as exc:
                 raise reader.fail(f"{path}.days[{day!r}]", str(exc)) from None
         unique = doc.get("ota_unique_id")
         return cls(
-            reader.take(doc, "checkin_date", path, _date),
-            reader.take(doc, "checkout_date", path, _date),
+            reader.take(doc, "checkin_date", path, read_date),
+            reader.take(doc, "checkout_date", path, read_date),
             reader.take(doc, "rate_plan_id", path, _opt_text),
             reader.take(doc, "room_type_id", path, _opt_text),
             Occupancy.read(doc.get("occupancy"), reader, f"{path}.occupancy"),
@@ -320,7 +308,7 @@ class BookingRevision:
         Raises `RevisionError` naming the revision and the field.
         """
         if not isinstance(entry, Mapping):
-            raise RevisionError(None, f"expected an object, got {_kind(entry)}", "$")
+            raise RevisionError(None, f"expected an object, got {type_name(entry)}", "$")
         fields, booking = _attributes(entry)
         ident = fields.get("revision_id") if booking else fields.get("id", entry.get("id"))
         reader = _Reader(ident if isinstance(ident, str) else None)  # type: ignore[arg-type]
@@ -338,8 +326,8 @@ class BookingRevision:
             booking_id=reader.take({"booking_id": booking_id}, "booking_id", "$", _text),
             property_id=reader.take(fields, "property_id", "$", _text),
             status=kind,
-            arrival_date=reader.take(fields, "arrival_date", "$", _date),
-            departure_date=reader.take(fields, "departure_date", "$", _date),
+            arrival_date=reader.take(fields, "arrival_date", "$", read_date),
+            departure_date=reader.take(fields, "departure_date", "$", read_date),
             amount=reader.take(fields, "amount", "$", _money),
             currency=reader.take(fields, "currency", "$", _text),
             inserted_at=reader.take(fields, "inserted_at", "$", _timestamp),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
-from .._envelope import type_name
+from .._envelope import read_date, type_name
 from .._errors import NotificationError
 
 __all__ = [
@@ -78,20 +78,6 @@ def read_field(item: Mapping[str, Any], key: str, read: Callable[[Any], T]) -> T
         return read(value)
     except ValueError as err:
         raise FieldError(key, str(err)) from None
-
-
-def read_date(value: object) -> dt.date:
-    """An ISO date (YYYY-MM-DD).
-
-    >>> read_date("2026-05-01")
-    datetime.date(2026, 5, 1)
-    """
-    if not isinstance(value, str):
-        raise ValueError(f"expected a date string, got {type_name(value)}")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def opt_str(value: object) -> str | None:
