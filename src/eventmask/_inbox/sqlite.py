@@ -403,7 +403,8 @@ class SQLiteInbox(SQLInbox):
             try:
                 with self._moving(conn):
                     conn.execute(EXPIRE, (now, self.settings.max_attempts))
-                    rows = conn.execute(CLAIM, (owner, now + lease, now, now, limit)).fetchall()
+                    values = (owner, now + lease, now, limit, now, limit, limit)
+                    rows = conn.execute(CLAIM, values).fetchall()
                     conn.execute("COMMIT")
             except BaseException:
                 self.rollback(conn)

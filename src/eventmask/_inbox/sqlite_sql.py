@@ -133,12 +133,19 @@ EXPIRE: Final = (
     "lease_until = NULL, last_error = coalesce(last_error, 'worker lease expired') "
     "WHERE state = 'claimed' AND lease_until < ? AND attempts >= ?"
 )
+# (owner, lease_until, now, limit, now, limit, limit).  Two index-ordered
+# subqueries, each stopping at `limit`: one `OR` over both states was
+# planned as a multi-index OR plus a sort of every ready row, and a claim
+# took 3.6 ms at 20,000 pending and 86 ms at 300,000 (benchmarks/bench_claim.py).
 CLAIM: Final = (
     "UPDATE eventmask_deliveries SET state = 'claimed', lease_owner = ?, "
     "lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-    "SELECT id FROM eventmask_deliveries "
-    "WHERE (state = 'pending' AND available_at <= ?) "
-    "OR (state = 'claimed' AND lease_until < ?) ORDER BY id LIMIT ?) "
+    "SELECT id FROM (SELECT id FROM eventmask_deliveries INDEXED BY eventmask_deliveries_claim "
+    "WHERE state = 'pending' AND available_at <= ? ORDER BY id LIMIT ?) "
+    "UNION ALL "
+    "SELECT id FROM (SELECT id FROM eventmask_deliveries INDEXED BY eventmask_deliveries_claim "
+    "WHERE state = 'claimed' AND lease_until < ? ORDER BY id LIMIT ?) "
+    "ORDER BY id LIMIT ?) "
     f"RETURNING {COLUMNS}"
 )
 FIND_BODY: Final = (
@@ -172,6 +179,8 @@ V4: Final = (
     last_error TEXT
 )""",
     "CREATE INDEX IF NOT EXISTS eventmask_acks_due ON eventmask_acks (state, next_at)",
+    # The claim's order, oldest first within a state (CLAIM).
+    "CREATE INDEX IF NOT EXISTS eventmask_deliveries_claim ON eventmask_deliveries (state, id)",
     # booking id and inserted_at: the order of a booking's revisions (docs/bookings.md).
     "ALTER TABLE eventmask_deliveries ADD COLUMN booking_key TEXT",
     "CREATE INDEX IF NOT EXISTS eventmask_revision_order ON eventmask_deliveries (booking_key) "
