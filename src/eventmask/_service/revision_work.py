@@ -14,7 +14,7 @@ from .._catalogue import Catalogue
 from .._channex.revision import BookingRevision
 from .._envelope import revision_id
 from .._errors import ChannexError, InvalidJSON, RevisionError
-from .._inbox.base import DeliveryContext, Entry, Outcome
+from .._inbox.base import Entry, Outcome
 from .._json import loads
 from .._routing.revisions import RevisionHandlers
 from .._routing.router import Router
@@ -56,11 +56,9 @@ def handle_revision(
     return Outcome(f"revision {revision.id}: " + "\n".join(parts))
 
 
-def pull_for(
-    entry: Entry, doc: Any, flow: RevisionFlow, router: Router, context: DeliveryContext
-) -> Outcome | None:
-    """For a booking delivery: store the revision it names, in its transaction; for
-    ``non_acked_booking``, pull its property's feed.  An Outcome when that failed."""
+def pull_for(entry: Entry, doc: Any, flow: RevisionFlow, router: Router) -> Outcome | None:
+    """For a booking delivery: store the revision it names; for ``non_acked_booking``,
+    pull its property's feed.  An Outcome when that failed (retried with backoff)."""
     catalogue = router.catalogue or Catalogue.default()
     if not isinstance(doc, Mapping) or catalogue.family(entry.event) != "booking":
         return None
@@ -68,7 +66,7 @@ def pull_for(
     named = revision_id(payload, strict=False) if isinstance(payload, Mapping) else None
     try:
         if named is not None:
-            flow.fetch(named, lambda: context.connection)
+            flow.fetch(named)
         if entry.event == "non_acked_booking":
             prop = doc.get("property_id")
             flow.pull(prop if isinstance(prop, str) else None)

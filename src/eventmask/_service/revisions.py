@@ -2,8 +2,8 @@
 
 `RevisionFlow` is what a worker uses for booking revisions (docs/bookings.md):
 
-* ``fetch``: a booking webhook named a revision; read it and store it in the
-  worker's transaction, so that it is stored exactly when the delivery is done;
+* ``fetch``: a booking webhook named a revision; read it and store it (once,
+  whoever else stores it);
 * ``pull``: read a property's feed (or the whole account's), oldest first,
   through every page, and store every revision once;
 * ``ack_due``: send the acks that committed handlers owe.  An ack answered
@@ -23,7 +23,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -96,13 +96,15 @@ class RevisionFlow:
         self._paused: dict[str | None, float] = {}
         self._metrics = metrics()
 
-    def fetch(self, revision_id: str, transaction: Callable[[], Any]) -> int:
-        """Read one revision, then store it in `transaction()`'s connection; 1 when new.
+    def fetch(self, revision_id: str) -> int:
+        """Read one revision and store it; 1 when it was new.
 
-        The read comes first: no lock is held while Channex answers.
+        Stored in a transaction of its own, not the delivery's: a revision is
+        one entry however often it is stored, so nothing needs the two to
+        commit together, and no lock is held while the booking handlers run.
         """
         entry = self.client.revision_entry(revision_id)
-        return self.inbox.store_revisions([_stored_form(entry)], transaction())
+        return self.inbox.store_revisions([_stored_form(entry)])
 
     def pull(self, property_id: str | None = None) -> int:
         """Read the feed (one property's, or the account's) and store what is new; how many."""

@@ -123,6 +123,7 @@ class Worker:
         return self._loop.run_until_complete(work)
 
     def _dispatch(self, entry: Entry, context: DeliveryContext) -> Outcome:
+        del context  # handlers reach it through current_delivery()
         if entry.event == REVISION_ENTRY:
             return handle_revision(entry, self.router.revisions, self._run_async)
         started = time.perf_counter()
@@ -130,7 +131,7 @@ class Worker:
         try:
             if self.revisions is not None:
                 body = loads(entry.body)  # read once, for the pull and for the router
-                pulled = pull_for(entry, body, self.revisions, self.router, context)
+                pulled = pull_for(entry, body, self.revisions, self.router)
                 if pulled is not None:
                     return pulled
             if self.router.needs_async:
