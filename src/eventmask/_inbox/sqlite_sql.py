@@ -113,8 +113,11 @@ STATEMENTS: Final = Statements(
     "revision_key, idempotency_key, available_at) SELECT ?1, event, property_id, body, "
     "body_hash, NULL, ?2, ?1 FROM eventmask_deliveries WHERE id = ?3 AND state = 'done' "
     "RETURNING id",
+    # INDEXED BY: the planner preferred (state, id) and read every done entry to find
+    # none old enough; the partial index on done_at reads only the old ones.
     purge_done="DELETE FROM eventmask_deliveries WHERE id IN (SELECT id FROM "
-    "eventmask_deliveries WHERE state = 'done' AND done_at < ? LIMIT ?)",
+    "eventmask_deliveries INDEXED BY eventmask_deliveries_done "
+    "WHERE state = 'done' AND done_at < ? LIMIT ?)",
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
     "eventmask_rejections WHERE at < ? LIMIT ?)",
     purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < ?",
