@@ -47,6 +47,8 @@ def _reading(path: str, err: TextIO, before_message: Callable[[], None]) -> Iter
         before_message()
         err.write(f"eventmask: {exc}\n")
         raise _ReadFailed(EXIT_INVALID) from None
+    except BrokenPipeError:
+        raise  # the reader of stdout went away (`| head`): not a read error; `run` stops quietly
     except (EOFError, OSError, zlib.error) as exc:
         import gzip  # only a failed read pays for it
 
