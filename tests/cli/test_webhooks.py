@@ -226,11 +226,17 @@ def test_rotate_secret_stops_when_the_receiver_refuses_the_new_one(
 def test_coverage_from_a_file_and_from_a_listing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """tests.apps:flaky takes everything; a router taking only messages leaves a gap."""
-    monkeypatch.setenv("PMS_SECRET", OLD)
+    """tests.apps:flaky takes everything; a router taking only messages leaves a gap.
+
+    Coverage sends nothing, so the file's secret variable need not be set.
+    """
+    monkeypatch.delenv("PMS_SECRET", raising=False)
     hooks = _file(tmp_path, "https://pms.example.com/channex", properties=1, mask="booking_new")
     status, out, _ = run_cli(capsys, "coverage", "tests.apps:flaky", "--webhooks", hooks)
     assert (status, out.splitlines()[-1]) == (0, "coverage: 0 gap(s), 0 idle handler(s)")
+    status, _, err = run_cli(capsys, "webhooks", "plan", hooks)  # what sends still needs it
+    assert status == 1
+    assert "environment variable PMS_SECRET is not set" in err
     listing = tmp_path / "list.json"
     listing.write_text(json.dumps({"data": [{"id": "w1", "attributes": {
         "event_mask": "booking_new;message", "callback_url": "u", "is_active": True},

@@ -40,11 +40,12 @@ __all__ = ["EXIT_PENDING", "register"]
 EXIT_PENDING: Final = 3
 
 
-def _desired(path: str, err: TextIO) -> DesiredState | None:
+def _desired(path: str, err: TextIO, *, sends: bool = True) -> DesiredState | None:
+    """The webhooks file, or None after its problems; `sends`: its secrets must be set."""
     from .._webhooks.desired import load_desired
 
     try:
-        return load_desired(path)
+        return load_desired(path, require_secrets=sends)
     except WebhookConfigError as exc:
         err.write(f"eventmask: {exc}\n")
         return None
@@ -282,7 +283,7 @@ def _coverage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"eventmask: cannot load {args.app!r}: {exc}\n")
         return EXIT_USAGE
     if args.webhooks is not None:
-        desired = _desired(args.webhooks, err)
+        desired = _desired(args.webhooks, err, sends=False)  # coverage sends nothing
         if desired is None:
             return EXIT_USAGE
         hooks = [d.webhook for d in desired.webhooks]
