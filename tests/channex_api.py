@@ -54,6 +54,10 @@ def _error(
     return JSONResponse({"errors": errors}, status_code=status)
 
 
+def _line(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
 class ChannexStandIn:
     """The stand-in's state: webhooks by id, the faults to inject, every request seen."""
 
@@ -61,7 +65,9 @@ class ChannexStandIn:
         self.webhooks: dict[str, dict[str, Any]] = {}
         # One per request: a status, "timeout", or (status, details) for an error body.
         self.faults: list[int | str | tuple[int, dict[str, list[str]]]] = []
-        self.fault_on: str | None = None  # only requests of this method take faults
+        # Only requests of this method take faults, or "METHOD /path" for one path:
+        # concurrent requests (the acks) arrive in any order.
+        self.fault_on: str | None = None
         self.requests: list[tuple[str, str]] = []
         self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
         self.revisions = Revisions()  # tests/channex_revisions.py
@@ -87,7 +93,7 @@ class ChannexStandIn:
 
     async def _gate(self, request: Request, call_next: Any) -> Response:
         self.requests.append((request.method, request.url.path))
-        if self.faults and self.fault_on in (None, request.method):
+        if self.faults and self.fault_on in (None, request.method, _line(request)):
             fault = self.faults.pop(0)
             if fault == "timeout":  # longer than the tests' client timeout
                 await asyncio.sleep(2)

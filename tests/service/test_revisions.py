@@ -218,7 +218,8 @@ def test_a_429_pauses_that_property_and_the_others_go_on(
         flow = RevisionFlow(inbox, client)
         flow.pull()
         drain(Worker(inbox, saving_router(), revisions=flow))
-        standin.faults, standin.fault_on = [429], "POST"
+        standin.faults = [429]
+        standin.fault_on = f"POST /api/v1/booking_revisions/{one['id']}/ack"
         flow.ack_due()
         assert flow.ack_due() == 0  # paused for a minute
     assert set(standin.revisions.acks) == {other["id"]}
