@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,10 +54,6 @@ def _error(
     return JSONResponse({"errors": errors}, status_code=status)
 
 
-def _line(request: Request) -> str:
-    return f"{request.method} {request.url.path}"
-
-
 class ChannexStandIn:
     """The stand-in's state: webhooks by id, the faults to inject, every request seen."""
 
@@ -65,9 +61,9 @@ class ChannexStandIn:
         self.webhooks: dict[str, dict[str, Any]] = {}
         # One per request: a status, "timeout", or (status, details) for an error body.
         self.faults: list[int | str | tuple[int, dict[str, list[str]]]] = []
-        # Only requests of this method take faults, or "METHOD /path" for one path:
-        # concurrent requests (the acks) arrive in any order.
-        self.fault_on: str | None = None
+        # Only requests of this method take faults, or "METHOD /path" for one path, or
+        # those a predicate picks: concurrent requests (the acks) arrive in any order.
+        self.fault_on: str | Callable[[Request], bool] | None = None
         self.requests: list[tuple[str, str]] = []
         self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
         self.revisions = Revisions()  # tests/channex_revisions.py
@@ -91,9 +87,14 @@ class ChannexStandIn:
                                 "headers": None, "request_params": None, **fields}  # fmt: skip
         return ident
 
+    def _faulted(self, request: Request) -> bool:
+        if callable(self.fault_on):
+            return self.fault_on(request)
+        return self.fault_on in (None, request.method, f"{request.method} {request.url.path}")
+
     async def _gate(self, request: Request, call_next: Any) -> Response:
         self.requests.append((request.method, request.url.path))
-        if self.faults and self.fault_on in (None, request.method, _line(request)):
+        if self.faults and self._faulted(request):
             fault = self.faults.pop(0)
             if fault == "timeout":  # longer than the tests' client timeout
                 await asyncio.sleep(2)

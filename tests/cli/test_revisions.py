@@ -58,6 +58,7 @@ def test_pull_then_a_worker_saves_and_acks(tmp_path: Path, api: tuple[str, Chann
     assert pulled.returncode == 0, pulled.stderr
     assert pulled.stdout == f"{PROPERTY}: 3 new revisions stored\n"
     assert status(db)[PROPERTY]["pending"] == 3
+    assert status(db)[PROPERTY]["last_poll_error"] is None
     env = {**os.environ, "CHANNEX_API_KEY": API_KEY, "EVENTMASK_DB": str(db)}
     worker = subprocess.Popen(
         [EVENTMASK, "worker", "tests.apps:saving", "--revisions", "--api-url", url,
@@ -77,6 +78,28 @@ def test_pull_then_a_worker_saves_and_acks(tmp_path: Path, api: tuple[str, Chann
     table = run("revisions", "status", db=db).stdout.splitlines()
     assert table[0].split("\t")[:3] == ["PROPERTY", "PENDING", "DEAD"]
     assert table[1].startswith(f"{PROPERTY}\t0\t0\t0\t3\t0\t0\t")
+    assert table[0].endswith("\tLAST POLL (s ago)")
+    assert table[1].split("\t")[-1].isdigit()  # the worker polled the feed: seconds ago
+
+
+def test_status_shows_a_failed_pull_and_when_the_feed_was_last_read(
+    tmp_path: Path, api: tuple[str, ChannexStandIn]
+) -> None:
+    url, standin = api
+    db = tmp_path / "inbox.db"
+    assert run("inbox", "migrate", "--db", str(db), db=db).returncode == 0
+    standin.revisions.add(revision_attributes(property_id=PROPERTY))
+    assert run("revisions", "pull", "--property", PROPERTY, "--api-url", url, db=db).returncode == 0
+    standin.faults = [502]
+    failed = run("revisions", "pull", "--property", PROPERTY, "--api-url", url,
+                 "--attempts", "1", db=db)  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+    assert "502" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    (row,) = run("revisions", "status", db=db).stdout.splitlines()[1:]
+    poll = row.split("\t")[-1]
+    assert "FAILED (last read " in poll
+    assert "502" in poll
 
 
 def test_a_worker_with_revisions_but_no_handler_refuses_to_start(

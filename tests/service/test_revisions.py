@@ -8,6 +8,7 @@ counted in the database.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from eventmask import Router
 from eventmask._channex.client import ChannexClient
 from eventmask._channex.revision import BookingRevision
+from eventmask._errors import ChannexError
 from eventmask._service.revisions import RevisionFlow
 from eventmask.inbox import InboxSettings, Worker, current_delivery, open_inbox
 from eventmask.testing import revision_attributes, revision_chain
@@ -283,3 +285,66 @@ def test_the_metrics_show_what_is_not_acked(api: tuple[str, ChannexStandIn], inb
     age = next(line for line in text.splitlines()
                if line.startswith("eventmask_revisions_oldest_unacked_seconds "))  # fmt: skip
     assert 599 < float(age.split()[1]) < 700
+
+
+def test_each_poll_is_recorded_and_a_failed_one_says_why(
+    api: tuple[str, ChannexStandIn], inbox: Any
+) -> None:
+    """`eventmask revisions status` shows the last poll of each feed, and its failure."""
+    url, standin = api
+    standin.revisions.add(revision_attributes(property_id=PROPERTY))
+    with ChannexClient(url, API_KEY, attempts=1) as client:
+        flow = RevisionFlow(inbox, client)
+        flow.pull(PROPERTY)
+        polled = inbox.revision_status()[PROPERTY]
+        assert polled["last_poll_age_s"] < 5
+        assert polled["last_poll_error"] is None
+        assert polled["last_good_poll_age_s"] == polled["last_poll_age_s"]
+        time.sleep(0.05)
+        standin.faults, standin.fault_on = [503], "GET"
+        with pytest.raises(ChannexError):
+            flow.pull(PROPERTY)
+    failed = inbox.revision_status()[PROPERTY]
+    assert "503" in failed["last_poll_error"]
+    assert failed["last_good_poll_age_s"] > failed["last_poll_age_s"]  # the earlier read
+    assert failed["pending"] == 1  # what the good poll stored stays
+
+
+def test_the_account_feed_counts_as_a_poll_of_every_property(
+    api: tuple[str, ChannexStandIn], inbox: Any
+) -> None:
+    url, standin = api
+    standin.revisions.add(revision_attributes(property_id=PROPERTY))
+    with ChannexClient(url, API_KEY) as client:
+        RevisionFlow(inbox, client).pull()
+    status = inbox.revision_status()
+    assert set(status) == {PROPERTY, ""}  # "": the account's feed itself
+    assert status[PROPERTY]["last_poll_age_s"] is not None
+
+
+def test_a_failing_feed_does_not_stop_the_polls_of_the_others(
+    api: tuple[str, ChannexStandIn], inbox: Any
+) -> None:
+    url, standin = api
+    other = uuid(2)
+    standin.revisions.add(revision_attributes(property_id=other))
+    standin.faults = [500] * 100  # PROPERTY's feed fails every time
+
+    def of_property(request: Any) -> bool:
+        return bool(request.query_params.get("filter[property_id]") == PROPERTY)
+
+    standin.fault_on = of_property
+    with ChannexClient(url, API_KEY, attempts=1) as client:
+        flow = RevisionFlow(inbox, client, properties=[PROPERTY, other])
+        stop = threading.Event()
+        runner = threading.Thread(target=flow.run, args=(stop,))
+        runner.start()
+        try:
+            deadline = time.monotonic() + 10
+            while inbox.revision_status().get(other, {}).get("pending") != 1:
+                assert time.monotonic() < deadline, inbox.revision_status()
+                time.sleep(0.02)
+        finally:
+            stop.set()
+            runner.join(10)
+    assert "500" in inbox.revision_status()[PROPERTY]["last_poll_error"]

@@ -111,12 +111,26 @@ def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_json(status, out)
         return EXIT_OK
     columns = ("pending", "dead", "handled_not_acked", "acked", "gone", "unacked")
-    out.write("PROPERTY\t" + "\t".join(c.upper() for c in columns) + "\tOLDEST UNACKED (s)\n")
+    out.write("PROPERTY\t" + "\t".join(c.upper() for c in columns)
+              + "\tOLDEST UNACKED (s)\tLAST POLL (s ago)\n")  # fmt: skip
     for prop, row in sorted(status.items()):
-        age = row["oldest_unacked_age_s"]
         cells = "\t".join(str(row[c]) for c in columns)
-        out.write(f"{prop or '-'}\t{cells}\t{'-' if age is None else f'{age:.0f}'}\n")
+        out.write(f"{prop or '(account feed)'}\t{cells}\t{_age(row['oldest_unacked_age_s'])}"
+                  f"\t{_poll(row)}\n")  # fmt: skip
     return EXIT_OK
+
+
+def _age(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.0f}"
+
+
+def _poll(row: dict[str, Any]) -> str:
+    """The last poll's age; a failed one says so, and when the feed was last read."""
+    if row["last_poll_error"] is None:
+        return _age(row["last_poll_age_s"])
+    good = row["last_good_poll_age_s"]
+    since = "never read" if good is None else f"last read {_age(good)} s ago"
+    return f"{_age(row['last_poll_age_s'])} FAILED ({since}): {row['last_poll_error']}"
 
 
 def register(sub: Any) -> None:

@@ -417,8 +417,13 @@ class Inbox:
         """A property's pending acks wait `seconds` (Channex said 429)."""
         raise NotImplementedError
 
+    def record_poll(self, property_id: str | None, stored: int, error: str | None = None) -> None:
+        """A feed was read, `stored` new revisions, or failed with `error` (None: the account's)."""
+        raise NotImplementedError
+
     def revision_status(self) -> dict[str, dict[str, Any]]:
-        """Per property: revisions waiting, dead, handled but not acked; the oldest age."""
+        """Per property: revisions waiting, dead, handled but not acked; the oldest age;
+        the last poll."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -154,6 +154,18 @@ _V3: Final = (
     "WHERE booking_key IS NOT NULL",
 )
 
+# Version 4: the last poll of each feed, for `eventmask revisions status`; scope ''
+# is the account's feed (no property filter).
+_V4: Final = (
+    """CREATE TABLE eventmask_polls (
+    scope text PRIMARY KEY,
+    polled_at double precision NOT NULL,
+    ok_at double precision,
+    stored integer NOT NULL DEFAULT 0,
+    error text
+)""",
+)
+
 REVISIONS: Final = RevisionStatements(
     insert="INSERT INTO eventmask_deliveries (received_at, event, property_id, body, body_hash, "
     "revision_key, idempotency_key, available_at, booking_key) "
@@ -183,6 +195,11 @@ REVISIONS: Final = RevisionStatements(
     entry_states="SELECT property_id, state, count(*), min(received_at) "
     "FROM eventmask_deliveries WHERE event = 'booking_revision' AND state <> 'done' "
     "GROUP BY property_id, state",
+    record_poll="INSERT INTO eventmask_polls AS p (scope, polled_at, ok_at, stored, error) "
+    "VALUES (%(scope)s, %(at)s, CASE WHEN %(error)s::text IS NULL THEN %(at)s END, "
+    "%(stored)s, %(error)s) ON CONFLICT (scope) DO UPDATE SET polled_at = excluded.polled_at, "
+    "stored = excluded.stored, error = excluded.error, ok_at = coalesce(excluded.ok_at, p.ok_at)",
+    polls="SELECT scope, polled_at, ok_at, stored, error FROM eventmask_polls",
 )
 
 # One statement, one round trip: leases that ran out with no attempts left
@@ -293,7 +310,7 @@ class PostgresInbox(SQLInbox):
 
     backend = "postgresql"
     statements = STATEMENTS
-    MIGRATIONS = (_V1, _V2, _V3)
+    MIGRATIONS = (_V1, _V2, _V3, _V4)
     revision_sql = REVISIONS
     db_errors = (psycopg.Error,)
 

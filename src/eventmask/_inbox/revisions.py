@@ -80,6 +80,8 @@ class RevisionStatements:
     older_waiting: str
     # (low, high, ids): a row when a newer revision of the booking is done (or in `ids`)
     newer_done: str
+    record_poll: str  # {scope, at, stored, error}: a feed was read (error None) or failed
+    polls: str  # () -> scope, polled_at, ok_at, stored, error
 
 
 @attrs.frozen(slots=True)
@@ -176,12 +178,25 @@ class RevisionStore(SQLBackend):
         with self.transaction() as conn:
             conn.execute(self.revision_sql.pause_acks, (self.clock() + seconds, property_id))
 
+    def record_poll(self, property_id: str | None, stored: int, error: str | None = None) -> None:
+        """A feed was read (``error`` None, `stored` new revisions) or failed with `error`.
+
+        `property_id` None is the account's feed.  The last poll of each feed is
+        what ``eventmask revisions status`` shows (docs/bookings.md).
+        """
+        row = {"scope": property_id or "", "at": self.clock(), "stored": stored, "error": error}
+        with self.transaction() as conn:
+            conn.execute(self.revision_sql.record_poll, row)
+
     def revision_status(self) -> dict[str, dict[str, Any]]:
-        """Per property: revisions waiting, dead, handled but not acked, acked, gone; ages.
+        """Per property: revisions waiting, dead, handled but not acked, acked, gone; ages;
+        the last poll of its feed.
 
         ``unacked`` counts every revision stored and not yet acked (waiting,
         being handled, dead, or handled with its ack pending);
-        ``oldest_unacked_age_s`` is the age of the oldest of them.
+        ``oldest_unacked_age_s`` is the age of the oldest of them.  The key ``""``
+        is the account's feed (a poll without a property filter), shown when
+        it was polled.
         """
         now = self.clock()
         out: dict[str, dict[str, Any]] = {}
@@ -189,7 +204,9 @@ class RevisionStore(SQLBackend):
         def of(prop: str | None) -> dict[str, Any]:
             return out.setdefault(prop or "", {"pending": 0, "dead": 0, "handled_not_acked": 0,
                                                "acked": 0, "gone": 0, "unacked": 0,
-                                               "oldest_unacked_age_s": None})  # fmt: skip
+                                               "oldest_unacked_age_s": None,
+                                               "last_poll_age_s": None, "last_poll_error": None,
+                                               "last_good_poll_age_s": None})  # fmt: skip
 
         def older(row: dict[str, Any], since: float | None) -> None:
             if since is None:
@@ -201,6 +218,7 @@ class RevisionStore(SQLBackend):
         with self.connection() as conn:
             entries = conn.execute(self.revision_sql.entry_states).fetchall()
             acks = conn.execute(self.revision_sql.ack_states).fetchall()
+            polls = conn.execute(self.revision_sql.polls).fetchall()
         for prop, state, count, since in entries:
             row = of(prop)
             row["dead" if state == "dead" else "pending"] += count
@@ -213,4 +231,23 @@ class RevisionStore(SQLBackend):
             if state == "pending":
                 row["unacked"] += count
                 older(row, since)
+        _add_polls(out, of, polls, now)
         return out
+
+
+def _add_polls(out: dict[str, dict[str, Any]], of: Callable[[str | None], dict[str, Any]],
+               polls: Sequence[Any], now: float) -> None:  # fmt: skip
+    """Each feed's last poll into its row.  A poll of the account's feed reads every
+    property's revisions, so it counts for each property too."""
+    seen = {scope: (at, ok_at, error) for scope, at, ok_at, _stored, error in polls}
+    account = seen.get("")
+    for scope in set(out) | set(seen):
+        mine = [p for p in (seen.get(scope), account if scope else None) if p is not None]
+        if not mine:
+            continue
+        at, _, error = max(mine, key=lambda p: p[0])
+        good = [p[1] for p in mine if p[1] is not None]
+        row = of(scope)
+        row["last_poll_age_s"] = round(now - at, 3)
+        row["last_poll_error"] = error
+        row["last_good_poll_age_s"] = round(now - max(good), 3) if good else None

@@ -39,6 +39,7 @@ from .sqlite_sql import (
     V2,
     V3,
     V4,
+    V5,
 )
 from .writer import Write, WriteKind
 
@@ -134,7 +135,7 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (V1, V2, V3, V4)
+    MIGRATIONS = (V1, V2, V3, V4, V5)
     revision_sql = REVISIONS
     db_errors = (sqlite3.Error,)
 

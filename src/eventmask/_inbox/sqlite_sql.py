@@ -190,6 +190,18 @@ V4: Final = (
     "WHERE booking_key IS NOT NULL",
 )
 
+# Version 5: the last poll of each feed, for `eventmask revisions status`; scope ''
+# is the account's feed (no property filter).
+V5: Final = (
+    """CREATE TABLE IF NOT EXISTS eventmask_polls (
+    scope TEXT PRIMARY KEY,
+    polled_at REAL NOT NULL,
+    ok_at REAL,
+    stored INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+)""",
+)
+
 REVISIONS: Final = RevisionStatements(
     insert="INSERT OR IGNORE INTO eventmask_deliveries (received_at, event, property_id, body, "
     "body_hash, revision_key, idempotency_key, available_at, booking_key) "
@@ -218,4 +230,10 @@ REVISIONS: Final = RevisionStatements(
     entry_states="SELECT property_id, state, count(*), min(received_at) "
     "FROM eventmask_deliveries WHERE event = 'booking_revision' AND state != 'done' "
     "GROUP BY property_id, state",
+    record_poll="INSERT INTO eventmask_polls (scope, polled_at, ok_at, stored, error) "
+    "VALUES (:scope, :at, CASE WHEN :error IS NULL THEN :at END, :stored, :error) "
+    "ON CONFLICT (scope) DO UPDATE "
+    "SET polled_at = excluded.polled_at, stored = excluded.stored, error = excluded.error, "
+    "ok_at = coalesce(excluded.ok_at, eventmask_polls.ok_at)",
+    polls="SELECT scope, polled_at, ok_at, stored, error FROM eventmask_polls",
 )

@@ -92,7 +92,6 @@ class RevisionFlow:
         self.client = client
         self.properties = tuple(properties)
         self.poll_every = poll_every
-        self.last_poll: dict[str, float] = {}
         self._paused: dict[str | None, float] = {}
         self._metrics = metrics()
 
@@ -107,17 +106,25 @@ class RevisionFlow:
         return self.inbox.store_revisions([_stored_form(entry)])
 
     def pull(self, property_id: str | None = None) -> int:
-        """Read the feed (one property's, or the account's) and store what is new; how many."""
+        """Read the feed (one property's, or the account's) and store what is new; how many.
+
+        The poll is recorded in the inbox, failed or not, for ``eventmask
+        revisions status``; what was stored before a failure stays stored.
+        """
         new = 0
         chunk: list[tuple[Any, ...]] = []
-        for entry in self.client.feed_entries(property_id):
-            chunk.append(_stored_form(entry))
-            if len(chunk) >= _STORE_CHUNK:
+        try:
+            for entry in self.client.feed_entries(property_id):
+                chunk.append(_stored_form(entry))
+                if len(chunk) >= _STORE_CHUNK:
+                    new += self._store(chunk)
+                    chunk = []
+            if chunk:
                 new += self._store(chunk)
-                chunk = []
-        if chunk:
-            new += self._store(chunk)
-        self.last_poll[property_id or ""] = time.time()
+        except (ChannexError, ValueError) as exc:
+            self.inbox.record_poll(property_id, new, str(exc)[:500])
+            raise
+        self.inbox.record_poll(property_id, new)
         return new
 
     def _store(self, chunk: Sequence[tuple[Any, ...]]) -> int:
@@ -184,9 +191,17 @@ class RevisionFlow:
             try:
                 self.ack_due()
                 if time.monotonic() >= next_poll:
-                    for prop in self.properties or (None,):
-                        self.pull(prop)
+                    self._poll_all()
                     next_poll = time.monotonic() + self.poll_every * random.uniform(0.9, 1.1)
             except Exception:
                 log.exception("revision flow failed; trying again")
             stop.wait(1.0)
+
+    def _poll_all(self) -> None:
+        """One poll of each feed: a feed that fails waits for the next round, the others go on."""
+        for prop in self.properties or (None,):
+            try:
+                self.pull(prop)
+            except (ChannexError, ValueError) as exc:
+                log.warning("feed of %s: poll failed, again in %g s: %s", prop or "the account",
+                            self.poll_every, exc, extra={"fields": {"property": prop}})  # fmt: skip
