@@ -3,11 +3,13 @@
 Run: PYTHONPATH=. .venv/bin/python -m benchmarks.bench_revisions [--revisions 5000]
 
 The stand-in (tests/channex_api.py) serves the feed and takes the acks over
-loopback HTTP, in a thread of this process; a `RevisionFlow` pulls the feed
-into a SQLite inbox, a `Worker` with a no-op `on_revision` handler handles
-every revision, and the flow acks them.  Each phase is timed on its own, and
-then the whole (handled and acked) per second.  What bounds each phase is
-printed beside it: feed requests, commits, HTTP round trips.
+loopback HTTP, once in a thread of this process and once in a process of its
+own (`benchmarks/standin_process.py`), side by side in one run: in a thread
+it shares this process's GIL with the client and the worker, which is not
+how Channex is reached.  A `RevisionFlow` pulls the feed into a SQLite
+inbox, a `Worker` with a no-op `on_revision` handler handles every revision,
+and the flow acks them.  Each phase is timed on its own, and then the whole
+(handled and acked) per second.
 
 Writes benchmarks/results/revisions.json.
 """
@@ -15,44 +17,72 @@ Writes benchmarks/results/revisions.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import contextlib
+import os
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 from tests.channex_api import API_KEY, serving
 
 from eventmask import Router
 from eventmask.channex import BookingRevision, ChannexClient
 from eventmask.inbox import SQLiteInbox, Worker
-from eventmask.testing import revision_attributes
 
-from ._common import write_result
-
-PROPERTIES = [f"00000000-0000-4000-8000-{n:012d}" for n in range(20)]
+from ._common import ROOT, write_result
+from .standin_process import revisions
 
 
-def run(count: int) -> dict[str, Any]:
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user and system) that process `pid` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def in_thread(count: int) -> Iterator[tuple[str, Callable[[], float] | None]]:
+    with serving() as (url, standin):
+        standin.revisions.add(*revisions(count))
+        yield url, None  # its CPU is this process's
+
+
+@contextlib.contextmanager
+def in_process(count: int) -> Iterator[tuple[str, Callable[[], float] | None]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "benchmarks.standin_process", "--revisions", str(count)]
+    with subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().strip()
+            deadline = time.monotonic() + 30
+            while True:  # serving once it answers
+                try:
+                    httpx.get(f"{url}/webhooks", headers={"user-api-key": API_KEY})
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the stand-in did not start"
+                    time.sleep(0.05)
+            yield url, lambda: _cpu_of(proc.pid)
+        finally:
+            proc.terminate()
+
+
+def run(url: str, count: int, server_cpu: Callable[[], float] | None) -> dict[str, Any]:
     from eventmask._service.revisions import RevisionFlow
 
-    start = dt.datetime(2026, 5, 1)
-    revisions = [
-        revision_attributes(
-            property_id=PROPERTIES[n % 20], inserted_at=start + dt.timedelta(seconds=n)
-        )
-        for n in range(count)
-    ]
     router = Router()
 
     @router.on_revision()
     def noop(revision: BookingRevision) -> None:
         del revision
 
-    with serving() as (url, standin), tempfile.TemporaryDirectory() as tmp:
-        standin.revisions.add(*revisions)
+    with tempfile.TemporaryDirectory() as tmp, ChannexClient(url, API_KEY) as client:
         inbox = SQLiteInbox(Path(tmp) / "inbox.db")
-        client = ChannexClient(url, API_KEY)
         try:
             flow = RevisionFlow(inbox, client)
             began = time.perf_counter()
@@ -62,24 +92,24 @@ def run(count: int) -> dict[str, Any]:
             while worker.run_once():
                 pass
             handled = time.perf_counter()
+            ours, theirs = time.process_time(), server_cpu() if server_cpu else 0.0
             while flow.ack_due(500):
                 pass
             acked = time.perf_counter()
+            ours, theirs = time.process_time() - ours, (server_cpu() - theirs if server_cpu else 0)
+            left = sum(1 for _ in client.feed_entries())  # the feed holds unacked ones only
         finally:
-            client.close()
             inbox.close()
-        assert len(standin.revisions.acks) == count, len(standin.revisions.acks)
-        feed_requests = standin.revisions.feed_requests
+    assert left == 0, f"{left} revisions not acknowledged"
     return {
-        "revisions": count,
-        "feed_requests": feed_requests,
-        "pull_s": round(pulled - began, 3),
         "pull_per_s": round(count / (pulled - began)),
-        "handle_s": round(handled - pulled, 3),
         "handle_per_s": round(count / (handled - pulled)),
-        "ack_s": round(acked - handled, 3),
         "ack_per_s": round(count / (acked - handled)),
         "handled_and_acked_per_s": round(count / (acked - pulled)),
+        # What bounds the acks: CPU per ack on each side (a core is 1 s a second).
+        "ack_cpu_ms_here": round(1000 * ours / count, 3),
+        "ack_cpu_ms_standin": round(1000 * theirs / count, 3) if server_cpu else None,
+        "ack_cores_busy": round((ours + theirs) / (acked - handled), 2),
     }
 
 
@@ -87,9 +117,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--revisions", type=int, default=5_000)
     args = parser.parse_args()
-    result = run(args.revisions)
+    result: dict[str, Any] = {"revisions": args.revisions}
+    for name, standin in (("thread", in_thread), ("process", in_process)):
+        with standin(args.revisions) as (url, cpu):
+            result[f"standin_in_{name}"] = run(url, args.revisions, cpu)
     for key, value in result.items():
-        print(f"{key:>26}: {value}")
+        print(f"{key:>20}: {value}")
     print("written to", write_result("revisions", result))
 
 
