@@ -33,11 +33,13 @@ from ._testing.builders import (
     new_id,
     notification,
 )
+from ._testing.channex import ChannexFeed, serve_channex
 from ._testing.harness import TEST_SETTINGS, Harness, drain, harness
 from ._testing.revisions import revision_attributes, revision_chain
 from ._testing.sender import Delivered, Notifications, Sender, Sent, deliver
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
+    "ChannexFeed",
     "Delivered",
     "DeliveryFailed",
     "Harness",
@@ -58,4 +60,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "notification",
     "revision_attributes",
     "revision_chain",
+    "serve_channex",
 ]

@@ -348,3 +348,21 @@ def test_a_failing_feed_does_not_stop_the_polls_of_the_others(
             stop.set()
             runner.join(10)
     assert "500" in inbox.revision_status()[PROPERTY]["last_poll_error"]
+
+
+def test_a_webhook_naming_a_revision_channex_does_not_have_is_let_go(
+    api: tuple[str, ChannexStandIn], inbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 404 is final: no retry brings the revision back, and the feed polls are the net."""
+    url, standin = api
+    waiting = revision_attributes(property_id=PROPERTY)
+    standin.revisions.add(waiting)
+    unknown = uuid(77)
+    with ChannexClient(url, API_KEY) as client:
+        flow = RevisionFlow(inbox, client)
+        inbox.put(envelope({"event": "non_acked_booking", "property_id": PROPERTY,
+                            "payload": {"booking_revision_id": unknown}}))  # fmt: skip
+        drain(Worker(inbox, saving_router(), revisions=flow))
+    assert inbox.entries("dead") == []
+    assert [r for r, _ in saved(inbox)] == [waiting["id"]]  # the feed was pulled all the same
+    assert f"revision {unknown} named by entry" in caplog.text

@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 from eventmask import Notification, Router
-from eventmask.testing import TEST_SETTINGS, drain, harness, matching, notification
+from eventmask.channex import BookingRevision
+from eventmask.testing import (
+    TEST_SETTINGS,
+    booking_revision,
+    drain,
+    harness,
+    matching,
+    notification,
+    revision_attributes,
+    revision_chain,
+)
 
 
 def test_worker_threads_handle_what_the_receiver_stored(tmp_path: Path) -> None:
@@ -54,3 +64,72 @@ def test_receiver_options_pass_through() -> None:
         assert h.deliver([b'{"event": "message"}']).acknowledged == 1
     with pytest.raises(ValueError, match="workers"), harness(Router(), workers=-1):
         pass
+
+
+# -- the booking revision flow against the kit's Channex stand-in ----------------------------
+
+PROPERTY = "716305c4-561a-4561-a187-7f5b8aeb5920"
+
+
+def saving(fail: str | None = None) -> tuple[Router, list[tuple[str, str]]]:
+    router, saved = Router(), []
+
+    @router.on_revision()
+    def save(revision: BookingRevision) -> None:
+        if revision.id == fail:
+            raise RuntimeError("the PMS is down")
+        saved.append((revision.id, revision.status.value))
+
+    return router, saved
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_harness_runs_the_whole_revision_flow(workers: int) -> None:
+    """Webhook, fetch, inbox, handler in inserted_at order, one ack each after the handler."""
+    router, saved = saving()
+    chain = revision_chain(property_id=PROPERTY)
+    with harness(router, workers=workers, channex=True) as h:
+        assert h.channex is not None
+        h.channex.add(*chain)
+        for revision in reversed(chain):  # the webhooks arrive newest first
+            h.deliver(booking_revision("booking_new", revision_id=revision["id"],
+                                       property_id=PROPERTY))  # fmt: skip
+        h.drain()
+        acks = dict(h.channex.acks)
+    assert [status for _, status in saved] in (["new", "modified", "cancelled"], ["cancelled"])
+    assert acks == {r["id"]: 1 for r in chain}
+
+
+def test_a_lost_webhook_is_found_by_a_poll_or_a_non_acked_booking() -> None:
+    router, saved = saving()
+    lost, nudged = (revision_attributes(property_id=PROPERTY) for _ in range(2))
+    with harness(router, workers=0, channex=True) as h:
+        assert h.channex is not None
+        h.channex.add(lost)
+        assert h.pull(PROPERTY) == 1
+        h.drain()
+        h.channex.add(nudged)
+        h.deliver([notification("non_acked_booking", property_id=PROPERTY)])
+        h.drain()
+        acks = dict(h.channex.acks)
+    assert [r for r, _ in saved] == [lost["id"], nudged["id"]]
+    assert acks == {lost["id"]: 1, nudged["id"]: 1}
+
+
+def test_a_revision_whose_handler_fails_is_a_dead_letter_and_never_acked() -> None:
+    broken = revision_attributes(property_id=PROPERTY)
+    router, saved = saving(fail=broken["id"])
+    with harness(router, workers=0, channex=True) as h:
+        assert h.channex is not None
+        h.channex.add(broken)
+        h.pull()
+        stats = h.drain()
+        acks = dict(h.channex.acks)
+        (dead,) = h.inbox.entries("dead")
+    assert (stats["dead"], saved, acks) == (1, [], {})
+    assert "the PMS is down" in (dead.last_error or "")
+
+
+def test_a_harness_without_channex_says_how_to_get_one() -> None:
+    with harness(Router(), workers=0) as h, pytest.raises(RuntimeError, match="channex=True"):
+        h.pull()

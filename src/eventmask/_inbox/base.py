@@ -402,7 +402,11 @@ class Inbox:
         raise NotImplementedError
 
     def due_acks(self, limit: int = 100) -> list[Any]:
-        """The acks committed handlers owe Channex, due now (`PendingAck`)."""
+        """The acks committed handlers owe Channex, due now (`PendingAck`), taken for a lease."""
+        raise NotImplementedError
+
+    def unsent_acks(self) -> int:
+        """How many acks are owed and were never tried."""
         raise NotImplementedError
 
     def acks_settled(self, settled: Sequence[tuple[str, str, str | None]]) -> None:

@@ -182,8 +182,10 @@ REVISIONS: Final = RevisionStatements(
     "next_at) SELECT substr(revision_key, 18), id, property_id, %s, %s "
     "FROM eventmask_deliveries WHERE event = 'booking_revision' AND id = ANY(%s) "
     "ON CONFLICT (revision_id) DO NOTHING",
-    due_acks="SELECT revision_id, entry_id, property_id, attempts FROM eventmask_acks "
-    "WHERE state = 'pending' AND next_at <= %s ORDER BY next_at LIMIT %s",
+    due_acks="UPDATE eventmask_acks SET next_at = %s WHERE revision_id IN (SELECT revision_id "
+    "FROM eventmask_acks WHERE state = 'pending' AND next_at <= %s ORDER BY next_at LIMIT %s "
+    "FOR UPDATE SKIP LOCKED) RETURNING revision_id, entry_id, property_id, attempts",
+    unsent_acks="SELECT count(*) FROM eventmask_acks WHERE state = 'pending' AND attempts = 0",
     settle_ack="UPDATE eventmask_acks SET state = %s, done_at = %s, last_error = %s, "
     "attempts = attempts + 1 WHERE revision_id = %s",
     retry_ack="UPDATE eventmask_acks SET next_at = %s, last_error = %s, "

@@ -35,6 +35,9 @@ __all__ = [
 
 # The event of an inbox entry that holds a booking revision (not a Channex event).
 REVISION_ENTRY: Final = "booking_revision"
+# Seconds an acker holds the acks it took: far above an ack's round trip and
+# the client's retries; a dead acker's acks wait this long.
+ACK_LEASE: Final = 30.0
 _PREFIX: Final = f"{REVISION_ENTRY}:"
 
 
@@ -69,7 +72,9 @@ class RevisionStatements:
     #  available_at) -> rowcount: 0 when the revision is stored already
     insert: str
     record_acks: str  # (created_at, next_at, ids): the ack intents of done revision entries
-    due_acks: str  # (now, limit) -> revision_id, entry_id, property_id, attempts
+    # (lease_until, now, limit) -> revision_id, entry_id, property_id, attempts: taken
+    due_acks: str
+    unsent_acks: str  # () -> count of pending acks never tried
     settle_ack: str  # (state, done_at, last_error, revision_id)
     retry_ack: str  # (next_at, last_error, revision_id)
     pause_acks: str  # (next_at, property_id): a property's pending acks wait
@@ -153,10 +158,21 @@ class RevisionStore(SQLBackend):
         conn.execute(self.revision_sql.record_acks, (now, now, self.id_list(entry_ids)))
 
     def due_acks(self, limit: int = 100) -> list[PendingAck]:
-        """The acks to send now, oldest first."""
+        """The acks to send now, oldest first, taken for `ACK_LEASE` seconds.
+
+        Every worker process acks: taking them keeps two from sending one ack
+        at once.  An ack taken by a process that died is due again after the
+        lease, and sent then (an ack is sent at least once, docs/bookings.md).
+        """
+        now = self.clock()
+        with self.transaction() as conn:
+            rows = conn.execute(self.revision_sql.due_acks, (now + ACK_LEASE, now, limit))
+            return [PendingAck(*row) for row in rows.fetchall()]
+
+    def unsent_acks(self) -> int:
+        """How many acks are owed and were never tried (taken ones included)."""
         with self.connection() as conn:
-            rows = conn.execute(self.revision_sql.due_acks, (self.clock(), limit)).fetchall()
-        return [PendingAck(*row) for row in rows]
+            return int(conn.execute(self.revision_sql.unsent_acks).fetchone()[0])
 
     def acks_settled(self, settled: Sequence[tuple[str, str, str | None]]) -> None:
         """Acks that went through (``acked``) or are final (``gone``), with an error or None:

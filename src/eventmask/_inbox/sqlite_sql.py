@@ -217,8 +217,10 @@ REVISIONS: Final = RevisionStatements(
     record_acks="INSERT OR IGNORE INTO eventmask_acks (revision_id, entry_id, property_id, "
     "created_at, next_at) SELECT substr(revision_key, 18), id, property_id, ?, ? "
     f"FROM eventmask_deliveries WHERE event = 'booking_revision' AND id IN {IDS}",
-    due_acks="SELECT revision_id, entry_id, property_id, attempts FROM eventmask_acks "
-    "WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
+    due_acks="UPDATE eventmask_acks SET next_at = ?1 WHERE revision_id IN (SELECT revision_id "
+    "FROM eventmask_acks WHERE state = 'pending' AND next_at <= ?2 ORDER BY next_at LIMIT ?3) "
+    "RETURNING revision_id, entry_id, property_id, attempts",
+    unsent_acks="SELECT count(*) FROM eventmask_acks WHERE state = 'pending' AND attempts = 0",
     settle_ack="UPDATE eventmask_acks SET state = ?, done_at = ?, last_error = ?, "
     "attempts = attempts + 1 WHERE revision_id = ?",
     retry_ack="UPDATE eventmask_acks SET next_at = ?, last_error = ?, attempts = attempts + 1 "

@@ -13,7 +13,7 @@ from typing import Any
 from .._catalogue import Catalogue
 from .._channex.revision import BookingRevision
 from .._envelope import revision_id
-from .._errors import ChannexError, InvalidJSON, RevisionError
+from .._errors import ChannexError, ChannexNotFound, InvalidJSON, RevisionError
 from .._inbox.base import Entry, Outcome
 from .._json import loads
 from .._routing.revisions import RevisionHandlers
@@ -58,7 +58,12 @@ def handle_revision(
 
 def pull_for(entry: Entry, doc: Any, flow: RevisionFlow, router: Router) -> Outcome | None:
     """For a booking delivery: store the revision it names; for ``non_acked_booking``,
-    pull its property's feed.  An Outcome when that failed (retried with backoff)."""
+    pull its property's feed.  An Outcome when that failed (retried with backoff).
+
+    A revision Channex answers 404 for is logged and let go: no retry brings
+    it back, and were it real the feed polls would still find it
+    (docs/bookings.md, "Decisions").
+    """
     catalogue = router.catalogue or Catalogue.default()
     if not isinstance(doc, Mapping) or catalogue.family(entry.event) != "booking":
         return None
@@ -66,10 +71,19 @@ def pull_for(entry: Entry, doc: Any, flow: RevisionFlow, router: Router) -> Outc
     named = revision_id(payload, strict=False) if isinstance(payload, Mapping) else None
     try:
         if named is not None:
-            flow.fetch(named)
+            _fetch(flow, named, entry)
         if entry.event == "non_acked_booking":
             prop = doc.get("property_id")
             flow.pull(prop if isinstance(prop, str) else None)
     except (ChannexError, ValueError) as exc:  # retried after the inbox's backoff
         return Outcome(f"pulling revision {named or '(feed)'}: {exc}")
     return None
+
+
+def _fetch(flow: RevisionFlow, named: str, entry: Entry) -> None:
+    try:
+        flow.fetch(named)
+    except ChannexNotFound:
+        fields = {"entry": entry.id, "revision": named}
+        log.warning("revision %s named by entry %s: Channex has no such revision (404)",
+                    named, entry.id, extra={"fields": fields})  # fmt: skip

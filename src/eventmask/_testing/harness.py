@@ -3,7 +3,9 @@
 `harness` is what the pytest fixtures are made of (docs/testing.md); it
 works without pytest too.  The inbox retries quickly (`TEST_SETTINGS`), so
 a test of a failing handler ends in a dead letter within a second rather
-than after hours of production backoff.
+than after hours of production backoff.  With ``channex=True`` it runs the
+whole booking revision flow (docs/bookings.md) against the testing kit's
+Channex stand-in: webhook, fetch, inbox, revision handler, ack.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, Final
@@ -22,7 +25,9 @@ from .._inbox.settings import InboxSettings
 from .._inbox.sqlite import SQLiteInbox
 from .._routing.router import Router
 from .._service.receiver import Receiver
+from .._service.revisions import RevisionFlow
 from .._service.worker import Worker
+from .channex import ChannexFeed, serve_channex
 from .sender import Delivered, Notifications, Sender
 
 __all__ = ["TEST_SETTINGS", "Harness", "drain", "harness"]
@@ -32,12 +37,19 @@ TEST_SETTINGS: Final = InboxSettings(max_attempts=3, backoff=0.05, max_backoff=0
 
 
 def drain(
-    inbox: SQLiteInbox, router: Router | None = None, timeout: float = 10.0
+    inbox: SQLiteInbox,
+    router: Router | None = None,
+    timeout: float = 10.0,
+    *,
+    revisions: RevisionFlow | None = None,
 ) -> dict[str, Any]:
     """Wait until no entry of `inbox` is pending or claimed; return the inbox's counts.
 
     With a `router`, a worker runs in this thread meanwhile (no worker
     thread needed); without one, the workers already running do the work.
+    With `revisions`, the acks handled revisions owe are sent too (in this
+    thread with a `router`), and drained means none is owed that was never
+    tried: one that failed waits for its backoff, and `drain` does not.
     Raise `TimeoutError` after `timeout` seconds.
 
     >>> from eventmask.testing import harness, notification
@@ -47,13 +59,16 @@ def drain(
     ...     drain(h.inbox, h.router)["done"]
     1
     """
-    worker = Worker(inbox, router, idle=0.01) if router is not None else None
+    worker = None if router is None else Worker(inbox, router, idle=0.01, revisions=revisions)
     deadline = time.monotonic() + timeout
     while True:
         if worker is not None:
             worker.run_once()
+        if revisions is not None and worker is not None:  # else the harness's acker sends them
+            revisions.ack_due()
         stats = inbox.stats()
-        if stats["pending"] == 0 and stats["claimed"] == 0:
+        unsent = revisions is not None and inbox.unsent_acks() > 0
+        if stats["pending"] == 0 and stats["claimed"] == 0 and not unsent:
             return stats
         if time.monotonic() > deadline:
             raise TimeoutError(f"the inbox did not drain within {timeout:g} s: {stats}")
@@ -65,6 +80,8 @@ class Harness:
     """A router behind a receiver with a temporary inbox; deliver, then `drain`.
 
     ``sender`` posts to the receiver as Channex does, with the right secret.
+    With ``harness(..., channex=True)``, ``channex`` is the Channex stand-in
+    the workers fetch revisions from and ack to, and ``revisions`` their flow.
 
     >>> from eventmask import Router
     >>> with harness(Router()) as h:
@@ -77,6 +94,8 @@ class Harness:
     receiver: Receiver
     secret: str
     workers: list[Worker]
+    channex: ChannexFeed | None = None
+    revisions: RevisionFlow | None = None
 
     @property
     def sender(self) -> Sender:
@@ -111,7 +130,25 @@ class Harness:
         ...     h.drain()["done"]
         1
         """
-        return drain(self.inbox, None if self.workers else self.router, timeout)
+        router = None if self.workers else self.router
+        return drain(self.inbox, router, timeout, revisions=self.revisions)
+
+    def pull(self, property_id: str | None = None) -> int:
+        """Poll the stand-in's feed (one property's, or the account's): how many new revisions.
+
+        >>> from eventmask import Router
+        >>> from eventmask.testing import revision_attributes
+        >>> router = Router()
+        >>> @router.on_revision()
+        ... def save(revision): pass
+        >>> with harness(router, workers=0, channex=True) as h:
+        ...     h.channex.add(revision_attributes(property_id="716305c4-..."))
+        ...     h.pull(), h.drain()["done"], len(h.channex.acks)
+        (1, 1, 1)
+        """
+        if self.revisions is None:
+            raise RuntimeError("this harness has no Channex: harness(..., channex=True)")
+        return self.revisions.pull(property_id)
 
 
 @contextlib.contextmanager
@@ -122,12 +159,18 @@ def harness(
     workers: int = 1,
     secret: str | None = None,
     settings: InboxSettings = TEST_SETTINGS,
+    channex: ChannexFeed | bool = False,
     **receiver_options: Any,
 ) -> Iterator[Harness]:
     """A `Harness` for `router`: inbox file in `directory` (a temporary one if None).
 
     `workers` worker threads run until the block ends (0: `drain` works in
-    the calling thread).  `receiver_options` go to `Receiver`.
+    the calling thread).  `receiver_options` go to `Receiver`.  With
+    `channex` (True, or a `ChannexFeed` to serve), the stand-in runs on
+    loopback and the workers run the booking revision flow against it: a
+    booking delivery fetches the revision it names, ``non_acked_booking``
+    pulls the feed, and each revision handled is acked (the router needs an
+    ``on_revision`` handler).  Needs ``eventmask[server,client]``.
 
     >>> from eventmask import Router
     >>> with harness(Router(), workers=2) as h:
@@ -144,7 +187,34 @@ def harness(
         secret = secret or secrets.token_urlsafe(24)
         receiver = Receiver(router, secrets=[secret], inbox=inbox, **receiver_options)
         stack.callback(receiver.refusals.flush)  # before the inbox closes
-        started = [Worker(inbox, router, idle=0.01).start() for _ in range(workers)]
+        feed, flow = _channex(stack, inbox, channex, acker=workers > 0)
+        started = [Worker(inbox, router, idle=0.01, revisions=flow).start() for _ in range(workers)]
         for worker in started:
             stack.callback(worker.stop)
-        yield Harness(router, inbox, receiver, secret, started)
+        yield Harness(router, inbox, receiver, secret, started, feed, flow)
+
+
+def _channex(
+    stack: contextlib.ExitStack, inbox: SQLiteInbox, channex: ChannexFeed | bool, *, acker: bool
+) -> tuple[ChannexFeed | None, RevisionFlow | None]:
+    """The stand-in served, a client and a revision flow; with `acker`, a thread sending the
+    acks every 20 ms (production's flow sends them every second)."""
+    if channex is False:
+        return None, None
+    from .._channex.client import ChannexClient
+
+    feed = stack.enter_context(serve_channex(None if channex is True else channex))
+    client = stack.enter_context(ChannexClient(feed.url, feed.api_key, attempts=3, backoff=0.01))
+    flow = RevisionFlow(inbox, client)
+    if acker:
+        stop = threading.Event()
+        thread = threading.Thread(target=_ack_loop, args=(flow, stop), daemon=True)
+        thread.start()
+        stack.callback(thread.join, 10)
+        stack.callback(stop.set)
+    return feed, flow
+
+
+def _ack_loop(flow: RevisionFlow, stop: threading.Event) -> None:
+    while not stop.wait(0.02):
+        flow.ack_due()
