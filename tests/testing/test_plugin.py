@@ -12,6 +12,7 @@ from ..helpers import python_output
 CONFTEST = '''
 import pytest
 from eventmask import Notification, Router
+from eventmask.channex import BookingRevision
 
 PULLED: list[str | None] = []
 
@@ -28,6 +29,10 @@ def eventmask_router() -> Router:
     @router.on("message")
     def broken(n: Notification) -> None:
         raise KeyError("message_thread_id")
+
+    @router.on_revision()
+    def save(revision: BookingRevision) -> None:
+        PULLED.append(revision.status.value)
 
     return router
 '''
@@ -49,6 +54,17 @@ def test_a_worker_thread(eventmask_worker, eventmask_sender, eventmask_harness):
     eventmask_sender.deliver([booking(revision_id="R2")])
     eventmask_harness.drain()
     assert "R2" in PULLED and eventmask_worker.processed == 1
+
+
+def test_revisions_from_the_stand_in_are_saved_and_acked(eventmask_channex):
+    from eventmask.testing import revision_chain
+
+    chain = revision_chain(property_id="716305c4-561a-4561-a187-7f5b8aeb5920")
+    eventmask_channex.channex.add(*chain)
+    assert eventmask_channex.pull() == 3
+    eventmask_channex.drain()
+    assert PULLED[-3:] == ["new", "modified", "cancelled"]
+    assert eventmask_channex.channex.acks == {r["id"]: 1 for r in chain}
 
 
 def test_the_receiver_is_asgi(eventmask_receiver):
@@ -74,7 +90,7 @@ def test_a_project_uses_the_fixtures_without_configuration(tmp_path: Path) -> No
         timeout=120,
     )
     out = run.stdout + run.stderr
-    assert "1 failed, 3 passed" in out, out
+    assert "1 failed, 4 passed" in out, out
     assert "KeyError: 'message_thread_id'" in out, out
     assert "test_handler_bug_is_visible" in out
 

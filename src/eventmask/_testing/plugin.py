@@ -6,7 +6,8 @@ eventmask's receiver and inbox when a test first asks for one.
 
 Fixtures: ``eventmask_router`` (override it in your conftest.py to return
 your app's router), ``eventmask_harness``, ``eventmask_inbox``,
-``eventmask_receiver``, ``eventmask_worker`` and ``eventmask_sender``.
+``eventmask_receiver``, ``eventmask_worker``, ``eventmask_sender`` and
+``eventmask_channex`` (the booking revision flow against a Channex stand-in).
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ def eventmask_harness(eventmask_router: Router, tmp_path: Path) -> Iterator[Harn
 
     with harness(eventmask_router, directory=tmp_path, workers=0) as made:
         yield made
+
+
+@pytest.fixture
+def eventmask_channex(eventmask_router: Router, tmp_path: Path) -> Iterator[Harness]:
+    """A harness that also runs the booking revision flow against the Channex stand-in
+    (``harness(eventmask_router, workers=0, channex=True)``); ``.channex`` is the stand-in."""
+    from .harness import harness
+
+    directory = tmp_path / "channex"  # its own inbox, beside eventmask_harness's
+    directory.mkdir(exist_ok=True)
+    with harness(eventmask_router, directory=directory, workers=0, channex=True) as h:
+        yield h
 
 
 @pytest.fixture
