@@ -103,6 +103,10 @@ class ChannexStandIn:
                 done: Response = await call_next(request)
                 await asyncio.sleep(2)
                 return done
+            if fault == "not json":  # a proxy's error page, answered 200
+                return Response(b"<html>Service Unavailable</html>", 200)
+            if fault == "no data":  # JSON, but not the documented shape
+                return JSONResponse({"errors": None, "meta": {"page": 1}})
             if fault == "stored, then 502":  # carried out, then a proxy's 5xx
                 await call_next(request)
                 return JSONResponse({"errors": {"code": "bad_gateway"}}, 502)

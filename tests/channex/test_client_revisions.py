@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
 
-from eventmask._channex.client import AsyncChannexClient, ChannexClient
+from eventmask._channex.client import AsyncChannexClient, ChannexClient, FeedWalk
 from eventmask._channex.revision import BookingRevision, RevisionStatus
-from eventmask._errors import ChannexNotFound
+from eventmask._errors import ChannexError, ChannexNotFound
 from eventmask.testing import revision_attributes, revision_chain
 
 from ..channex_api import API_KEY, ChannexStandIn, serving
@@ -120,3 +121,31 @@ def test_the_async_client_reads_and_acks_alike(api: tuple[str, ChannexStandIn]) 
     got = asyncio.run(main())
     assert [r.id for r in got] == [chain[0]["id"], chain[1]["id"]]
     assert list(standin.revisions.acks) == [chain[0]["id"]]
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("not json", "the answer is not JSON"),
+        ("no data", "the answer has no list of revisions under data (got nothing, page 1)"),
+    ],
+)
+def test_a_feed_that_answers_garbage_is_an_error_not_an_empty_feed(
+    api: tuple[str, ChannexStandIn], fault: str, message: str
+) -> None:
+    url, standin = api
+    standin.revisions.add(revision_attributes(property_id=PROPERTY))
+    standin.faults = [fault]
+    with (
+        ChannexClient(url, API_KEY) as client,
+        pytest.raises(ChannexError, match=re.escape(message)),
+    ):
+        list(client.feed_entries())
+
+
+def test_a_feed_without_a_total_is_read_while_pages_are_full() -> None:
+    """No meta.total: a full page may have another after it (reading one page is the bug)."""
+    walk = FeedWalk()
+    page = [{"id": f"r{n}"} for n in range(100)]
+    assert walk.take({"data": page}) == (page, True)
+    assert walk.take({"data": [*page[:3], {"id": "r100"}]}) == ([{"id": "r100"}], False)

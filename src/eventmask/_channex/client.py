@@ -120,7 +120,18 @@ class FeedWalk:
         return self.pages.params()
 
     def take(self, doc: Any) -> tuple[list[Mapping[str, Any]], bool]:
-        """The page's revisions not returned before, and whether to ask for another page."""
+        """The page's revisions not returned before, and whether to ask for another page.
+
+        An answer without a list under ``data`` is a `ChannexError`: read as an
+        empty page, it would look like a feed with nothing to pull.
+        """
+        found = data(doc) if isinstance(doc, Mapping) else doc
+        if not isinstance(found, list):
+            got = "nothing" if found is None else f"a {type(found).__name__}"
+            raise ChannexError(
+                f"GET /booking_revisions/feed: the answer has no list of revisions under data "
+                f"(got {got}, page {self.pages.page})"
+            )
         entries, more = self.pages.read(doc)
         if self.first_total is None:
             self.first_total = self.pages.total

@@ -157,8 +157,9 @@ class Pages:
         self.total = total if isinstance(total, int) else None
         self.seen += len(entries)
         self.page += 1
-        more = bool(entries) and self.total is not None and self.seen < self.total
-        return entries, more
+        if self.total is None:  # no meta.total: a full page may have another after it
+            return entries, len(entries) >= PAGE
+        return entries, bool(entries) and self.seen < self.total
 
 
 class Base:
