@@ -132,6 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--only", nargs="*", default=None, help="run only these setups")
+    parser.add_argument("--no-drain", action="store_true", help="skip the drain rates")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_receiver needs wrk: apt-get install wrk")
@@ -178,6 +180,38 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
+        # The floor again, in two processes: what --receivers 2 is measured against.
+        "bare_asgi_2_processes": lambda p: [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "benchmarks.apps:bare",
+            "--port",
+            str(p),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        # Storing only, in two receiver processes on one port (serve --receivers 2).
+        "durable_inbox_ingest_only_2_receivers": lambda p: [
+            eventmask,
+            "serve",
+            "benchmarks.apps:router",
+            "--db",
+            str(work / "ingest2.db"),
+            "--workers",
+            "0",
+            "--receivers",
+            "2",
+            "--path",
+            "/channex",
+            "--port",
+            str(p),
+            "--log-level",
+            "warning",
+        ],
         # The same, with no worker in this process: what the receiver itself
         # acknowledges when workers run elsewhere (eventmask worker).
         "durable_inbox_ingest_only": lambda p: [
@@ -198,6 +232,8 @@ def main() -> None:
     }
     figures: dict[str, object] = {"seconds": args.seconds, "connections": args.connections}
     for name, argv in setups.items():
+        if args.only and name not in args.only:
+            continue
         port = _port()
         proc = _start(argv(port), port)
         try:
@@ -206,6 +242,9 @@ def main() -> None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
         print(name, figures[name])
+    if args.only:
+        write_result("receiver-partial", figures)
+        return
     bare = figures["bare_asgi"]["requests_per_s"]  # type: ignore[index]
     durable = figures["durable_inbox"]["requests_per_s"]  # type: ignore[index]
     figures["durable_vs_bare"] = round(durable / bare, 2)
@@ -214,10 +253,18 @@ def main() -> None:
     print("guarded/bare", figures["guarded_vs_bare"])
     ingest = figures["durable_inbox_ingest_only"]["requests_per_s"]  # type: ignore[index]
     figures["durable_ingest_only_vs_bare"] = round(ingest / bare, 2)
-    figures["drain_per_s"] = {w: round(drain_rate(20_000, w, work)) for w in (1, 2)}
+    two = figures["durable_inbox_ingest_only_2_receivers"]["requests_per_s"]  # type: ignore[index]
+    bare2 = figures["bare_asgi_2_processes"]["requests_per_s"]  # type: ignore[index]
+    figures["ingest_2_receivers_vs_bare_2_processes"] = round(two / bare2, 2)
+    print(
+        "ingest only, 2 receivers / bare in 2 processes",
+        figures["ingest_2_receivers_vs_bare_2_processes"],
+    )
+    if not args.no_drain:
+        figures["drain_per_s"] = {w: round(drain_rate(20_000, w, work)) for w in (1, 2)}
     print("durable/bare", figures["durable_vs_bare"], "(goal >= 0.5)")
     print("durable ingest only/bare", figures["durable_ingest_only_vs_bare"])
-    print("drain rate (deliveries/s by workers):", figures["drain_per_s"])
+    print("drain rate (deliveries/s by workers):", figures.get("drain_per_s"))
     write_result("receiver", figures)
 
 

@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.files = [*args.files, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.argv = arguments  # what `serve --receivers` starts its children with
     status: int = args.run(args, sys.stdout, sys.stderr)
     return status
 

@@ -67,9 +67,12 @@ class WorkerProcesses:
     (0, 0)
     """
 
-    def __init__(self, spawn: Callable[[], subprocess.Popen[bytes]], count: int) -> None:
+    def __init__(
+        self, spawn: Callable[[], subprocess.Popen[bytes]], count: int, kind: str = "worker"
+    ) -> None:
         self.spawn = spawn
         self.count = count
+        self.kind = kind  # what the logs call them: "worker", "receiver"
         self._slots = [_Slot() for _ in range(count)]
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -106,7 +109,7 @@ class WorkerProcesses:
                 except OSError as exc:  # no memory, no process slots: try again later
                     slot.deaths += 1
                     slot.due = now + max(restart_delay(slot.deaths), 1.0)
-                    log.error("cannot start a worker process: %s", exc)
+                    log.error("cannot start a %s process: %s", self.kind, exc)
                     return
                 self.restarts += 1
             return
@@ -119,7 +122,8 @@ class WorkerProcesses:
         delay = restart_delay(slot.deaths)
         fields = {"pid": slot.proc.pid, "exit": code, "deaths": slot.deaths, "restart_in_s": delay}
         log.error(
-            "worker process %d %s; restarting it in %g s",
+            "%s process %d %s; restarting it in %g s",
+            self.kind,
             slot.proc.pid,
             _how(code),
             delay,
@@ -155,4 +159,5 @@ class WorkerProcesses:
             except subprocess.TimeoutExpired:
                 proc.kill()
         seconds = round(time.monotonic() - started, 3)
-        log.info("stopped", extra={"fields": {"workers": len(procs), "seconds": seconds}})
+        fields = {f"{self.kind}s": len(procs), "seconds": seconds}
+        log.info("stopped %s processes", self.kind, extra={"fields": fields})

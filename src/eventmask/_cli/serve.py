@@ -26,6 +26,7 @@ from .._inbox.settings import InboxSettings
 from .children import WorkerProcesses
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
 from .logs import LEVELS
+from .receivers import receiver_children, receiver_options
 from .revisions import revision_arguments, revision_options, start_flow
 
 __all__ = ["exit_with_parent", "register"]
@@ -156,7 +157,10 @@ def _run_server(args: argparse.Namespace, router: Any, db: str | None, secrets: 
         # a file that is not an eventmask inbox is refused untouched.
         inbox = _open(args, db, create=True) if db else None
         children = _children(args, db)
-        receiver = _receiver(args, router, inbox, secrets, children)
+        sock, receivers, workers = receiver_children(
+            args, children.status if inbox is not None else None
+        )
+        receiver = _receiver(args, router, inbox, secrets, (children, receivers), workers)
         protocol = guarded_protocol(
             args.header_timeout, args.max_connections, args.max_connections_per_address
         )
@@ -170,13 +174,16 @@ def _run_server(args: argparse.Namespace, router: Any, db: str | None, secrets: 
             access_log=False,
             timeout_graceful_shutdown=30,
         )
+        if args.parent_pid is not None:  # a child receiver: it stops with its parent
+            exit_with_parent(args.parent_pid, lambda: os.kill(os.getpid(), signal.SIGTERM))
         # uvicorn raises the signal again once it has shut down gracefully,
         # so that the default handler kills the process (status -15).  After
         # a clean shutdown eventmask serve exits 0 instead: these handlers
         # take the re-raised signal.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _ignore_signal)
-        uvicorn.Server(config).run()
+        receivers.start()
+        uvicorn.Server(config).run(sockets=None if sock is None else [sock])
     finally:
         stop_logging()
 
@@ -186,11 +193,15 @@ def _receiver(
     router: Any,
     inbox: Any,
     secrets: list[str],
-    children: WorkerProcesses,
+    processes: tuple[WorkerProcesses, WorkerProcesses],
+    workers: Callable[[], tuple[int, int]] | None,
 ) -> Any:
     from .._service.receiver import Receiver
 
+    children, receivers = processes
+
     def stop() -> None:
+        receivers.stop()  # they finish the requests they hold before the workers stop
         children.stop()
         if inbox is not None:
             inbox.close()
@@ -206,7 +217,7 @@ def _receiver(
         body_timeout=args.body_timeout,
         on_startup=children.start if inbox is not None else None,
         on_shutdown=stop,
-        workers=children.status if inbox is not None else None,
+        workers=workers,
         stale_after=args.stale_after,
     )
 
@@ -386,6 +397,8 @@ def register(sub: Any) -> None:
     )
     _worker_options(srv)
     revision_options(srv)
+    receiver_options(srv)
+    srv.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     srv.set_defaults(run=_serve)
 
     wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
