@@ -1,9 +1,10 @@
 """More receiver processes for ``eventmask serve --receivers N``: one socket, N processes.
 
 One receiver process is CPU-bound: its event loop and its group-commit
-writer share one interpreter's GIL.  On this 2-core machine one process took
-about 2,400 durable deliveries a second and two about 3,700, with p99 under
-40 ms (benchmarks/bench_receiver.py, docs/receiver.md "Speed").
+writer share one interpreter's GIL, at about 2,500 durable deliveries a
+second.  Two receivers on separate ports, each loaded by its own wrk, took
+4,380 a second together; on a 2-core machine that wrk shares, a second
+process gains little (docs/receiver.md, "Speed").
 
 Every process binds the port with SO_REUSEPORT, so the kernel spreads new
 connections evenly over their sockets: one socket shared by all of them was
@@ -46,8 +47,8 @@ def receiver_options(parser: argparse.ArgumentParser) -> None:
         "--receivers",
         type=number(int, low=1, high=64),
         default=1,
-        help="receiver processes sharing the port (default 1; on 2 cores, 2 take about 1.5x "
-        "the deliveries a second)",
+        help="receiver processes sharing the port (default 1): for machines with cores to "
+        "spare, as one receiver process is CPU-bound",
     )
     parser.add_argument("--receiver-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers-status", help=argparse.SUPPRESS)
@@ -122,9 +123,12 @@ def _publish(workers: Status) -> str:
     def write() -> None:
         while True:
             running, configured = workers()
-            with open(f"{path}.tmp", "w", encoding="ascii") as f:
-                f.write(f"{running} {configured}")
-            os.replace(f"{path}.tmp", path)
+            try:
+                with open(f"{path}.tmp", "w", encoding="ascii") as f:
+                    f.write(f"{running} {configured}")
+                os.replace(f"{path}.tmp", path)
+            except OSError:  # a full or vanished /tmp: the children say degraded after 5 s
+                pass
             time.sleep(0.25)
 
     threading.Thread(target=write, name="eventmask-workers-status", daemon=True).start()
