@@ -34,6 +34,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children_of(server: int, marker: bytes) -> set[int]:
+    """The pids of the child processes of `server` whose argv has the element `marker`."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == server and marker in argv:
+            found.add(int(pid))
+    return found
+
+
 def kill_leftovers() -> None:
     while started:
         proc = started.pop()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ..conftest import report
-from ..procs import SECRET, Proc, inbox_stats, kill_leftovers, wait_drained
+from ..procs import SECRET, Proc, children_of, inbox_stats, kill_leftovers, wait_drained
 from ..service.test_adversaries import message, post
 
 AUTH = {"X-Channex-Webhook-Secret": SECRET}
@@ -26,20 +26,7 @@ def _no_leftover_processes() -> Any:
 
 def workers_of(server: int) -> set[int]:
     """The pids of the `eventmask worker` children of the server process."""
-    found = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server and b"worker" in argv:
-            found.add(int(pid))
-    return found
+    return children_of(server, b"worker")
 
 
 def wait_for(predicate: Any, timeout: float) -> Any:

@@ -16,7 +16,7 @@ import pytest
 from eventmask._cli.receivers import _publish, _reader
 
 from ..helpers import dumps
-from ..procs import SECRET, Proc, effects, kill_leftovers, wait_drained
+from ..procs import SECRET, Proc, children_of, effects, kill_leftovers, wait_drained
 from ..service.test_adversaries import message, post
 from .test_children import wait_for
 
@@ -31,18 +31,7 @@ def _no_leftover_processes() -> Any:
 
 def receivers_of(server: int) -> set[int]:
     """The pids of the child receivers of the server process (``--receiver-child`` in argv)."""
-    found = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server and b"--receiver-child" in argv:
-            found.add(int(pid))
-    return found
+    return children_of(server, b"--receiver-child")
 
 
 def connections_of(pid: int, port: int) -> int:
