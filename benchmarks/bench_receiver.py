@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -141,94 +142,30 @@ def main() -> None:
     script = work / "post.lua"
     script.write_text(LUA)
     eventmask = str(Path(sys.executable).with_name("eventmask"))
+
+    def bare(*extra: str) -> Callable[[int], list[str]]:
+        return lambda p: [sys.executable, "-m", "uvicorn", "benchmarks.apps:bare", "--port",
+                          str(p), *extra, "--log-level", "warning", "--no-access-log"]  # fmt: skip
+
+    def serve(*extra: str) -> Callable[[int], list[str]]:
+        return lambda p: [eventmask, "serve", "benchmarks.apps:router", *extra, "--path",
+                          "/channex", "--port", str(p), "--log-level", "warning"]  # fmt: skip
+
     setups = {
-        "bare_asgi": lambda p: [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "benchmarks.apps:bare",
-            "--port",
-            str(p),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        "bare_asgi": bare(),
         # The same floor behind eventmask's header deadline and connection cap.
         "bare_asgi_guarded": lambda p: [sys.executable, "-m", "benchmarks.apps", str(p)],
-        "inline": lambda p: [
-            eventmask,
-            "serve",
-            "benchmarks.apps:router",
-            "--inline",
-            "--path",
-            "/channex",
-            "--port",
-            str(p),
-            "--log-level",
-            "warning",
-        ],
-        "durable_inbox": lambda p: [
-            eventmask,
-            "serve",
-            "benchmarks.apps:router",
-            "--db",
-            str(work / "inbox.db"),
-            "--path",
-            "/channex",
-            "--port",
-            str(p),
-            "--log-level",
-            "warning",
-        ],
-        # The floor again, in two processes: what --receivers 2 is measured against.
-        "bare_asgi_2_processes": lambda p: [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "benchmarks.apps:bare",
-            "--port",
-            str(p),
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        # Storing only, in two receiver processes on one port (serve --receivers 2).
-        "durable_inbox_ingest_only_2_receivers": lambda p: [
-            eventmask,
-            "serve",
-            "benchmarks.apps:router",
-            "--db",
-            str(work / "ingest2.db"),
-            "--workers",
-            "0",
-            "--receivers",
-            "2",
-            "--path",
-            "/channex",
-            "--port",
-            str(p),
-            "--log-level",
-            "warning",
-        ],
+        "inline": serve("--inline"),
+        "durable_inbox": serve("--db", str(work / "inbox.db")),
         # The same, with no worker in this process: what the receiver itself
         # acknowledges when workers run elsewhere (eventmask worker).
-        "durable_inbox_ingest_only": lambda p: [
-            eventmask,
-            "serve",
-            "benchmarks.apps:router",
-            "--db",
-            str(work / "ingest.db"),
-            "--workers",
-            "0",
-            "--path",
-            "/channex",
-            "--port",
-            str(p),
-            "--log-level",
-            "warning",
-        ],
+        "durable_inbox_ingest_only": serve("--db", str(work / "ingest.db"), "--workers", "0"),
+        # The floor again, in two processes: what --receivers 2 is measured against.
+        "bare_asgi_2_processes": bare("--workers", "2"),
+        # Storing only, in two receiver processes on one port (serve --receivers 2).
+        "durable_inbox_ingest_only_2_receivers": serve(
+            "--db", str(work / "ingest2.db"), "--workers", "0", "--receivers", "2"
+        ),
     }
     figures: dict[str, object] = {"seconds": args.seconds, "connections": args.connections}
     for name, argv in setups.items():
