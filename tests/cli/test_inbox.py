@@ -91,3 +91,14 @@ def test_rejections_have_a_header_and_iso_times(
     ]
     (row,) = json.loads(run_cli(capsys, "inbox", "rejections", "--json", "--db", db)[1])
     assert (row["at"], row["status"], row["body"]) == ("1970-01-01T00:16:40Z", 401, None)
+
+
+def test_list_says_how_to_get_the_next_page(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A full page ends with the --before that continues it; the last page says nothing more."""
+    status, out, err = run_cli(capsys, "inbox", "list", "--db", db, "--limit", "2")
+    assert status == 0
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["ID", "3", "2"]
+    assert err == "eventmask: more with --before 2\n"
+    status, out, err = run_cli(capsys, "inbox", "list", "--db", db, "--limit", "2", "--before", "2")
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["ID", "1"]
+    assert (status, err) == (0, "")

@@ -526,6 +526,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
         box.close()
     indexes = {name for (name,) in query(str(path), "SELECT name FROM sqlite_master")}
     assert {"eventmask_deliveries_done", "eventmask_rejections_at"} <= indexes
+    assert "eventmask_deliveries_ready" not in indexes  # version 6: the claim's index serves
     assert query(str(path), "SELECT version FROM eventmask_schema") == [(current,)]
 
 

@@ -1,4 +1,4 @@
-"""Operator repairs on both backends: bulk retry by state, time and event; replay."""
+"""Operator views and repairs on both backends: paging, bulk retry, replay."""
 
 from __future__ import annotations
 
@@ -83,3 +83,18 @@ def test_only_done_entries_are_replayed(inbox: Any, clock: Clock) -> None:
         inbox.replay(1)
     with pytest.raises(InboxError, match="no inbox entry 99"):
         inbox.replay(99)
+
+
+def test_listing_pages_by_key_newest_first(inbox: Any, clock: Clock) -> None:
+    """Each page starts below the last id of the one before; together they hold every entry once."""
+    for n in range(7):
+        inbox.put(body(n))
+    _dead(inbox, clock, _failing_router({"d1", "d4", "d6"}))
+    pages, before = [], None
+    while page := inbox.entries(limit=3, before=before):
+        pages.append([e.id for e in page])
+        before = page[-1].id
+    assert pages == [[7, 6, 5], [4, 3, 2], [1]]
+    dead = [e.id for e in inbox.entries("dead", limit=2, before=6)]
+    assert dead == [5, 2]
+    assert inbox.entries(before=1) == []

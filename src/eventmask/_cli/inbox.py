@@ -122,7 +122,7 @@ def _stats(stats: dict[str, Any], out: TextIO) -> None:
         out.write(f"  {kind['status']} {kind['kind']:<24}{kind['count']:>10}\n")
 
 
-def _list(entries: list[Any], out: TextIO, err: TextIO) -> None:
+def _list(entries: list[Any], limit: int, out: TextIO, err: TextIO) -> None:
     out.write("ID\tSTATE\tEVENT\tATTEMPTS\tRECEIVED\tLAST ERROR\n")
     for e in entries:
         received = iso(e.received_at)
@@ -130,6 +130,8 @@ def _list(entries: list[Any], out: TextIO, err: TextIO) -> None:
         out.write(f"{e.id}\t{e.state}\t{e.event}\t{e.attempts}\t{received}\t{error}\n")
     if not entries:
         err.write("eventmask: no entries\n")
+    elif len(entries) == limit:  # on stderr: stdout stays a table for scripts
+        err.write(f"eventmask: more with --before {entries[-1].id}\n")
 
 
 def _show(entry: Any, out: TextIO) -> None:
@@ -194,11 +196,11 @@ def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         stats = inbox.stats()
         write_json(stats, out) if args.json else _stats(stats, out)
     elif args.action == "list":
-        entries = inbox.entries(args.state, args.limit)
+        entries = inbox.entries(args.state, args.limit, before=args.before)
         if args.json:
             write_json([_entry_doc(e, body=False) for e in entries], out)
         else:
-            _list(entries, out, err)
+            _list(entries, args.limit, out, err)
     elif args.action == "rejections":
         rows = inbox.rejections(args.limit)
         if args.json:
@@ -241,7 +243,18 @@ def register(sub: Any) -> None:
     )
     box.add_argument("--event", metavar="NAME", help="retry: entries of this event only")
     box.add_argument("--json", action="store_true", help="stats, list, show, rejections: JSON")
-    box.add_argument("--limit", type=number(int, low=1, high=1_000_000), default=50)
+    box.add_argument(
+        "--limit",
+        type=number(int, low=1, high=1_000_000),
+        default=50,
+        help="list, rejections: at most this many rows, newest first (default 50)",
+    )
+    box.add_argument(
+        "--before",
+        type=number(int, low=1, high=2**63 - 1),
+        metavar="ID",
+        help="list: the next page, entries with ids below ID (the last id shown)",
+    )
     box.add_argument(
         "--older-than",
         type=number(float, low=0),

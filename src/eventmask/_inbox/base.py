@@ -356,8 +356,14 @@ class Inbox:
         """
         raise NotImplementedError
 
-    def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
-        """Entries, newest first, optionally of one state."""
+    def entries(
+        self, state: str | None = None, limit: int = 50, *, before: int | None = None
+    ) -> list[Entry]:
+        """Entries, newest first, optionally of one state.
+
+        Pages by key: ``before`` is the smallest id of the previous page, and
+        the next page starts below it, at the same cost at any depth.
+        """
         raise NotImplementedError
 
     def get(self, entry_id: int) -> Entry:

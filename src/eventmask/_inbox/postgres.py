@@ -259,9 +259,9 @@ STATEMENTS: Final = Statements(
     rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
     refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
     "WHERE bucket >= %s GROUP BY status, kind",
-    entries=f"SELECT {COLUMNS} FROM eventmask_deliveries ORDER BY id DESC LIMIT %s",
+    entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < %s ORDER BY id DESC LIMIT %s",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = %s "
-    "ORDER BY id DESC LIMIT %s",
+    "AND id < %s ORDER BY id DESC LIMIT %s",
     entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = %s",
     retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = %s, "
     "lease_owner = NULL, lease_until = NULL WHERE id = %s AND state IN ('dead', 'pending')",

@@ -40,6 +40,7 @@ from .sqlite_sql import (
     V3,
     V4,
     V5,
+    V6,
 )
 from .writer import Write, WriteKind
 
@@ -135,7 +136,7 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (V1, V2, V3, V4, V5)
+    MIGRATIONS = (V1, V2, V3, V4, V5, V6)
     revision_sql = REVISIONS
     db_errors = (sqlite3.Error,)
 

@@ -6,6 +6,7 @@ supplies the statements.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,25 @@ __all__ = ["OperatorViews"]
 
 # Refusals are counted over the last day in `stats`.
 _DAY = 86_400.0
+
+# Above every entry id: both backends' ids are 64-bit integers.
+_NO_ID = 2**63 - 1
+
+# A purge's transactions aim at this many seconds each (see `purge`).
+_PURGE_STEP = 0.1
+
+
+def _next_chunk(size: int, took: float) -> int:
+    """The next purge chunk: doubled while a transaction is quick, halved when slow.
+
+    >>> _next_chunk(5_000, 0.01), _next_chunk(5_000, 0.1), _next_chunk(5_000, 0.5)
+    (10000, 5000, 2500)
+    """
+    if took < _PURGE_STEP / 2:
+        return min(size * 2, 200_000)
+    if took > _PURGE_STEP * 2:
+        return max(size // 2, 1_000)
+    return size
 
 
 class OperatorViews(SQLBackend):
@@ -62,15 +82,19 @@ class OperatorViews(SQLBackend):
         """Deliveries stored outside the table, waiting to move in (SQLite's intake spool)."""
         return 0, None
 
-    def entries(self, state: str | None = None, limit: int = 50) -> list[Entry]:
-        """Entries, newest first, optionally of one state."""
+    def entries(
+        self, state: str | None = None, limit: int = 50, *, before: int | None = None
+    ) -> list[Entry]:
+        """Entries, newest first, optionally of one state, with ids below `before`."""
         if state is not None and state not in STATES:
             raise InboxError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
+        below = _NO_ID if before is None else before
         with self.connection() as conn:
             if state is None:
-                rows = conn.execute(self.statements.entries, (limit,)).fetchall()
+                rows = conn.execute(self.statements.entries, (below, limit)).fetchall()
             else:
-                rows = conn.execute(self.statements.entries_in_state, (state, limit)).fetchall()
+                params = (state, below, limit)
+                rows = conn.execute(self.statements.entries_in_state, params).fetchall()
         return [entry_of(r) for r in rows]
 
     def get(self, entry_id: int) -> Entry:
@@ -126,19 +150,24 @@ class OperatorViews(SQLBackend):
     def purge(self, older_than: float, chunk: int = 5_000) -> int:
         """Delete done entries and rejections older than `older_than` seconds.
 
-        In transactions of `chunk` rows: a large purge never holds SQLite's
-        write lock (or PostgreSQL's row locks) long enough to delay receivers.
+        In transactions of about 0.1 s each, starting at `chunk` rows: a large
+        purge never holds SQLite's write lock (or PostgreSQL's row locks) long
+        enough to delay receivers, and a long one is not slowed by a commit
+        every few thousand rows (benchmarks/bench_operator.py).
         """
         cutoff = self.clock() - older_than
         removed = 0
         for statement in (self.statements.purge_done, self.statements.purge_rejections):
+            size = chunk
             while True:
+                started = time.perf_counter()
                 with self.transaction() as conn:
-                    count = int(conn.execute(statement, (cutoff, chunk)).rowcount)
+                    count = int(conn.execute(statement, (cutoff, size)).rowcount)
                 if statement is self.statements.purge_done:
                     removed += count
-                if count < chunk:
+                if count < size:
                     break
+                size = _next_chunk(size, time.perf_counter() - started)
         with self.transaction() as conn:  # a row per minute and kind: a small table
             conn.execute(self.statements.purge_refusal_counts, (cutoff,))
         return removed
