@@ -152,8 +152,9 @@ class OperatorViews(SQLBackend):
 
         In transactions of about 0.1 s each, starting at `chunk` rows: a large
         purge never holds SQLite's write lock (or PostgreSQL's row locks) long
-        enough to delay receivers, and a long one is not slowed by a commit
-        every few thousand rows (benchmarks/bench_operator.py).
+        enough to delay receivers, however much a row costs to delete on this
+        disk.  (Larger chunks did not make the purge itself faster: its time is
+        in the index updates, benchmarks/bench_operator.py.)
         """
         cutoff = self.clock() - older_than
         removed = 0
