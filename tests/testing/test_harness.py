@@ -96,7 +96,13 @@ def test_the_harness_runs_the_whole_revision_flow(workers: int) -> None:
                                        property_id=PROPERTY))  # fmt: skip
         h.drain()
         acks = dict(h.channex.acks)
-    assert [status for _, status in saved] in (["new", "modified", "cancelled"], ["cancelled"])
+    # Handled in inserted_at order, never an older one after a newer: a revision
+    # stored after a newer one was handled is done without its handlers
+    # (docs/bookings.md), so with 2 workers any ordered run ending in the last can be seen.
+    statuses = [status for _, status in saved]
+    order = ["new", "modified", "cancelled"]
+    assert statuses[-1:] == ["cancelled"]
+    assert statuses == sorted(set(statuses), key=order.index)
     assert acks == {r["id"]: 1 for r in chain}
 
 
