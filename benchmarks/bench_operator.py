@@ -3,7 +3,7 @@
 Run: PYTHONPATH=. .venv/bin/python -m benchmarks.bench_operator [--entries 1000000]
 
 The inbox is filled in one transaction with `--entries` entries: 1% pending,
-the rest done long ago (a week-old backlog that a purge removes).  Every
+the rest done two weeks ago (a backlog that `purge --older-than 7` removes).  Every
 figure is the command's own time past start-up: the command run as
 `eventmask ...` on the full inbox minus the same command on an empty inbox,
 measured beside it in the same run, best of 3 (the empty run pays every
