@@ -59,6 +59,13 @@ def test_lazy_exports_agree_with_the_type_checking_imports() -> None:
     assert sorted(table) == eventmask.__all__
 
 
+def test_dir_lists_the_public_names_and_nothing_else() -> None:
+    """dir(eventmask) is what a user may import: __all__, with __version__."""
+    public = [name for name in dir(eventmask) if not name.startswith("_")]
+    assert public == eventmask.__all__
+    assert "__version__" in dir(eventmask)
+
+
 def test_postgres_inbox_is_listed_typed_and_lazy() -> None:
     """PostgresInbox is in eventmask.inbox.__all__ and resolves to the real class."""
     from eventmask._inbox.postgres import PostgresInbox

@@ -45,6 +45,11 @@ def save(revision: BookingRevision) -> None:
     print(revision.arrival)  # a typo: the field is arrival_date
 """
 
+TYPOS = """
+from eventmask import Routr
+from eventmask.inbox import current_delivry
+"""
+
 PYRIGHT = shutil.which("pyright", path=str(Path(sys.executable).parent))
 
 
@@ -107,3 +112,12 @@ def test_misused_handlers_and_fields_are_type_errors(tmp_path: Path, checker: st
     status, out = CHECKERS[checker](tmp_path, {"wrong_revision.py": WRONG_REVISION_FIELD})
     assert status == 1, out
     assert "wrong_revision.py:9" in out, out
+
+
+@pytest.mark.parametrize("checker", CHECKERS)
+def test_misspelt_lazy_names_are_type_errors(tmp_path: Path, checker: str) -> None:
+    """The names loaded on first use are visible to type checkers, and a typo is an error."""
+    status, out = CHECKERS[checker](tmp_path, {"typos.py": TYPOS})
+    assert status == 1, out
+    for line, name in [(2, "Routr"), (3, "current_delivry")]:
+        assert re.search(rf"typos.py:{line}:.*{name}", out), out

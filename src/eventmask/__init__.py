@@ -144,14 +144,22 @@ if TYPE_CHECKING:
     from ._webhooks.validation import WebhookReport, validate_webhook
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eventmask' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups are plain attribute reads
-    return value
+# Under `if not TYPE_CHECKING`, so that type checkers see only the real
+# names above: with a module `__getattr__` in view, mypy would type any typo
+# (`from eventmask import Routr`) as its return type instead of an error.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'eventmask' has no attribute {name!r}")
+        value = getattr(_importlib.import_module(module, __name__), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({"__version__", *__all__})
+
+
+del TYPE_CHECKING  # a switch for type checkers, not a name of the package

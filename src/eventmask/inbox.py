@@ -16,7 +16,7 @@ on first use (docs/receiver.md, docs/deployment.md).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._envelope import Envelope
 from ._errors import InboxError, InboxUnavailable, NotAnInbox
@@ -48,10 +48,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # PostgresInbox needs psycopg (eventmask[postgres]): imported on first use.
-    if name == "PostgresInbox":
-        from ._inbox.postgres import PostgresInbox
+# Hidden from type checkers, which see the import above: a visible
+# `__getattr__` would type every misspelt name as its return type.
+if not TYPE_CHECKING:
 
-        return PostgresInbox
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        # PostgresInbox needs psycopg (eventmask[postgres]): imported on first use.
+        if name == "PostgresInbox":
+            from ._inbox.postgres import PostgresInbox
+
+            return PostgresInbox
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
