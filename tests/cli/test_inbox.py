@@ -9,9 +9,11 @@ import pytest
 
 from eventmask import Notification, Router
 from eventmask._inbox.base import Refusal, RefusalBatch
+from eventmask._json import dumps
 from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
+from eventmask.testing import revision_attributes
 
-from ..helpers import body, run_cli
+from ..helpers import body, run_cli, uuid
 
 
 @pytest.fixture
@@ -60,9 +62,13 @@ def test_bulk_retry_since_a_time(db: str, capsys: pytest.CaptureFixture[str]) ->
     [
         (["retry"], "needs an entry ID, or --state, --since or --event"),
         (["retry", "1", "--state", "dead"], "an entry ID or filters, not both"),
-        (["retry", "--state", "done"], "only dead or pending entries are retried, not done"),
+        (["retry", "--state", "done"], "invalid choice: 'done' (choose from 'dead', 'pending')"),
         (["retry", "--since", "last week"], "expected an ISO 8601 time"),
-        (["replay"], "inbox replay needs an entry ID"),
+        (["replay"], "the following arguments are required: ID"),
+        (["show"], "inbox show needs an entry ID or --revision, not both"),
+        (["show", "1", "--revision", "r"], "inbox show needs an entry ID or --revision"),
+        (["stats", "--state", "dead"], "unrecognized arguments: --state dead"),
+        (["purge", "--limit", "5"], "unrecognized arguments: --limit 5"),
     ],
 )
 def test_usage_errors(
@@ -102,3 +108,52 @@ def test_list_says_how_to_get_the_next_page(db: str, capsys: pytest.CaptureFixtu
     status, out, err = run_cli(capsys, "inbox", "list", "--db", db, "--limit", "2", "--before", "2")
     assert [line.split("\t")[0] for line in out.splitlines()] == ["ID", "1"]
     assert (status, err) == (0, "")
+
+
+def test_list_shows_the_error_class_and_message_before_the_handler(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LAST ERROR is the exception, unqualified, with its message, then the route."""
+    rows = run_cli(capsys, "inbox", "list", "--db", db)[1].splitlines()
+    assert rows[1].split("\t")[-1] == "KeyError: 'room_type_id' (db.<locals>.broken <- *)"
+
+
+def test_list_of_one_event(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_cli(capsys, "inbox", "list", "--event", "message", "--db", db)[1]
+    assert [line.split("\t")[:3] for line in out.splitlines()[1:]] == [
+        ["2", "dead", "message"],
+        ["1", "dead", "message"],
+    ]
+
+
+def test_show_finds_a_revision_by_its_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "inbox.db")
+    revision = revision_attributes(property_id=uuid(1))
+    with SQLiteInbox(db) as inbox:
+        inbox.store_revisions([(revision["id"], uuid(1), dumps({"attributes": revision}))])
+    status, out, _ = run_cli(capsys, "inbox", "show", "--revision", revision["id"], "--db", db)
+    assert (status, out.splitlines()[0]) == (
+        0,
+        "entry 1: booking_revision, pending after 0 attempts",
+    )
+    status, _, err = run_cli(capsys, "inbox", "show", "--revision", uuid(9), "--db", db)
+    assert (status, err) == (1, f"eventmask: no inbox entry for booking revision {uuid(9)}\n")
+
+
+def test_each_action_offers_only_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """``inbox --help`` names every action; an action's help, only the flags it reads."""
+    summary = run_cli(capsys, "inbox", "--help")[1]
+    for action in ("migrate", "stats", "list", "show", "retry", "replay", "purge", "rejections"):
+        assert f"\n    {action}" in summary, action
+    purge = run_cli(capsys, "inbox", "purge", "--help")[1]
+    assert "--older-than DAYS" in purge
+    assert "(default: 7.0)" in purge
+    assert "--limit" not in purge
+    assert "--state" not in purge
+    listing = run_cli(capsys, "inbox", "list", "--help")[1]
+    assert "--limit LIMIT" in listing
+    assert "(default: 50)" in listing
+    assert "--older-than" not in listing
+    assert "--force" not in listing

@@ -260,7 +260,7 @@ def test_version_and_db_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"eventmask {eventmask.__version__}\n"
     with pytest.raises(SystemExit):
-        main(["inbox", "--help"])
+        main(["inbox", "stats", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "[--db URL]" in help_text
     assert "default: $EVENTMASK_DB" in help_text

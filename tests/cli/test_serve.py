@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ..conftest import ROOT, report
+from ..helpers import run_cli
 from ..procs import EVENTMASK, Proc, Replay, effects, kill_leftovers, wait_drained
 
 
@@ -154,7 +155,7 @@ def test_inbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     fields = row.split("\t")
     assert fields[:4] == ["1", "dead", "message", "1"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields[4])
-    assert fields[5].endswith("RuntimeError: failing on purpose: x")
+    assert fields[5] == "RuntimeError: failing on purpose: x (maybe_fail <- *)"
     status, out = run("inbox", "list", "--json")
     assert [e["id"] for e in json.loads(out)] == [2, 1]
     assert json.loads(out)[0]["done_at"].endswith("Z")
@@ -189,3 +190,21 @@ def test_sigterm_ends_the_server_even_with_stderr_blocked(tmp_path: Path) -> Non
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(20) == 0
     report(f"SIGTERM with a blocked stderr: exited 0 after {time.monotonic() - started:.2f} s")
+
+
+def test_help_shows_every_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --help`` gives each option's default, as the options themselves would apply it."""
+    monkeypatch.setenv("COLUMNS", "300")  # no wrapping inside X-Channex-Webhook-Secret
+    text = " ".join(run_cli(capsys, "serve", "--help")[1].split())
+    for option, default in [
+        ("--host HOST", "127.0.0.1"),
+        ("--port PORT", "8000"),
+        ("--workers N", "1"),
+        ("--header NAME", "X-Channex-Webhook-Secret"),
+        ("--lease SECONDS", "60.0"),
+        ("--max-body BYTES", "1048576"),
+    ]:
+        described = text.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert f"(default: {default})" in described, (option, described)

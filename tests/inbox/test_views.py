@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from eventmask import Notification, Router
+from eventmask._json import dumps
 from eventmask.inbox import InboxError, Worker, current_delivery
+from eventmask.testing import revision_attributes
 
-from ..helpers import body
+from ..helpers import body, uuid
 from .conftest import Clock
 
 
@@ -98,3 +100,26 @@ def test_listing_pages_by_key_newest_first(inbox: Any, clock: Clock) -> None:
     dead = [e.id for e in inbox.entries("dead", limit=2, before=6)]
     assert dead == [5, 2]
     assert inbox.entries(before=1) == []
+
+
+def test_entries_of_one_event_page_by_key_and_take_a_state(inbox: Any, clock: Clock) -> None:
+    """``event=`` narrows the listing; it combines with ``state=`` and pages with ``before=``."""
+    for n, event in enumerate(["message", "review", "message", "message", "review"]):
+        inbox.put(body(n, event=event))
+    _dead(inbox, clock, _failing_router({"d0"}))
+    assert [e.id for e in inbox.entries(event="message")] == [4, 3, 1]
+    assert [e.id for e in inbox.entries(event="message", limit=2)] == [4, 3]
+    assert [e.id for e in inbox.entries(event="message", before=3)] == [1]
+    assert [e.id for e in inbox.entries("dead", event="message")] == [1]
+    assert [e.id for e in inbox.entries("dead", event="review")] == []
+    assert inbox.entries(event="booking_new") == []
+
+
+def test_a_revision_entry_is_found_by_its_revision_id(inbox: Any) -> None:
+    """The Channex revision id, in any case, finds its entry; an unknown id names itself."""
+    revision = revision_attributes(property_id=uuid(1))
+    inbox.store_revisions([(revision["id"], uuid(1), dumps({"attributes": revision}))])
+    entry = inbox.revision_entry(revision["id"].upper())
+    assert (entry.id, entry.event, entry.property_id) == (1, "booking_revision", uuid(1))
+    with pytest.raises(InboxError, match=f"no inbox entry for booking revision {uuid(9)}"):
+        inbox.revision_entry(uuid(9))

@@ -30,6 +30,7 @@ __all__ = [
     "UNREADABLE",
     "ArgumentParser",
     "Command",
+    "HelpFormatter",
     "add_db_argument",
     "database",
     "iso",
@@ -55,8 +56,40 @@ DB_HELP: Final = (
 )
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default, unless its own text already names one.
+
+    A flag's default is part of what it means (``--lease`` is 60 s unless
+    given), so ``--help`` shows it without every help string repeating it.
+
+    >>> parser = ArgumentParser(prog="demo")
+    >>> _ = parser.add_argument("--port", type=int, default=8000, help="the TCP port")
+    >>> "the TCP port (default: 8000)" in parser.format_help()
+    True
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        # By identity: 1 == True, and ``--workers 1`` has a default to show.
+        flag = any(action.default is value for value in (None, False, True, argparse.SUPPRESS))
+        quiet = flag or not action.option_strings
+        if quiet or "default" in text or "%(default)" in text:
+            return action.help
+        return f"{text} (default: %(default)s)".lstrip()
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that exits 2 with ``eventmask: error: ...`` on a usage error."""
+    """argparse that exits 2 with ``eventmask: error: ...`` on a usage error.
+
+    Its help shows each option's default (`HelpFormatter`).
+
+    >>> ArgumentParser(prog="demo").formatter_class is HelpFormatter
+    True
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print the usage and the problem; exit 2."""

@@ -7,8 +7,10 @@ records as JSON, times in ISO 8601 too.
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any, TextIO
 
+from .._inbox.states import STATES
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -22,8 +24,6 @@ from .common import (
 )
 
 __all__ = ["register"]
-
-ACTIONS = ("migrate", "stats", "list", "show", "retry", "replay", "purge", "rejections")
 
 
 def _migrate(db: str, out: TextIO, err: TextIO) -> int:
@@ -100,14 +100,32 @@ def _entry_doc(entry: Any, *, body: bool = True) -> dict[str, Any]:
     return doc
 
 
-def _first_line(text: str | None, width: int = 120) -> str:
+_TRACEBACK = ": Traceback (most recent call last):"
+
+# "eventmask._errors.NotificationError: ..." -> "NotificationError: ...".
+_QUALIFIED = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*(?::|$))")
+
+
+def _first_line(text: str | None, width: int = 160) -> str:
+    r"""A failure in one line: the exception and its message first, then the handler.
+
+    A handler failure is stored as ``route: Traceback ...`` ending in the
+    exception's line; the message comes before the route so that a long
+    route name, not the message, is what the width cuts.
+
+    >>> _first_line("on_booking <- booking: Traceback (most recent call last):\n"
+    ...             "  File ...\neventmask._errors.NotificationError: no revision id")
+    'NotificationError: no revision id (on_booking <- booking)'
+    """
     if not text:
         return ""
-    # A handler failure is "route: Traceback ...\n...\nKeyError: 'x'": name and exception.
     lines = text.strip().splitlines()
     line = lines[0]
-    if len(lines) > 1:
-        line = f"{line.split('Traceback')[0]}{lines[-1].strip()}"
+    if line.endswith(_TRACEBACK):
+        failures = sum(1 for ln in lines if ln.endswith(_TRACEBACK))
+        error = _QUALIFIED.sub("", lines[-1].strip())
+        more = f", and {failures - 1} more" if failures > 1 else ""
+        line = f"{error} ({line.removesuffix(_TRACEBACK)}{more})"
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
@@ -189,14 +207,11 @@ def _retry(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 
 def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.action in ("show", "replay") and args.id is None:
-        err.write(f"eventmask: error: inbox {args.action} needs an entry ID\n")
-        return EXIT_USAGE
     if args.action == "stats":
         stats = inbox.stats()
         write_json(stats, out) if args.json else _stats(stats, out)
     elif args.action == "list":
-        entries = inbox.entries(args.state, args.limit, before=args.before)
+        entries = inbox.entries(args.state, args.limit, before=args.before, event=args.event)
         if args.json:
             write_json([_entry_doc(e, body=False) for e in entries], out)
         else:
@@ -208,7 +223,10 @@ def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             _rejections(rows, out)
     elif args.action == "show":
-        entry = inbox.get(args.id)
+        if (args.id is None) == (args.revision is None):
+            err.write("eventmask: error: inbox show needs an entry ID or --revision, not both\n")
+            return EXIT_USAGE
+        entry = inbox.get(args.id) if args.revision is None else inbox.revision_entry(args.revision)
         write_json(_entry_doc(entry), out) if args.json else _show(entry, out)
     elif args.action == "retry":
         return _retry(inbox, args, out, err)
@@ -221,48 +239,82 @@ def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def register(sub: Any) -> None:
-    """Add the inbox command to the subcommands `sub`."""
-    box = sub.add_parser(
-        "inbox",
-        help="create the inbox (migrate); read and repair it: stats, list, show, retry, replay",
-    )
-    box.add_argument("action", choices=ACTIONS)
-    box.add_argument("id", nargs="?", type=number(int, low=1, high=2**63 - 1), metavar="ID")
-    add_db_argument(box)
-    box.add_argument(
-        "--state",
-        choices=["pending", "claimed", "done", "dead"],
-        help="list: entries in this state; retry: retry all entries in it (dead or pending)",
-    )
-    box.add_argument(
-        "--since",
-        type=moment,
-        metavar="WHEN",
-        help="retry: entries received since WHEN (ISO 8601, or an age: 90m, 2h, 7d)",
-    )
-    box.add_argument("--event", metavar="NAME", help="retry: entries of this event only")
-    box.add_argument("--json", action="store_true", help="stats, list, show, rejections: JSON")
-    box.add_argument(
+_ID = number(int, low=1, high=2**63 - 1)
+
+# Each action, what it does (the summary in `eventmask inbox --help`).
+_ABOUT = {
+    "migrate": "create the inbox, or bring its schema up to date",
+    "stats": "entries per state, the oldest pending age, refusals in the last 24 h",
+    "list": "entries, newest first, a page at a time",
+    "show": "one entry: its times, last error and body",
+    "retry": "make dead (or backed-off pending) entries pending again",
+    "replay": "store a done entry again, as a new pending entry",
+    "purge": "delete done entries and refusals older than some days",
+    "rejections": "the latest refused requests, with their reasons",
+}
+
+
+def _limit(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
         "--limit",
         type=number(int, low=1, high=1_000_000),
         default=50,
-        help="list, rejections: at most this many rows, newest first (default 50)",
+        help=f"at most this many {what}, newest first",
     )
-    box.add_argument(
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON, times in ISO 8601")
+
+
+def _add_actions(actions: Any) -> dict[str, argparse.ArgumentParser]:
+    """One parser per action, each with only the options it reads."""
+    cmds = {name: actions.add_parser(name, help=about, description=about)
+            for name, about in _ABOUT.items()}  # fmt: skip
+    for cmd in cmds.values():
+        add_db_argument(cmd)
+    for name in ("stats", "list", "show", "rejections"):
+        _json(cmds[name])
+    for name in ("show", "retry", "replay"):
+        nargs = None if name == "replay" else "?"
+        cmds[name].add_argument("id", nargs=nargs, type=_ID, metavar="ID", help="an entry id")
+    return cmds
+
+
+def register(sub: Any) -> None:
+    """Add the inbox command, one subcommand per action, to the subcommands `sub`."""
+    box = sub.add_parser(
+        "inbox",
+        help="create the inbox; read and repair it: stats, list, show, retry, replay, purge, "
+        "rejections",
+    )
+    actions = box.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cmds = _add_actions(actions)
+    listing, retry = cmds["list"], cmds["retry"]
+    listing.add_argument("--state", choices=STATES, help="only entries in this state")
+    listing.add_argument("--event", metavar="NAME", help="only entries of this event")
+    _limit(listing, "rows")
+    listing.add_argument(
         "--before",
-        type=number(int, low=1, high=2**63 - 1),
+        type=_ID,
         metavar="ID",
-        help="list: the next page, entries with ids below ID (the last id shown)",
+        help="the next page: entries with ids below ID (the last id shown)",
     )
-    box.add_argument(
-        "--older-than",
-        type=number(float, low=0),
-        default=7.0,
-        metavar="DAYS",
-        help="purge: done entries and refusals older than this (default 7)",
+    cmds["show"].add_argument(
+        "--revision", metavar="REVISION_ID", help="the entry of this booking revision, by its id"
     )
-    box.add_argument(
-        "--force", action="store_true", help="purge: even inside the deduplication window"
+    retry.add_argument("--state", choices=("dead", "pending"),
+                       help="retry every entry in this state (default: dead)")  # fmt: skip
+    retry.add_argument(
+        "--since",
+        type=moment,
+        metavar="WHEN",
+        help="only entries received since WHEN (ISO 8601, or an age: 90m, 2h, 7d)",
     )
+    retry.add_argument("--event", metavar="NAME", help="only entries of this event")
+    _limit(cmds["rejections"], "refused requests")
+    purge = cmds["purge"]
+    purge.add_argument("--older-than", type=number(float, low=0), default=7.0, metavar="DAYS",
+                       help="done entries and refusals older than this many days")  # fmt: skip
+    purge.add_argument("--force", action="store_true", help="even inside the deduplication window")
     box.set_defaults(run=_inbox)

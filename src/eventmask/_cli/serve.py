@@ -25,9 +25,9 @@ from .._catalogue import SECRET_HEADER, split_secrets
 from .._inbox.settings import InboxSettings
 from .children import WorkerProcesses
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
-from .logs import LEVELS
 from .receivers import receiver_children, receiver_options
 from .revisions import revision_arguments, revision_options, start_flow
+from .serve_options import limit_options, worker_options
 
 __all__ = ["exit_with_parent", "register"]
 
@@ -374,17 +374,24 @@ def register(sub: Any) -> None:
     srv.add_argument("app", metavar="APP", help="module:router")
     add_db_argument(srv)
     srv.add_argument("--inline", action="store_true", help="no inbox: dispatch before answering")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=number(int, low=0, high=65_535), default=8000)
-    srv.add_argument("--path", default="/", help="where deliveries are taken (default: /)")
+    srv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on",
+    )
+    srv.add_argument(
+        "--port", type=number(int, low=0, high=65_535), default=8000, help="the TCP port"
+    )
+    srv.add_argument("--path", default="/", help="where deliveries are taken")
     srv.add_argument(
         "--workers",
+        metavar="N",
         type=number(int, low=0, high=MAX_WORKERS),
         default=1,
-        help=f"inbox worker processes, at most {MAX_WORKERS} (default: 1)",
+        help=f"inbox worker processes, at most {MAX_WORKERS}",
     )
-    srv.add_argument("--header", default=SECRET_HEADER, help="the secret's header")
-    _limits(srv)
+    srv.add_argument("--header", metavar="NAME", default=SECRET_HEADER, help="the secret's header")
+    limit_options(srv)
     srv.add_argument(
         "--no-metrics",
         action="store_true",
@@ -395,25 +402,30 @@ def register(sub: Any) -> None:
         action="store_true",
         help="one entry per booking revision, whether it came as booking or booking_*",
     )
-    _worker_options(srv)
+    worker_options(srv)
     revision_options(srv)
     receiver_options(srv)
     srv.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     srv.set_defaults(run=_serve)
+    _register_worker(sub)
 
+
+def _register_worker(sub: Any) -> None:
     wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
     wrk.add_argument("app", metavar="APP", help="module:router")
     add_db_argument(wrk)
     wrk.add_argument(
         "--workers",
+        metavar="N",
         type=number(int, low=1, high=MAX_WORKERS),
         default=1,
-        help=f"worker threads, at most {MAX_WORKERS} (default: 1)",
+        help=f"worker threads, at most {MAX_WORKERS}",
     )
-    _worker_options(wrk)
+    worker_options(wrk)
     wrk.add_argument(
         "--metrics-port",
         type=number(int, low=1, high=65_535),
+        metavar="PORT",
         default=None,
         help="serve this worker's Prometheus metrics on this port",
     )
@@ -421,67 +433,3 @@ def register(sub: Any) -> None:
     wrk.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     revision_options(wrk)
     wrk.set_defaults(run=_worker)
-
-
-def _limits(srv: argparse.ArgumentParser) -> None:
-    """The receiver's limits and deadlines (docs/receiver.md, "Facing the internet")."""
-    srv.add_argument(
-        "--max-body",
-        type=number(int, low=1_024),
-        default=1_048_576,
-        help="bytes, at least 1024 (413 above)",
-    )
-    srv.add_argument(
-        "--header-timeout",
-        type=number(float, low=0, above=True),
-        default=10.0,
-        help="seconds for a connection to send its request headers (then it is closed)",
-    )
-    srv.add_argument(
-        "--body-timeout",
-        type=number(float, low=0, above=True),
-        default=10.0,
-        help="seconds for a request body to arrive (then 408)",
-    )
-    srv.add_argument(
-        "--write-timeout",
-        type=number(float, low=0, above=True),
-        default=_DEFAULTS.write_timeout,
-        help="seconds a delivery may wait for the inbox before the answer is 503",
-    )
-    srv.add_argument(
-        "--stale-after",
-        type=number(float, low=0, above=True),
-        default=600.0,
-        help="seconds: /health says degraded once the oldest pending entry is older",
-    )
-    srv.add_argument(
-        "--max-connections",
-        type=number(int, low=1, high=1_000_000),
-        default=None,
-        help="open connections before new ones get 503 (default: half the file limit, "
-        "at most 1024)",
-    )
-    srv.add_argument(
-        "--max-connections-per-address",
-        type=number(int, low=1, high=1_000_000),
-        default=None,
-        help="open connections one client address may hold (default: a sixteenth of "
-        "--max-connections, at least 8); behind a reverse proxy, give it --max-connections",
-    )
-
-
-def _worker_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lease",
-        type=number(float, low=0, above=True),
-        default=_DEFAULTS.lease,
-        help="seconds a claim is held",
-    )
-    parser.add_argument(
-        "--max-attempts",
-        type=number(int, low=1),
-        default=_DEFAULTS.max_attempts,
-        help="then a dead letter",
-    )
-    parser.add_argument("--log-level", default="info", choices=LEVELS)

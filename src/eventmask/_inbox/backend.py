@@ -59,6 +59,8 @@ class Statements:
     refusal_kinds: str  # (bucket) -> status, kind, count since, per status and kind
     entries: str  # (limit) -> rows of COLUMNS, newest first
     entries_in_state: str  # (state, limit)
+    entries_of_event: str  # (event, state, state, below, limit); state None is every state
+    revision_entry: str  # (revision_key) -> one row of COLUMNS: a booking revision's entry
     entry: str  # (id) -> one row of COLUMNS
     retry: str  # (available_at, id) -> rowcount 1 when a dead or pending entry was reset
     # (available_at, state, since, event, event) -> rowcount; event None matches every event

@@ -14,7 +14,7 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 import attrs
 
@@ -27,6 +27,7 @@ from .._envelope import Envelope
 from .._errors import InvalidJSON
 from .._json import loads
 from .settings import InboxSettings
+from .states import STATES, State
 
 __all__ = [
     "REFUSAL_BUCKET",
@@ -46,9 +47,6 @@ __all__ = [
     "current_delivery",
     "delivery_context",
 ]
-
-State = Literal["pending", "claimed", "done", "dead"]
-STATES: Final[tuple[State, ...]] = ("pending", "claimed", "done", "dead")
 
 
 @attrs.frozen(slots=True)
@@ -357,9 +355,14 @@ class Inbox:
         raise NotImplementedError
 
     def entries(
-        self, state: str | None = None, limit: int = 50, *, before: int | None = None
+        self,
+        state: str | None = None,
+        limit: int = 50,
+        *,
+        before: int | None = None,
+        event: str | None = None,
     ) -> list[Entry]:
-        """Entries, newest first, optionally of one state.
+        """Entries, newest first, optionally of one state and of one event.
 
         Pages by key: ``before`` is the smallest id of the previous page, and
         the next page starts below it, at the same cost at any depth.
@@ -368,6 +371,10 @@ class Inbox:
 
     def get(self, entry_id: int) -> Entry:
         """One entry (raise InboxError if there is none)."""
+        raise NotImplementedError
+
+    def revision_entry(self, revision_id: str) -> Entry:
+        """The entry of one booking revision, by its Channex id (raise InboxError if none)."""
         raise NotImplementedError
 
     def retry(self, entry_id: int) -> None:
@@ -439,3 +446,10 @@ class Inbox:
     def close(self) -> None:
         """Stop the writer and close connections."""
         raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        """The inbox itself; leaving the block closes it."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

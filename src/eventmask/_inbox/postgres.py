@@ -262,6 +262,10 @@ STATEMENTS: Final = Statements(
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < %s ORDER BY id DESC LIMIT %s",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = %s "
     "AND id < %s ORDER BY id DESC LIMIT %s",
+    entries_of_event=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE event = %s "
+    "AND (%s::text IS NULL OR state = %s::text) AND id < %s ORDER BY id DESC LIMIT %s",
+    revision_entry=f"SELECT {COLUMNS} FROM eventmask_deliveries "
+    "WHERE revision_key = %s AND event = 'booking_revision'",
     entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = %s",
     retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = %s, "
     "lease_owner = NULL, lease_until = NULL WHERE id = %s AND state IN ('dead', 'pending')",

@@ -105,6 +105,12 @@ STATEMENTS: Final = Statements(
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < ? ORDER BY id DESC LIMIT ?",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = ? "
     "AND id < ? ORDER BY id DESC LIMIT ?",
+    # No index on event: the listing walks ids downwards until the page is full,
+    # quick for an event that is common, a scan for one that is rare.
+    entries_of_event=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE event = ? "
+    "AND (? IS NULL OR state = ?) AND id < ? ORDER BY id DESC LIMIT ?",
+    revision_entry=f"SELECT {COLUMNS} FROM eventmask_deliveries "
+    "WHERE revision_key = ? AND event = 'booking_revision'",
     entry=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id = ?",
     retry="UPDATE eventmask_deliveries SET state = 'pending', attempts = 0, available_at = ?, "
     "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('dead', 'pending')",

@@ -14,6 +14,7 @@ from typing import Any
 from .._errors import InboxError
 from .backend import SQLBackend, entry_of
 from .base import STATES, Entry
+from .revisions import revision_key
 
 __all__ = ["OperatorViews"]
 
@@ -83,18 +84,26 @@ class OperatorViews(SQLBackend):
         return 0, None
 
     def entries(
-        self, state: str | None = None, limit: int = 50, *, before: int | None = None
+        self,
+        state: str | None = None,
+        limit: int = 50,
+        *,
+        before: int | None = None,
+        event: str | None = None,
     ) -> list[Entry]:
-        """Entries, newest first, optionally of one state, with ids below `before`."""
+        """Entries, newest first, optionally of one state and one event, with ids below `before`."""
         if state is not None and state not in STATES:
             raise InboxError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
         below = _NO_ID if before is None else before
+        sql = self.statements
         with self.connection() as conn:
-            if state is None:
-                rows = conn.execute(self.statements.entries, (below, limit)).fetchall()
+            if event is not None:
+                params: tuple[Any, ...] = (event, state, state, below, limit)
+                rows = conn.execute(sql.entries_of_event, params).fetchall()
+            elif state is None:
+                rows = conn.execute(sql.entries, (below, limit)).fetchall()
             else:
-                params = (state, below, limit)
-                rows = conn.execute(self.statements.entries_in_state, params).fetchall()
+                rows = conn.execute(sql.entries_in_state, (state, below, limit)).fetchall()
         return [entry_of(r) for r in rows]
 
     def get(self, entry_id: int) -> Entry:
@@ -104,6 +113,15 @@ class OperatorViews(SQLBackend):
         if row is None:
             raise InboxError(f"no inbox entry {entry_id}")
         return entry_of(row)
+
+    def revision_entry(self, revision_id: str) -> Entry:
+        """The entry of one booking revision, by its Channex id (raise InboxError if none)."""
+        with self.connection() as conn:
+            row = conn.execute(self.statements.revision_entry, (revision_key(revision_id),))
+            found = row.fetchone()
+        if found is None:
+            raise InboxError(f"no inbox entry for booking revision {revision_id}")
+        return entry_of(found)
 
     def retry(self, entry_id: int) -> None:
         """Make a dead (or failed) entry pending again, attempts reset."""
