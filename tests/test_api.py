@@ -94,7 +94,7 @@ def test_public_names_have_a_docstring_with_an_example(name: str, value: Any) ->
     if (
         inspect.isclass(value)
         and issubclass(value, BaseException)
-        and value is not _errors.MaskError
+        and value not in (_errors.EventmaskError, _errors.MaskError)
     ):
         assert doc, name  # the error tree in eventmask._errors is their example
         return
@@ -102,7 +102,7 @@ def test_public_names_have_a_docstring_with_an_example(name: str, value: Any) ->
 
 
 def test_every_exception_derives_from_the_root_and_is_drawn() -> None:
-    """Each exception class eventmask defines is a MaskError and appears in the errors tree.
+    """Each exception class eventmask defines is an EventmaskError and appears in the errors tree.
 
     Private classes (a leading underscore) are control flow inside one module
     and never reach a caller.
@@ -121,7 +121,7 @@ def test_every_exception_derives_from_the_root_and_is_drawn() -> None:
                 found.append(value)
     assert found
     for cls in found:
-        assert issubclass(cls, eventmask.MaskError), cls
+        assert issubclass(cls, eventmask.EventmaskError), cls
         assert cls.__name__ in tree, f"{cls.__name__} is missing from the tree in _errors"
 
 
@@ -155,3 +155,18 @@ def test_a_name_loads_on_first_use() -> None:
     assert python_output(code) == "False booking;message"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = eventmask.nope  # type: ignore[attr-defined]
+
+
+def test_mask_error_is_the_branch_of_masks_under_the_root() -> None:
+    """``except MaskError`` catches what a mask raises, and nothing about storage or Channex."""
+    from eventmask import channex, inbox
+
+    assert issubclass(eventmask.MaskSyntaxError, eventmask.MaskError)
+    for other in (inbox.InboxError, channex.ChannexError, eventmask.NotificationError,
+                  channex.WebhookConfigError, eventmask.InvalidJSON):  # fmt: skip
+        assert not issubclass(other, eventmask.MaskError), other
+        assert issubclass(other, eventmask.EventmaskError), other
+    assert issubclass(channex.WebhookConfigError, eventmask.ConfigError)
+    with pytest.raises(eventmask.FieldError) as caught:
+        eventmask.AriChange.from_item({"date": "2026-05-01", "rate": "lots"})
+    assert caught.value.key == "rate"

@@ -30,7 +30,10 @@ _EXPORTS: dict[str, str] = {
     "Diagnostic": "._language.diagnostics",
     "DispatchResult": "._routing.routes",
     "EventItem": "._language.items",
+    "ConfigError": "._errors",
+    "EventmaskError": "._errors",
     "ExistingWebhook": "._webhooks.existing",
+    "FieldError": "._errors",
     "FilterStats": "._routing.filter",
     "GenericPayload": "._routing.payloads",
     "HandlerCall": "._routing.routes",
@@ -72,10 +75,13 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "BookingPayload",
     "Catalogue",
     "ChannelPayload",
+    "ConfigError",
     "Diagnostic",
     "DispatchResult",
     "EventItem",
+    "EventmaskError",
     "ExistingWebhook",
+    "FieldError",
     "FilterStats",
     "GenericPayload",
     "HandlerCall",
@@ -113,7 +119,16 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
 
 if TYPE_CHECKING:
     from ._catalogue import Catalogue
-    from ._errors import InputError, InvalidJSON, MaskError, MaskSyntaxError, NotificationError
+    from ._errors import (
+        ConfigError,
+        EventmaskError,
+        FieldError,
+        InputError,
+        InvalidJSON,
+        MaskError,
+        MaskSyntaxError,
+        NotificationError,
+    )
     from ._language.diagnostics import Diagnostic
     from ._language.items import AriFilter, EventItem, Item, Wildcard
     from ._language.mask import Mask, overlap_example, uncovered_example

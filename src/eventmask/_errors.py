@@ -1,22 +1,24 @@
 """Every exception eventmask defines, under one root.
 
-One ``except MaskError`` catches everything eventmask raises about data,
-configuration and storage::
+One ``except EventmaskError`` catches everything eventmask raises about
+data, configuration and storage; each branch names what went wrong::
 
-    MaskError (Exception)                          root of every eventmask error
-    ├── MaskSyntaxError (MaskError, ValueError)    a mask's text is invalid (.position, caret)
-    ├── InvalidJSON (MaskError, ValueError)        text that is not JSON (.reason .line .column)
-    ├── NotificationError (MaskError, ValueError)  a notification is not usable (.path)
+    EventmaskError (Exception)                     root of every eventmask error
+    ├── MaskError                                  a mask is not usable
+    │   └── MaskSyntaxError (MaskError, ValueError)  its text is invalid (.position, caret)
+    ├── InvalidJSON (EventmaskError, ValueError)   text that is not JSON (.reason .line .column)
+    ├── NotificationError (EventmaskError, ValueError)  a notification is not usable (.path)
     │   ├── FieldError                             a bad ARI item field (.key)
     │   └── RevisionError                          a booking revision is not usable (.revision_id)
-    ├── InputError (MaskError, ValueError)         a line of a stream is not usable (file:line:col)
-    ├── WebhookConfigError (MaskError, ValueError) a webhooks file is invalid
-    ├── DeliveryFailed (MaskError)                 deliveries sent were not acknowledged
-    ├── ChannexError (MaskError)                   the Channex API refused or failed
-    │   ├── ChannexUnauthorized                    401 unauthorized: a wrong or missing API key
+    ├── InputError (EventmaskError, ValueError)    a line of a stream is not usable (file:line:col)
+    ├── ConfigError (EventmaskError, ValueError)   eventmask is set up wrongly (no API key...)
+    │   └── WebhookConfigError                     a webhooks file is invalid (.problems)
+    ├── DeliveryFailed (EventmaskError)            deliveries sent were not acknowledged
+    ├── ChannexError (EventmaskError)              the Channex API refused or failed
+    │   ├── ChannexUnauthorized                    401 unauthorized: a wrong API key
     │   ├── ChannexNotFound                        404 resource_not_found
     │   └── ChannexValidationError                 422 validation_error (.details per field)
-    └── InboxError (MaskError)                     the inbox cannot do what was asked
+    └── InboxError (EventmaskError)                the inbox cannot do what was asked
         ├── InboxUnavailable                       storage is failing now: answer 503, retry later
         ├── LeaseLost                              a handler outlived its lease; another took it
         └── NotAnInbox                             the database exists but is not an eventmask inbox
@@ -36,7 +38,10 @@ __all__ = [
     "ChannexNotFound",
     "ChannexUnauthorized",
     "ChannexValidationError",
+    "ConfigError",
     "DeliveryFailed",
+    "EventmaskError",
+    "FieldError",
     "InboxError",
     "InboxUnavailable",
     "InputError",
@@ -55,11 +60,19 @@ __all__ = [
 _WINDOW = 60
 
 
-class MaskError(Exception):
+class EventmaskError(Exception):
     """Root of every error eventmask raises.
 
-    >>> issubclass(InboxError, MaskError) and issubclass(NotificationError, MaskError)
+    >>> issubclass(InboxError, EventmaskError) and issubclass(MaskError, EventmaskError)
     True
+    """
+
+
+class MaskError(EventmaskError):
+    """A mask is not usable: the branch of mask errors, `MaskSyntaxError` among them.
+
+    >>> issubclass(MaskSyntaxError, MaskError), issubclass(InboxError, MaskError)
+    (True, False)
     """
 
 
@@ -104,7 +117,7 @@ class MaskSyntaxError(MaskError, ValueError):
         return f"MaskSyntaxError({self.message!r}, position={self.position}, code={self.code!r})"
 
 
-class InvalidJSON(MaskError, ValueError):
+class InvalidJSON(EventmaskError, ValueError):
     """Text that is not JSON: ``reason`` in words, ``line`` and ``column`` 1-based.
 
     >>> print(InvalidJSON("unexpected end of data", 1, 2))
@@ -121,7 +134,7 @@ class InvalidJSON(MaskError, ValueError):
         return f"invalid JSON: {self.reason} (line {self.line}, column {self.column})"
 
 
-class NotificationError(MaskError, ValueError):
+class NotificationError(EventmaskError, ValueError):
     """A notification could not be read: not JSON, not an object, no ``event``, a bad field.
 
     ``path`` is a JSON path to the offending value (``$`` for the whole
@@ -157,6 +170,18 @@ class NotificationError(MaskError, ValueError):
         return f"@ {self.path}: {self.message}{where}"
 
 
+class FieldError(NotificationError):
+    """A bad value under `key` of an ARI item; re-raised with the item's full path.
+
+    >>> FieldError("rate", "not a decimal rate").key
+    'rate'
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message, f"$.{key}")
+        self.key = key
+
+
 class RevisionError(NotificationError):
     """A booking revision from Channex cannot be read: which revision, where, and why.
 
@@ -179,7 +204,7 @@ class RevisionError(NotificationError):
         return f"revision {self.revision_id or '(no id)'} {super().__str__()}"
 
 
-class InputError(MaskError, ValueError):
+class InputError(EventmaskError, ValueError):
     """A line of input that is not a usable notification.
 
     ``source`` names the input (a file name, or ``-`` for stdin), ``line``
@@ -200,7 +225,14 @@ class InputError(MaskError, ValueError):
         return f"{self.source}:{self.line}:{self.column}: {self.message}"
 
 
-class WebhookConfigError(MaskError, ValueError):
+class ConfigError(EventmaskError, ValueError):
+    """eventmask is set up wrongly: a missing API key, a setting out of range.
+
+    Raised before anything is sent or stored, so nothing needs undoing.
+    """
+
+
+class WebhookConfigError(ConfigError):
     """A webhooks-as-code file is invalid; ``problems`` lists every problem found.
 
     Each problem is one line, prefixed with ``file:line:`` where the position
@@ -220,7 +252,7 @@ class WebhookConfigError(MaskError, ValueError):
         return f"{self.source} is invalid:\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
-class DeliveryFailed(MaskError):
+class DeliveryFailed(EventmaskError):
     """Deliveries sent the way Channex sends them were not acknowledged.
 
     ``failures`` has one line per delivery that was refused or that failed
@@ -241,7 +273,7 @@ class DeliveryFailed(MaskError):
         return "\n".join([head, *(f"  {line}" for line in self.failures)])
 
 
-class ChannexError(MaskError):
+class ChannexError(EventmaskError):
     """The Channex API answered with an error, or could not be reached.
 
     ``status`` is the HTTP status (None when no answer came), ``code`` is
@@ -285,7 +317,7 @@ class ChannexValidationError(ChannexError):
     """422 ``validation_error``: Channex refused the body; ``details`` says why, per field."""
 
 
-class InboxError(MaskError):
+class InboxError(EventmaskError):
     """The inbox cannot do what was asked (closed, unknown entry, bad database or URL)."""
 
 

@@ -38,7 +38,9 @@ from ._errors import (
     ChannexNotFound,
     ChannexUnauthorized,
     ChannexValidationError,
+    ConfigError,
     RevisionError,
+    WebhookConfigError,
 )
 from ._webhooks.audit import Finding, audit
 from ._webhooks.coverage import Coverage, Gap, coverage
@@ -55,6 +57,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "ChannexNotFound",
     "ChannexUnauthorized",
     "ChannexValidationError",
+    "ConfigError",
     "Coverage",
     "DEFAULT_API_URL",
     "Desired",
@@ -73,6 +76,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Step",
     "TestResult",
     "Webhook",
+    "WebhookConfigError",
     "apply_plan",
     "audit",
     "coverage",

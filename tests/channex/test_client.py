@@ -14,6 +14,7 @@ from eventmask._errors import (
     ChannexNotFound,
     ChannexUnauthorized,
     ChannexValidationError,
+    ConfigError,
 )
 
 from ..channex_api import API_KEY, ChannexStandIn, serving
@@ -63,7 +64,7 @@ def test_create_get_update_delete(api: tuple[str, ChannexStandIn]) -> None:
 
 
 def test_errors_are_typed_and_keep_the_details(api: tuple[str, ChannexStandIn]) -> None:
-    """422 keeps field -> messages; a wrong key is ChannexUnauthorized; no key at all too."""
+    """422 keeps field -> messages; a wrong key is ChannexUnauthorized; no key, a ConfigError."""
     url, _ = api
     with ChannexClient(url, API_KEY) as client, pytest.raises(ChannexValidationError) as caught:
         client.create(_hook(callback_url=""))
@@ -71,8 +72,9 @@ def test_errors_are_typed_and_keep_the_details(api: tuple[str, ChannexStandIn]) 
     assert "callback_url: can't be blank" in str(caught.value)
     with ChannexClient(url, "wrong-key") as client, pytest.raises(ChannexUnauthorized):
         list(client.webhooks())
-    with pytest.raises(ChannexUnauthorized, match="CHANNEX_API_KEY"):
+    with pytest.raises(ConfigError, match="no Channex API key: set CHANNEX_API_KEY") as missing:
         ChannexClient(url, "")
+    assert not isinstance(missing.value, ChannexError)  # nothing was sent to Channex
 
 
 def test_429_5xx_and_timeouts_are_retried(api: tuple[str, ChannexStandIn]) -> None:

@@ -121,6 +121,12 @@ def test_an_invalid_file_and_a_wrong_key_are_one_clear_error(
     assert status == 1
     assert "HTTP 401" in err
     assert "Traceback" not in err
+    monkeypatch.delenv("CHANNEX_API_KEY")  # no key: nothing is sent, a usage error
+    status, _, err = run_cli(capsys, "webhooks", "plan", _file(tmp_path, "https://x.example/"))
+    assert (status, err) == (
+        2,
+        "eventmask: error: no Channex API key: set CHANNEX_API_KEY or pass api_key\n",
+    )
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from .._errors import (
     ChannexNotFound,
     ChannexUnauthorized,
     ChannexValidationError,
+    ConfigError,
     InvalidJSON,
 )
 from .._json import dumps, loads
@@ -38,7 +39,8 @@ def settings(base_url: str | None, api_key: str | None) -> tuple[str, str]:
     url = base_url or os.environ.get("CHANNEX_API_URL") or DEFAULT_API_URL
     key = api_key or os.environ.get("CHANNEX_API_KEY")
     if not key:
-        raise ChannexUnauthorized("no API key: set CHANNEX_API_KEY or pass api_key")
+        # Nothing was sent: a configuration error, not an answer from Channex.
+        raise ConfigError("no Channex API key: set CHANNEX_API_KEY or pass api_key")
     return url.rstrip("/"), key
 
 

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from .._errors import ChannexError
+from .._errors import ChannexError, ConfigError
 from .common import EXIT_INVALID, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ def guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Callabl
         except ChannexError as exc:
             err.write(f"eventmask: {exc}\n")
             return EXIT_INVALID
+        except ConfigError as exc:  # no API key: nothing was sent
+            err.write(f"eventmask: error: {exc}\n")
+            return EXIT_USAGE
         except ImportError as exc:
             if getattr(exc, "name", None) != "httpx":
                 raise

@@ -13,11 +13,11 @@ from typing import Any, Final
 
 from .._catalogue import ARI, Catalogue
 from .._envelope import NotificationInput, load, type_name
-from .._errors import NotificationError
+from .._errors import FieldError, NotificationError
 from .ari import AriChange
 from .families import FamilyAccess
 from .payloads import Payload, structure_payload
-from .values import FieldError, parse_timestamp
+from .values import parse_timestamp
 
 __all__ = ["Notification"]
 

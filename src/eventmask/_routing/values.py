@@ -14,10 +14,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from .._envelope import read_date, type_name
-from .._errors import NotificationError
+from .._errors import FieldError
 
 __all__ = [
-    "FieldError",
     "opt_bool",
     "opt_int",
     "opt_str",
@@ -48,18 +47,6 @@ def parse_timestamp(value: str) -> dt.datetime:
     if zone in (None, "Z"):
         zone = "+00:00"
     return dt.datetime.fromisoformat(f"{date}T{time}.{fraction}{zone}")
-
-
-class FieldError(NotificationError):
-    """A bad value under `key` of an ARI item; re-raised with the item's full path.
-
-    >>> FieldError("rate", "not a decimal rate").key
-    'rate'
-    """
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message, f"$.{key}")
-        self.key = key
 
 
 T = TypeVar("T")
