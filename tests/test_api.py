@@ -170,3 +170,36 @@ def test_mask_error_is_the_branch_of_masks_under_the_root() -> None:
     with pytest.raises(eventmask.FieldError) as caught:
         eventmask.AriChange.from_item({"date": "2026-05-01", "rate": "lots"})
     assert caught.value.key == "rate"
+
+
+@pytest.mark.parametrize(
+    ("namespace", "old", "new"),
+    [
+        ("eventmask", "HandlerError", "HandlerFailure"),
+        ("eventmask.channex", "Plan", "WebhookPlan"),
+        ("eventmask.channex", "Outcome", "StepOutcome"),
+        ("eventmask.inbox", "Outcome", "AttemptOutcome"),
+    ],
+)
+def test_a_renamed_name_still_resolves_with_a_deprecation_warning(
+    namespace: str, old: str, new: str
+) -> None:
+    """The old name is the new object, warned about, and no longer among the public names."""
+    module = importlib.import_module(namespace)
+    with pytest.warns(
+        DeprecationWarning, match=f"{namespace}.{old} is deprecated: use {namespace}.{new}"
+    ):
+        assert getattr(module, old) is getattr(module, new)
+    assert old not in module.__all__
+    with pytest.raises(AttributeError, match="has no attribute 'Nonesuch'"):
+        getattr(module, "Nonesuch")  # noqa: B009 - the name is the point
+
+
+def test_one_name_per_thing() -> None:
+    """No two public classes share a name across the namespaces."""
+    seen: dict[str, str] = {}
+    for ns in NAMESPACES:
+        for name in ns.__all__:
+            value = getattr(ns, name)
+            if inspect.isclass(value) and seen.setdefault(name, ns.__name__) != ns.__name__:
+                assert getattr(importlib.import_module(seen[name]), name) is value, name

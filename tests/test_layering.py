@@ -22,7 +22,10 @@ PACKAGE = ROOT / "src" / "eventmask"
 # Bottom first.  A module belongs to the layer of the longest prefix that
 # names it; "eventmask" (the public face) names only the package itself.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("errors", ("eventmask._errors", "eventmask._json", "eventmask._version")),
+    (
+        "errors",
+        ("eventmask._errors", "eventmask._deprecated", "eventmask._json", "eventmask._version"),
+    ),
     ("catalogue", ("eventmask._catalogue",)),
     ("envelope", ("eventmask._envelope",)),
     ("mask language", ("eventmask._language",)),

@@ -37,7 +37,7 @@ _EXPORTS: dict[str, str] = {
     "FilterStats": "._routing.filter",
     "GenericPayload": "._routing.payloads",
     "HandlerCall": "._routing.routes",
-    "HandlerError": "._routing.routes",
+    "HandlerFailure": "._routing.routes",
     "InputError": "._errors",
     "InvalidJSON": "._errors",
     "Item": "._language.items",
@@ -85,7 +85,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "FilterStats",
     "GenericPayload",
     "HandlerCall",
-    "HandlerError",
+    "HandlerFailure",
     "InputError",
     "InvalidJSON",
     "Item",
@@ -150,11 +150,14 @@ if TYPE_CHECKING:
     from ._routing.routes import (
         DispatchResult,
         HandlerCall,
-        HandlerError,
+        HandlerFailure,
         Match,
         Route,
         RouteExplanation,
     )
+
+    # Renamed names, deprecated (eventmask._deprecated): seen by type checkers, warned at run time.
+    from ._routing.routes import HandlerFailure as HandlerError  # noqa: F401
     from ._webhooks.existing import ExistingWebhook, OverlapFinding, overlaps_with_existing
     from ._webhooks.validation import WebhookReport, validate_webhook
 
@@ -167,7 +170,9 @@ if not TYPE_CHECKING:
     def __getattr__(name: str) -> object:
         module = _EXPORTS.get(name)
         if module is None:
-            raise AttributeError(f"module 'eventmask' has no attribute {name!r}")
+            # A renamed name, deprecated (not a lazy export: not in the table).
+            renamed = _importlib.import_module("._deprecated", __name__).renamed
+            return renamed(__name__, name, __getattr__)
         value = getattr(_importlib.import_module(module, __name__), name)
         globals()[name] = value  # later lookups are plain attribute reads
         return value

@@ -18,6 +18,8 @@
 (docs/provisioning.md).
 """
 
+from typing import TYPE_CHECKING
+
 from ._channex.client import (
     DEFAULT_API_URL,
     AsyncChannexClient,
@@ -45,8 +47,13 @@ from ._errors import (
 from ._webhooks.audit import Finding, audit
 from ._webhooks.coverage import Coverage, Gap, coverage
 from ._webhooks.desired import Desired, DesiredState, load_desired, read_desired
-from ._webhooks.lifecycle import Outcome, Proof, apply_plan, managed, rotate, verify
-from ._webhooks.plan import Change, Plan, Step, make_plan
+from ._webhooks.lifecycle import Proof, StepOutcome, apply_plan, managed, rotate, verify
+from ._webhooks.plan import Change, Step, WebhookPlan, make_plan
+
+if TYPE_CHECKING:
+    # Renamed names, deprecated (eventmask._deprecated): seen by type checkers, warned at run time.
+    from ._webhooks.lifecycle import StepOutcome as Outcome  # noqa: F401
+    from ._webhooks.plan import WebhookPlan as Plan  # noqa: F401
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "AsyncChannexClient",
@@ -67,16 +74,16 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Gap",
     "Guarantee",
     "Occupancy",
-    "Outcome",
-    "Plan",
     "Proof",
     "RevisionError",
     "RevisionRoom",
     "RevisionStatus",
     "Step",
+    "StepOutcome",
     "TestResult",
     "Webhook",
     "WebhookConfigError",
+    "WebhookPlan",
     "apply_plan",
     "audit",
     "coverage",
@@ -87,3 +94,10 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "rotate",
     "verify",
 ]
+
+if not TYPE_CHECKING:  # hidden from type checkers, as in eventmask/__init__.py
+
+    def __getattr__(name: str) -> object:
+        from ._deprecated import renamed
+
+        return renamed(__name__, name, globals().__getitem__)

@@ -20,16 +20,25 @@ from typing import TYPE_CHECKING
 
 from ._envelope import Envelope
 from ._errors import InboxError, InboxUnavailable, NotAnInbox
-from ._inbox.base import DeliveryContext, Entry, Inbox, Outcome, PutResult, current_delivery
+from ._inbox.base import (
+    AttemptOutcome,
+    DeliveryContext,
+    Entry,
+    Inbox,
+    PutResult,
+    current_delivery,
+)
 from ._inbox.factory import open_inbox
 from ._inbox.settings import InboxSettings
 from ._inbox.sqlite import SQLiteInbox
 from ._service.worker import Worker
 
 if TYPE_CHECKING:
+    from ._inbox.base import AttemptOutcome as Outcome  # noqa: F401 - renamed, deprecated
     from ._inbox.postgres import PostgresInbox
 
 __all__ = [
+    "AttemptOutcome",
     "DeliveryContext",
     "Entry",
     "Envelope",
@@ -38,7 +47,6 @@ __all__ = [
     "InboxSettings",
     "InboxUnavailable",
     "NotAnInbox",
-    "Outcome",
     "PostgresInbox",
     "PutResult",
     "SQLiteInbox",
@@ -58,4 +66,6 @@ if not TYPE_CHECKING:
             from ._inbox.postgres import PostgresInbox
 
             return PostgresInbox
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from ._deprecated import renamed
+
+        return renamed(__name__, name, globals().__getitem__)

@@ -87,15 +87,13 @@ def test_replay_of_a_dead_entry_points_at_retry(
     assert "entry 1 is dead; only done entries are replayed; use retry for a dead entry" in err
 
 
-def test_rejections_have_a_header_and_iso_times(
-    db: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = run_cli(capsys, "inbox", "rejections", "--db", db)[1]
+def test_refusals_have_a_header_and_iso_times(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_cli(capsys, "inbox", "refusals", "--db", db)[1]
     assert out.splitlines() == [
         "ID\tAT\tSTATUS\tREMOTE\tREASON",
         "1\t1970-01-01T00:16:40Z\t401\t1.2.3.4:5\tmissing or wrong secret header",
     ]
-    (row,) = json.loads(run_cli(capsys, "inbox", "rejections", "--json", "--db", db)[1])
+    (row,) = json.loads(run_cli(capsys, "inbox", "refusals", "--json", "--db", db)[1])
     assert (row["at"], row["status"], row["body"]) == ("1970-01-01T00:16:40Z", 401, None)
 
 
@@ -145,7 +143,7 @@ def test_show_finds_a_revision_by_its_id(
 def test_each_action_offers_only_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
     """``inbox --help`` names every action; an action's help, only the flags it reads."""
     summary = run_cli(capsys, "inbox", "--help")[1]
-    for action in ("migrate", "stats", "list", "show", "retry", "replay", "purge", "rejections"):
+    for action in ("migrate", "stats", "list", "show", "retry", "replay", "purge", "refusals"):
         assert f"\n    {action}" in summary, action
     purge = run_cli(capsys, "inbox", "purge", "--help")[1]
     assert "--older-than DAYS" in purge

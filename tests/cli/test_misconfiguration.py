@@ -155,7 +155,7 @@ def test_serve_refuses_a_secret_that_is_not_utf8(tmp_path: Path) -> None:
     assert b"Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("command", ["stats", "list", "rejections"])
+@pytest.mark.parametrize("command", ["stats", "list", "refusals", "rejections"])
 def test_read_only_commands_create_nothing(tmp_path: Path, command: str) -> None:
     """A mistyped path is an error, not a new empty inbox."""
     for db in (str(tmp_path / "mistyped.db"), f"sqlite:///{tmp_path / 'mistyped.db'}"):

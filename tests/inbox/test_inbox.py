@@ -19,9 +19,9 @@ import pytest
 from eventmask import Notification, Router
 from eventmask._inbox.base import Refusal, RefusalBatch
 from eventmask.inbox import (
+    AttemptOutcome,
     InboxError,
     InboxSettings,
-    Outcome,
     SQLiteInbox,
     Worker,
     current_delivery,
@@ -183,7 +183,7 @@ def test_late_worker_cannot_mark_done(inbox: Any, clock: Clock) -> None:
     (stale,) = inbox.claim("slow")
     clock.now += 11
     inbox.claim("fast")
-    assert inbox.process(stale, "slow", lambda ctx: Outcome()) == "claimed"
+    assert inbox.process(stale, "slow", lambda ctx: AttemptOutcome()) == "claimed"
     assert inbox.stats()["done"] == 0
 
 
@@ -217,10 +217,10 @@ def test_stats_list_show_purge_rejections(inbox: Any, clock: Clock) -> None:
     inbox.flush()
     Worker(inbox, Router()).run_once()
     stats = inbox.stats()
-    assert (stats["done"], stats["pending"], stats["rejected_last_24h"]) == (2, 0, 1)
+    assert (stats["done"], stats["pending"], stats["refused_last_24h"]) == (2, 0, 1)
     assert [e.state for e in inbox.entries("done")] == ["done", "done"]
     assert inbox.get(1).as_dict()["body"]["payload"]["delivery"] == "d1"
-    assert inbox.rejections()[0]["reason"] == "missing or wrong secret header"
+    assert inbox.refusals()[0]["reason"] == "missing or wrong secret header"
     clock.now += 8 * 86_400
     assert inbox.purge(7 * 86_400) == 2
     assert inbox.stats()["done"] == 0
@@ -271,9 +271,9 @@ def test_stopping_mid_batch_gives_the_rest_back(inbox: Any) -> None:
     entries = inbox.claim("w")
     calls: list[int] = []
 
-    def run(ctx: Any) -> Outcome:
+    def run(ctx: Any) -> AttemptOutcome:
         calls.append(ctx.entry_id)
-        return Outcome()
+        return AttemptOutcome()
 
     states = inbox.process_batch(entries, "w", run, stopping=lambda: bool(calls))
     assert states == ["done", "pending", "pending"]
@@ -608,10 +608,10 @@ def test_refusal_counts_add_up_per_minute_status_and_kind(inbox: Any, clock: Clo
         {"status": 413, "kind": "too large", "count": 1},
     ]
     assert inbox.refusal_counts(0)[0] == {"status": 401, "kind": "wrong secret", "count": 57}
-    assert inbox.rejections() == []  # counts alone keep no samples
+    assert inbox.refusals() == []  # counts alone keep no samples
     stats = inbox.stats()
-    assert stats["rejected_last_24h"] == 58
-    assert stats["refused_last_24h"][1] == {"status": 413, "kind": "too large", "count": 1}
+    assert stats["refused_last_24h"] == 58
+    assert stats["refused_by_kind_last_24h"][1] == {"status": 413, "kind": "too large", "count": 1}
 
 
 def test_health_probes_the_storage(inbox: Any) -> None:

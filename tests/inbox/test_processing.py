@@ -14,9 +14,9 @@ import pytest
 from eventmask import Notification, Router
 from eventmask._errors import LeaseLost
 from eventmask.inbox import (
+    AttemptOutcome,
     InboxSettings,
     InboxUnavailable,
-    Outcome,
     Worker,
     current_delivery,
     open_inbox,
@@ -93,7 +93,7 @@ def test_a_handler_that_wrote_commits_before_the_next_one_runs(inbox: Any) -> No
 def test_marks_of_quick_handlers_share_one_commit(inbox: Any) -> None:
     """Handlers that never touch the connection are marked done together, in order."""
     ids = [inbox.put(body(n)).id for n in range(8)]
-    states = inbox.process_batch(inbox.claim("w", 8), "w", lambda ctx: Outcome())
+    states = inbox.process_batch(inbox.claim("w", 8), "w", lambda ctx: AttemptOutcome())
     assert states == ["done"] * 8
     assert [inbox.get(i).state for i in ids] == ["done"] * 8
 
@@ -101,15 +101,15 @@ def test_marks_of_quick_handlers_share_one_commit(inbox: Any) -> None:
 def test_a_handler_that_fails_after_writing_leaves_no_effect(inbox: Any, clock: Clock) -> None:
     """The writes of a failed handler roll back; the failure is still recorded."""
 
-    def write_then_fail(ctx: Any) -> Outcome:
+    def write_then_fail(ctx: Any) -> AttemptOutcome:
         ctx.connection.execute("CREATE TABLE IF NOT EXISTS fx (k TEXT)")
         ctx.connection.execute("INSERT INTO fx VALUES ('x')")
-        return Outcome("RuntimeError: boom")
+        return AttemptOutcome("RuntimeError: boom")
 
-    def write(ctx: Any) -> Outcome:
+    def write(ctx: Any) -> AttemptOutcome:
         ctx.connection.execute("CREATE TABLE IF NOT EXISTS fy (k TEXT)")
         ctx.connection.execute("INSERT INTO fy VALUES ('y')")
-        return Outcome()
+        return AttemptOutcome()
 
     ids = [inbox.put(body(n)).id for n in range(2)]
     entries = inbox.claim("w", 2)
@@ -128,15 +128,15 @@ def test_a_lease_lost_during_the_handler_commits_nothing(inbox: Any, clock: Cloc
     (entry,) = inbox.claim("slow")
     raised: list[BaseException] = []
 
-    def late(ctx: Any) -> Outcome:
+    def late(ctx: Any) -> AttemptOutcome:
         clock.now += 11  # past the lease: another worker takes the entry
         assert len(inbox.claim("fast")) == 1
         try:
             ctx.connection.execute("SELECT 1")
         except LeaseLost as exc:
             raised.append(exc)
-            return Outcome(str(exc))
-        return Outcome()
+            return AttemptOutcome(str(exc))
+        return AttemptOutcome()
 
     assert inbox.process(entry, "slow", late) == "claimed"
     assert "another worker took it" in str(raised[0])
@@ -161,11 +161,11 @@ def test_a_stopped_postgres_worker_is_taken_over_after_its_lease(postgres_url: s
         wrote, release = threading.Event(), threading.Event()
         failures: list[BaseException] = []
 
-        def write_then_hang(ctx: Any) -> Outcome:
+        def write_then_hang(ctx: Any) -> AttemptOutcome:
             ctx.connection.execute("INSERT INTO fx VALUES ('stopped')")
             wrote.set()
             release.wait(30)
-            return Outcome()
+            return AttemptOutcome()
 
         def stopped() -> None:
             try:
@@ -183,9 +183,9 @@ def test_a_stopped_postgres_worker_is_taken_over_after_its_lease(postgres_url: s
             taken = inbox.claim("other")
         assert [e.id for e in taken] == [entry.id]
 
-        def write(ctx: Any) -> Outcome:
+        def write(ctx: Any) -> AttemptOutcome:
             ctx.connection.execute("INSERT INTO fx VALUES ('other')")
-            return Outcome()
+            return AttemptOutcome()
 
         assert inbox.process(taken[0], "other", write) == "done"
         release.set()

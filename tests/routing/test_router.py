@@ -21,7 +21,7 @@ from eventmask import (
     Router,
     parse,
 )
-from eventmask._routing.plan import EXPANSION_LIMIT, Plan, PlanRoute
+from eventmask._routing.selector import EXPANSION_LIMIT, PropertySelector, SelectorRoute
 
 from ..strategies import PROPERTIES, masks, notifications
 
@@ -154,8 +154,8 @@ def test_long_id_lists_are_not_expanded_as_a_cross_product() -> None:
     rooms = [f"{i:08x}-aaaa-4000-8000-000000000000" for i in range(500)]
     rates = [f"{i:08x}-bbbb-4000-8000-000000000000" for i in range(500)]
     route = Route(f"ari:rate:{','.join(rooms)}:{','.join(rates)}", print)
-    plan = Plan([PlanRoute(0, False, tuple(route.mask.items))])
-    assert sum(len(v) for v in plan._leaves.values()) == 500
+    selector = PropertySelector([SelectorRoute(0, False, tuple(route.mask.items))])
+    assert sum(len(v) for v in selector._leaves.values()) == 500
     assert EXPANSION_LIMIT < 500 * 500
     router = Router([route])
     hit = {"rate": 1, "room_type_id": rooms[7], "rate_plan_id": rates[9]}

@@ -272,7 +272,7 @@ def test_a_flood_of_refusals_grows_storage_by_a_constant(tmp_path: Path) -> None
     )
     assert lines <= 5
     health = httpx.get(f"{proc.url}/health", headers=AUTH).json()
-    assert health["inbox"]["rejected_last_24h"] == 3000
+    assert health["inbox"]["refused_last_24h"] == 3000
 
 
 # -- 4. logging never blocks -----------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_bad_bodies_are_400_and_recorded(tmp_path: Path, body: bytes, reason: st
         assert response.status_code == 400
         app.refusals.flush()  # the receiver writes refusals once a second; now
         inbox.flush()
-        (rejection,) = inbox.rejections()
+        (rejection,) = inbox.refusals()
         assert rejection["reason"].startswith(reason)
         assert rejection["body"] == body.decode()
     finally:
@@ -176,7 +176,7 @@ def test_method_size_body_and_unknown_events_over_http(
     time.sleep(1.2)  # refusals reach the inbox once a second
     health = httpx.get(f"{url}/health", headers=auth)
     assert (health.status_code, health.json()["status"]) == (200, "ok")
-    assert health.json()["inbox"]["rejected_last_24h"] >= 2
+    assert health.json()["inbox"]["refused_last_24h"] >= 2
 
 
 def test_body_that_never_ends_gets_413(served: tuple[str, SQLiteInbox, list[str]]) -> None:

@@ -1,4 +1,4 @@
-"""``eventmask inbox migrate|stats|list|show|retry|replay|purge|rejections`` (docs/receiver.md).
+"""``eventmask inbox migrate|stats|list|show|retry|replay|purge|refusals`` (docs/receiver.md).
 
 Human output has headers and ISO 8601 UTC times; ``--json`` prints the same
 records as JSON, times in ISO 8601 too.
@@ -135,8 +135,8 @@ def _stats(stats: dict[str, Any], out: TextIO) -> None:
         out.write(f"{state:<10}{'-' if count is None else count:>10}\n")
     age = stats["oldest_pending_age_s"]
     out.write(f"oldest pending: {'none' if age is None else f'{age:,.1f} s ago'}\n")
-    out.write(f"refused in the last 24 h: {stats['rejected_last_24h']}\n")
-    for kind in stats["refused_last_24h"]:
+    out.write(f"refused in the last 24 h: {stats['refused_last_24h']}\n")
+    for kind in stats["refused_by_kind_last_24h"]:
         out.write(f"  {kind['status']} {kind['kind']:<24}{kind['count']:>10}\n")
 
 
@@ -174,7 +174,7 @@ def _show(entry: Any, out: TextIO) -> None:
     write_json(doc["body"], out)
 
 
-def _rejections(rows: list[dict[str, Any]], out: TextIO) -> None:
+def _refusals(rows: list[dict[str, Any]], out: TextIO) -> None:
     out.write("ID\tAT\tSTATUS\tREMOTE\tREASON\n")
     for row in rows:
         out.write(
@@ -216,12 +216,12 @@ def _act(inbox: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             write_json([_entry_doc(e, body=False) for e in entries], out)
         else:
             _list(entries, args.limit, out, err)
-    elif args.action == "rejections":
-        rows = inbox.rejections(args.limit)
+    elif args.action in ("refusals", "rejections"):  # rejections: the old name
+        rows = inbox.refusals(args.limit)
         if args.json:
             write_json([{**row, "at": iso(row["at"])} for row in rows], out)
         else:
-            _rejections(rows, out)
+            _refusals(rows, out)
     elif args.action == "show":
         if (args.id is None) == (args.revision is None):
             err.write("eventmask: error: inbox show needs an entry ID or --revision, not both\n")
@@ -250,7 +250,7 @@ _ABOUT = {
     "retry": "make dead (or backed-off pending) entries pending again",
     "replay": "store a done entry again, as a new pending entry",
     "purge": "delete done entries and refusals older than some days",
-    "rejections": "the latest refused requests, with their reasons",
+    "refusals": "the latest refused requests, with their reasons",
 }
 
 
@@ -269,11 +269,14 @@ def _json(parser: argparse.ArgumentParser) -> None:
 
 def _add_actions(actions: Any) -> dict[str, argparse.ArgumentParser]:
     """One parser per action, each with only the options it reads."""
-    cmds = {name: actions.add_parser(name, help=about, description=about)
+    # `rejections`: the old name of `refusals`, still accepted.
+    aliases = {"refusals": ["rejections"]}
+    cmds = {name: actions.add_parser(name, help=about, description=about,
+                                     aliases=aliases.get(name, []))
             for name, about in _ABOUT.items()}  # fmt: skip
     for cmd in cmds.values():
         add_db_argument(cmd)
-    for name in ("stats", "list", "show", "rejections"):
+    for name in ("stats", "list", "show", "refusals"):
         _json(cmds[name])
     for name in ("show", "retry", "replay"):
         nargs = None if name == "replay" else "?"
@@ -286,7 +289,7 @@ def register(sub: Any) -> None:
     box = sub.add_parser(
         "inbox",
         help="create the inbox; read and repair it: stats, list, show, retry, replay, purge, "
-        "rejections",
+        "refusals",
     )
     actions = box.add_subparsers(dest="action", required=True, metavar="ACTION")
     cmds = _add_actions(actions)
@@ -312,7 +315,7 @@ def register(sub: Any) -> None:
         help="only entries received since WHEN (ISO 8601, or an age: 90m, 2h, 7d)",
     )
     retry.add_argument("--event", metavar="NAME", help="only entries of this event")
-    _limit(cmds["rejections"], "refused requests")
+    _limit(cmds["refusals"], "refused requests")
     purge = cmds["purge"]
     purge.add_argument("--older-than", type=number(float, low=0), default=7.0, metavar="DAYS",
                        help="done entries and refusals older than this many days")  # fmt: skip

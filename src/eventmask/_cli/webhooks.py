@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from .._channex.client import ChannexClient
     from .._channex.webhook import Webhook
     from .._webhooks.desired import DesiredState
-    from .._webhooks.lifecycle import Outcome, Proof
-    from .._webhooks.plan import Plan
+    from .._webhooks.lifecycle import Proof, StepOutcome
+    from .._webhooks.plan import WebhookPlan
 
 __all__ = ["EXIT_PENDING", "register"]
 
@@ -51,7 +51,7 @@ def _desired(path: str, err: TextIO, *, sends: bool = True) -> DesiredState | No
         return None
 
 
-def _show_plan(plan: Plan, desired: DesiredState, account: int, out: TextIO) -> None:
+def _show_plan(plan: WebhookPlan, desired: DesiredState, account: int, out: TextIO) -> None:
     from .._webhooks.plan import plan_summary
 
     out.write(f"Channex holds {account} webhooks; {desired.source} asks for "
@@ -75,7 +75,7 @@ def _show_plan(plan: Plan, desired: DesiredState, account: int, out: TextIO) -> 
     )
 
 
-def _plan_json(plan: Plan) -> dict[str, Any]:
+def _plan_json(plan: WebhookPlan) -> dict[str, Any]:
     from .._webhooks.plan import plan_summary
 
     return {
@@ -86,7 +86,7 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _make(args: argparse.Namespace, err: TextIO) -> tuple[Plan, DesiredState, int] | None:
+def _make(args: argparse.Namespace, err: TextIO) -> tuple[WebhookPlan, DesiredState, int] | None:
     from .._webhooks.plan import make_plan
 
     desired = _desired(args.file, err)
@@ -110,7 +110,7 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PENDING if plan.pending else EXIT_OK
 
 
-def _report(outcome: Outcome, out: TextIO) -> None:
+def _report(outcome: StepOutcome, out: TextIO) -> None:
     state = "done  " if outcome.ok else "FAILED"
     out.write(f"{state} {outcome.step.title()}\n")
     if outcome.error:
@@ -127,7 +127,7 @@ def _apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = made[0]
     bar = progress(len(plan.pending), err, "webhook")
 
-    def done(outcome: Outcome) -> None:
+    def done(outcome: StepOutcome) -> None:
         bar.update(1)
         _report(outcome, out)
 
@@ -155,7 +155,7 @@ def _arrivals(proofs: list[Proof], db: str, since: float) -> list[str]:
     inbox = open_inbox(db, create=False)
     try:
         entries = [e for e in inbox.entries(limit=100_000) if e.received_at >= since]
-        refusals = [r for r in inbox.rejections(limit=1_000) if r["at"] >= since]
+        refusals = [r for r in inbox.refusals(limit=1_000) if r["at"] >= since]
     finally:
         inbox.close()
     notes = []
@@ -231,7 +231,7 @@ def _check_new_secret(client: ChannexClient, new: Webhook, out: TextIO) -> bool:
 @guarded
 def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .._webhooks.lifecycle import apply_plan, posting_to_managed_urls, rotate, verify
-    from .._webhooks.plan import Plan
+    from .._webhooks.plan import WebhookPlan
 
     desired = _desired(args.file, err)
     if desired is None:
@@ -245,7 +245,7 @@ def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         steps = rotate(account, desired)
         if steps and not _check_new_secret(client, steps[0].webhook, out):
             return EXIT_INVALID
-        outcomes = apply_plan(client, Plan(tuple(steps), (), (), prune=False))
+        outcomes = apply_plan(client, WebhookPlan(tuple(steps), (), (), prune=False))
         for outcome in outcomes:
             _report(outcome, out)
         out.write(f"2/4 the new secret is on {sum(o.ok for o in outcomes)} of {len(steps)} "

@@ -55,7 +55,7 @@ class Statements:
     trim_samples: str  # (keep): delete all but the newest `keep` samples
     count_state: str  # (state) -> count
     oldest_open: str  # () -> min(received_at) of pending and claimed entries
-    rejected_since: str  # (bucket) -> the sum of refusal counts since
+    refused_since: str  # (bucket) -> the sum of refusal counts since
     refusal_kinds: str  # (bucket) -> status, kind, count since, per status and kind
     entries: str  # (limit) -> rows of COLUMNS, newest first
     entries_in_state: str  # (state, limit)
@@ -70,7 +70,7 @@ class Statements:
     purge_done: str  # (cutoff, chunk) -> rowcount
     purge_rejections: str  # (cutoff, chunk) -> rowcount
     purge_refusal_counts: str  # (cutoff) -> rowcount
-    rejections: str  # (limit) -> id, at, status, reason, remote, body
+    refusals: str  # (limit) -> id, at, status, reason, remote, body
     version_table: str  # () create the version table if missing
     read_version: str  # () -> max(version)
     clear_version: str  # ()

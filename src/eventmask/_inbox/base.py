@@ -35,11 +35,11 @@ __all__ = [
     "STATES",
     "SUCCESS",
     "Attempt",
+    "AttemptOutcome",
     "DeliveryContext",
     "Entry",
     "Health",
     "Inbox",
-    "Outcome",
     "PutResult",
     "Refusal",
     "RefusalBatch",
@@ -103,15 +103,17 @@ class Entry:
 
 
 @attrs.frozen(slots=True)
-class Outcome:
+class AttemptOutcome:
     """How one attempt at an entry ended: success, a failure to retry, or a final one.
 
     A worker returns it for each entry it processes.  ``final`` marks a
     failure no retry can fix (a payload that fails validation): the entry
     goes dead at once instead of after ``max_attempts``.
 
-    >>> Outcome().ok, Outcome("KeyError: 'x'").ok, Outcome("bad date", final=True).final
-    (True, False, True)
+    >>> AttemptOutcome().ok, AttemptOutcome("KeyError: 'x'").ok
+    (True, False)
+    >>> AttemptOutcome("bad date", final=True).final
+    True
     """
 
     error: str | None = None
@@ -123,7 +125,7 @@ class Outcome:
         return self.error is None
 
 
-SUCCESS: Final = Outcome()
+SUCCESS: Final = AttemptOutcome()
 
 # Refusals are counted per minute.
 REFUSAL_BUCKET: Final = 60.0
@@ -287,7 +289,7 @@ def delivery_context(context: DeliveryContext) -> Iterator[None]:
 
 
 # What a worker runs for one entry, inside the entry's transaction.
-Attempt = Callable[[DeliveryContext], Outcome]
+Attempt = Callable[[DeliveryContext], AttemptOutcome]
 
 
 class Inbox:
@@ -347,7 +349,7 @@ class Inbox:
         stop.wait(timeout)
 
     def stats(self, *, done: bool = True) -> dict[str, Any]:
-        """Counts per state, the oldest pending entry's age, recent rejections.
+        """Counts per state, the oldest pending entry's age, recent refusals.
 
         ``done=False`` leaves out the count of done entries (None), the one
         that grows with the table: what a frequent health check wants.
@@ -392,12 +394,20 @@ class Inbox:
         raise NotImplementedError
 
     def purge(self, older_than: float) -> int:
-        """Delete done entries and rejections older than `older_than` seconds."""
+        """Delete done entries and refusals older than `older_than` seconds."""
+        raise NotImplementedError
+
+    def refusals(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent refused requests (the kept samples), newest first."""
         raise NotImplementedError
 
     def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Recent refused requests (the kept samples), newest first."""
-        raise NotImplementedError
+        """Deprecated: `refusals`, under its old name."""
+        import warnings
+
+        message = "Inbox.rejections() is deprecated: use Inbox.refusals()"
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return self.refusals(limit)
 
     def refusal_counts(self, since: float) -> list[dict[str, Any]]:
         """Refusals since `since` (epoch seconds), counted per status and kind."""

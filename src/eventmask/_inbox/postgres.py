@@ -256,7 +256,7 @@ STATEMENTS: Final = Statements(
     count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = %s",
     oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
     "WHERE state IN ('pending', 'claimed')",
-    rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
+    refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
     refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
     "WHERE bucket >= %s GROUP BY status, kind",
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < %s ORDER BY id DESC LIMIT %s",
@@ -283,7 +283,7 @@ STATEMENTS: Final = Statements(
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
     "eventmask_rejections WHERE at < %s LIMIT %s)",
     purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < %s",
-    rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
+    refusals="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
     "ORDER BY id DESC LIMIT %s",
     version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version integer NOT NULL)",
     read_version="SELECT max(version) FROM eventmask_schema",

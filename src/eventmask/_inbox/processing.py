@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._errors import LeaseLost
-from .base import Attempt, DeliveryContext, Entry, Outcome, State, delivery_context
+from .base import Attempt, AttemptOutcome, DeliveryContext, Entry, State, delivery_context
 from .revisions import REVISION_ENTRY, RevisionStore
 from .settings import InboxSettings
 
@@ -48,7 +48,7 @@ class _Marks:
         self.owner = owner
         self.states = states
         self.done: list[Entry] = []
-        self.failed: list[tuple[Entry, Outcome]] = []
+        self.failed: list[tuple[Entry, AttemptOutcome]] = []
         self.returned: list[Entry] = []
         self.owned: set[int] = set()
         self.open = False
@@ -198,7 +198,8 @@ class BatchProcessing(RevisionStore):
         if outcome.ok and self.aborted(marks.conn):
             # A handler swallowed a database error and left the transaction
             # unusable: that is a failure of this attempt.
-            outcome = Outcome("the handler's transaction was aborted by a database error it caught")
+            aborted = "the handler's transaction was aborted by a database error it caught"
+            outcome = AttemptOutcome(aborted)
         if outcome.ok:
             marks.done.append(entry)
         else:
@@ -213,7 +214,7 @@ class BatchProcessing(RevisionStore):
         already handled is done without its handlers (it would roll the booking back)."""
         turn = self.revision_turn(entry.id, [e.id for e in marks.done])
         if turn == "wait":
-            wait = Outcome(f"entry {entry.id}: a booking revision waiting for an older one")
+            wait = AttemptOutcome(f"entry {entry.id}: a booking revision waiting for an older one")
             marks.failed.append((entry, wait))
         elif turn == "stale":
             log.warning("entry %d: a booking revision older than one already handled: "
@@ -222,7 +223,7 @@ class BatchProcessing(RevisionStore):
             marks.done.append(entry)
         return turn == "now"
 
-    def record_failure(self, conn: Any, entry: Entry, owner: str, outcome: Outcome) -> State:
+    def record_failure(self, conn: Any, entry: Entry, owner: str, outcome: AttemptOutcome) -> State:
         """Record a failed attempt: pending again after a backoff, or dead."""
         dead = outcome.final or entry.attempts >= self.settings.max_attempts
         state: State = "dead" if dead else "pending"

@@ -99,7 +99,7 @@ STATEMENTS: Final = Statements(
     # skip-scanned the revision index, to find a few pending rows among a million.
     oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
     "INDEXED BY eventmask_deliveries_claim WHERE state IN ('pending', 'claimed')",
-    rejected_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
+    refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
     refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
     "WHERE bucket >= ? GROUP BY status, kind",
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < ? ORDER BY id DESC LIMIT ?",
@@ -130,7 +130,7 @@ STATEMENTS: Final = Statements(
     purge_rejections="DELETE FROM eventmask_rejections WHERE id IN (SELECT id FROM "
     "eventmask_rejections WHERE at < ? LIMIT ?)",
     purge_refusal_counts="DELETE FROM eventmask_refusal_counts WHERE bucket < ?",
-    rejections="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
+    refusals="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
     "ORDER BY id DESC LIMIT ?",
     version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL)",
     read_version="SELECT max(version) FROM eventmask_schema",

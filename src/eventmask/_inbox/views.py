@@ -49,9 +49,9 @@ class OperatorViews(SQLBackend):
     def stats(self, *, done: bool = True) -> dict[str, Any]:
         """Counts per state, the oldest pending entry's age, refusals in the last 24 hours.
 
-        ``refused_last_24h`` splits the refusals by status and kind (``wrong
-        secret``, ``too large``...): the first thing to look at when
-        ``rejected_last_24h`` is not 0.
+        ``refused_by_kind_last_24h`` splits the refusals by status and kind
+        (``wrong secret``, ``too large``...): the first thing to look at when
+        ``refused_last_24h`` is not 0.
 
         ``done=False`` leaves out the count of done entries (None), the one
         that grows with the table: what a frequent health check wants.
@@ -66,8 +66,8 @@ class OperatorViews(SQLBackend):
                 # One indexed count per state, not a GROUP BY over the table.
                 counts[state] = conn.execute(sql.count_state, (state,)).fetchone()[0]
             oldest = conn.execute(sql.oldest_open).fetchone()[0]
-            rejected = conn.execute(sql.rejected_since, (self.clock() - _DAY,)).fetchone()[0]
-            rejected = int(rejected or 0)
+            refused = conn.execute(sql.refused_since, (self.clock() - _DAY,)).fetchone()[0]
+            refused = int(refused or 0)
         waiting, since = self.spooled()
         if waiting:  # spooled deliveries are pending too: stored, not yet handled
             counts["pending"] = (counts["pending"] or 0) + waiting
@@ -75,8 +75,8 @@ class OperatorViews(SQLBackend):
         return {
             **counts,
             "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
-            "rejected_last_24h": rejected,
-            "refused_last_24h": self.refusal_counts(self.clock() - _DAY) if rejected else [],
+            "refused_last_24h": refused,
+            "refused_by_kind_last_24h": self.refusal_counts(self.clock() - _DAY) if refused else [],
         }
 
     def spooled(self) -> tuple[int, float | None]:
@@ -166,7 +166,7 @@ class OperatorViews(SQLBackend):
         return int(rows[0][0])
 
     def purge(self, older_than: float, chunk: int = 5_000) -> int:
-        """Delete done entries and rejections older than `older_than` seconds.
+        """Delete done entries and refusals older than `older_than` seconds.
 
         In transactions of about 0.1 s each, starting at `chunk` rows: a large
         purge never holds SQLite's write lock (or PostgreSQL's row locks) long
@@ -198,10 +198,10 @@ class OperatorViews(SQLBackend):
         counted = [{"status": r[0], "kind": r[1], "count": int(r[2])} for r in rows]
         return sorted(counted, key=lambda c: (-c["count"], c["status"], c["kind"]))
 
-    def rejections(self, limit: int = 50) -> list[dict[str, Any]]:
+    def refusals(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent refused requests (the kept samples), newest first."""
         with self.connection() as conn:
-            rows = conn.execute(self.statements.rejections, (limit,)).fetchall()
+            rows = conn.execute(self.statements.refusals, (limit,)).fetchall()
         return [
             {
                 "id": r[0],

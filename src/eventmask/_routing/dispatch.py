@@ -21,7 +21,7 @@ from .routes import (
     DispatchResult,
     Handler,
     HandlerCall,
-    HandlerError,
+    HandlerFailure,
     Route,
     is_async,
 )
@@ -90,18 +90,18 @@ def run(calls: Sequence[Call], args: Args = (), kwargs: Kwargs | None = None) ->
         except Exception as exc:
             return DispatchResult(
                 (HandlerCall(handler, routes, received, None, exc),),
-                (HandlerError(routes[0], exc),),
+                (HandlerFailure(routes[0], exc),),
             )
         done = _new(HandlerCall, (handler, routes, received, result, None))
         return _new(DispatchResult, ((done,), ()))
     made: list[HandlerCall] = []
-    errors: list[HandlerError] = []
+    errors: list[HandlerFailure] = []
     for call in calls:
         handler, routes, received = call
         try:
             result = _call_sync(call, args, extra)
         except Exception as exc:
-            errors.append(HandlerError(routes[0], exc))
+            errors.append(HandlerFailure(routes[0], exc))
             made.append(HandlerCall(handler, routes, received, None, exc))
         else:
             made.append(HandlerCall(handler, routes, received, result))
@@ -158,7 +158,7 @@ async def arun(
         result, error = outcomes[number]
         made.append(HandlerCall(handler, routes, received, result, error))
         if error is not None:
-            errors.append(HandlerError(routes[0], error))
+            errors.append(HandlerFailure(routes[0], error))
     return DispatchResult(tuple(made), tuple(errors))
 
 
@@ -174,7 +174,7 @@ def unmatched(
         hook(received, *args, **(kwargs or {}))
     except Exception as exc:
         return DispatchResult(
-            (HandlerCall(hook, (), received, None, exc),), (HandlerError(None, exc),)
+            (HandlerCall(hook, (), received, None, exc),), (HandlerFailure(None, exc),)
         )
     return DispatchResult()
 
@@ -190,7 +190,7 @@ async def aunmatched(
         await hook(received, *args, **(kwargs or {}))
     except Exception as exc:
         return DispatchResult(
-            (HandlerCall(hook, (), received, None, exc),), (HandlerError(None, exc),)
+            (HandlerCall(hook, (), received, None, exc),), (HandlerFailure(None, exc),)
         )
     return DispatchResult()
 
@@ -247,7 +247,7 @@ def report_errors(result: DispatchResult, hook: ErrorHook | None) -> DispatchRes
 
     >>> seen = []
     >>> failed = HandlerCall(print, (), Notification({"event": "message"}), None, KeyError("x"))
-    >>> result = DispatchResult((failed,), (HandlerError(None, KeyError("x")),))
+    >>> result = DispatchResult((failed,), (HandlerFailure(None, KeyError("x")),))
     >>> _ = report_errors(result, seen.append)
     >>> seen[0].error
     KeyError('x')

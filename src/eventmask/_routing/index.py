@@ -5,7 +5,7 @@ are dictionary hits keyed by what a notification carries:
 
 * other events: ``(property, event)``, every spelling of the event (its
   aliases, from the catalogue) included, and the ``*`` routes merged in;
-* ARI: the `Plan` of the notification's property (its own routes and the
+* ARI: the `PropertySelector` of the notification's property (its own routes and the
   unscoped ones), built on first use and kept with the snapshot.
 
 ``property`` is the route's scope, or None for unscoped routes.  A
@@ -20,8 +20,8 @@ from typing import Any, Final
 from .._catalogue import ARI, Catalogue
 from .._envelope import check_ari_array
 from .._language.items import AriFilter, EventItem, Wildcard
-from .plan import Plan, PlanRoute
 from .routes import Route
+from .selector import PropertySelector, SelectorRoute
 
 __all__ = ["Index", "Matched"]
 
@@ -45,8 +45,8 @@ class Index:
     __slots__ = (
         "_ari",
         "_by_event",
-        "_plan_routes",
-        "_plans",
+        "_selector_routes",
+        "_selectors",
         "_tests",
         "catalogue",
         "has_async",
@@ -59,7 +59,7 @@ class Index:
         self.has_async = any(route.is_async for route in self.routes)
         events: dict[tuple[str | None, str], set[int]] = {}
         star: dict[str | None, set[int]] = {}
-        plan_routes: dict[str | None, list[PlanRoute]] = {}
+        selector_routes: dict[str | None, list[SelectorRoute]] = {}
         for position, route in enumerate(self.routes):
             scope = route.property_id
             items = route.mask.items
@@ -68,7 +68,8 @@ class Index:
                 isinstance(i, Wildcard) or (isinstance(i, AriFilter) and i.is_all) for i in items
             )
             if takes_all or filters:
-                plan_routes.setdefault(scope, []).append(PlanRoute(position, takes_all, filters))
+                seen = SelectorRoute(position, takes_all, filters)
+                selector_routes.setdefault(scope, []).append(seen)
             for item in items:
                 if isinstance(item, Wildcard):
                     star.setdefault(scope, set()).add(position)
@@ -85,9 +86,9 @@ class Index:
             by_event[scope, None] = [(p, _NONE) for p in sorted(found)]
         self._by_event = by_event
         self._ari = self.catalogue.spellings([ARI])
-        self._plan_routes = plan_routes
-        self._plans: dict[str | None, Plan] = {}
-        self._tests: dict[Any, Any] = {}  # the plans' tests, shared (see `Plan`)
+        self._selector_routes = selector_routes
+        self._selectors: dict[str | None, PropertySelector] = {}
+        self._tests: dict[Any, Any] = {}  # the selectors' tests, shared (see `PropertySelector`)
 
     def match(self, doc: Mapping[str, Any]) -> Matched:
         """The routes matching a loaded notification, in registration order, with their items."""
@@ -97,14 +98,14 @@ class Index:
         if event not in self._ari:
             return self._match_event(event, scope)
         payload = doc.get("payload")
-        plan = self._plan(scope)
+        selector = self._selector(scope)
         if payload is None:
             # Signal-only: every ARI route matches and selects nothing.
-            return sorted((p, _NONE) for p in (*plan.everything, *plan.positions))
-        if not plan.positions and not plan.everything:
+            return sorted((p, _NONE) for p in (*selector.everything, *selector.positions))
+        if not selector.positions and not selector.everything:
             check_ari_array(payload)
             return []
-        return plan.select(payload)
+        return selector.select(payload)
 
     def _match_event(self, event: str, scope: str | None) -> Matched:
         by_event = self._by_event
@@ -118,13 +119,13 @@ class Index:
             return mine
         return sorted(found + mine)
 
-    def _plan(self, scope: str | None) -> Plan:
-        """The plan for a property's ARI items: its routes and the unscoped ones."""
-        key = scope if scope in self._plan_routes else None
-        plan = self._plans.get(key)
-        if plan is None:
-            routes = list(self._plan_routes.get(None, ()))
+    def _selector(self, scope: str | None) -> PropertySelector:
+        """The selector for a property's ARI items: its routes and the unscoped ones."""
+        key = scope if scope in self._selector_routes else None
+        selector = self._selectors.get(key)
+        if selector is None:
+            routes = list(self._selector_routes.get(None, ()))
             if key is not None:
-                routes += self._plan_routes[key]
-            plan = self._plans[key] = Plan(routes, self._tests)
-        return plan
+                routes += self._selector_routes[key]
+            selector = self._selectors[key] = PropertySelector(routes, self._tests)
+        return selector

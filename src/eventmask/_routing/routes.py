@@ -26,7 +26,7 @@ __all__ = [
     "H",
     "Handler",
     "HandlerCall",
-    "HandlerError",
+    "HandlerFailure",
     "Match",
     "Route",
     "RouteExplanation",
@@ -113,10 +113,10 @@ class Match(NamedTuple):
     items: tuple[Mapping[str, Any], ...]
 
 
-class HandlerError(NamedTuple):
+class HandlerFailure(NamedTuple):
     """A handler that raised: the route (None for ``on_unmatched``) and the exception.
 
-    >>> HandlerError(None, KeyError("x")).exception
+    >>> HandlerFailure(None, KeyError("x")).exception
     KeyError('x')
     """
 
@@ -152,7 +152,7 @@ class DispatchResult(NamedTuple):
     """
 
     deliveries: tuple[HandlerCall, ...] = ()
-    errors: tuple[HandlerError, ...] = ()
+    errors: tuple[HandlerFailure, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -14,7 +14,7 @@ from .._catalogue import Catalogue
 from .._channex.revision import BookingRevision
 from .._envelope import revision_id
 from .._errors import ChannexError, ChannexNotFound, InvalidJSON, RevisionError
-from .._inbox.base import Entry, Outcome
+from .._inbox.base import AttemptOutcome, Entry
 from .._json import loads
 from .._routing.revisions import RevisionHandlers
 from .._routing.router import Router
@@ -27,7 +27,7 @@ log = logging.getLogger("eventmask.revisions")
 
 def handle_revision(
     entry: Entry, handlers: RevisionHandlers, run_async: Callable[[Any], Any]
-) -> Outcome:
+) -> AttemptOutcome:
     """Run the revision handlers of a revision entry; a revision that cannot be read is final.
 
     Success marks the entry done, and in the same transaction records the
@@ -39,13 +39,13 @@ def handle_revision(
     except (RevisionError, InvalidJSON) as exc:
         fields = {"entry": entry.id, "error": str(exc)}
         log.error("revision not usable: %s", exc, extra={"fields": fields})
-        return Outcome(str(exc), final=True)  # a dead letter: never acknowledged
+        return AttemptOutcome(str(exc), final=True)  # a dead letter: never acknowledged
     if handlers.needs_async:
         failures = run_async(handlers.arun(revision))
     else:
         failures = handlers.run(revision)
     if not failures:
-        return Outcome()
+        return AttemptOutcome()
     parts = []
     for failure in failures:
         name = getattr(failure.handler, "__qualname__", repr(failure.handler))
@@ -53,12 +53,12 @@ def handle_revision(
         log.error("revision handler failed: %s", name, exc_info=failure.exception,
                   extra={"fields": fields})  # fmt: skip
         parts.append(f"{name}: {type(failure.exception).__name__}: {failure.exception}")
-    return Outcome(f"revision {revision.id}: " + "\n".join(parts))
+    return AttemptOutcome(f"revision {revision.id}: " + "\n".join(parts))
 
 
-def pull_for(entry: Entry, doc: Any, flow: RevisionFlow, router: Router) -> Outcome | None:
+def pull_for(entry: Entry, doc: Any, flow: RevisionFlow, router: Router) -> AttemptOutcome | None:
     """For a booking delivery: store the revision it names; for ``non_acked_booking``,
-    pull its property's feed.  An Outcome when that failed (retried with backoff).
+    pull its property's feed.  An AttemptOutcome when that failed (retried with backoff).
 
     A revision Channex answers 404 for is logged and let go: no retry brings
     it back, and were it real the feed polls would still find it
@@ -76,7 +76,7 @@ def pull_for(entry: Entry, doc: Any, flow: RevisionFlow, router: Router) -> Outc
             prop = doc.get("property_id")
             flow.pull(prop if isinstance(prop, str) else None)
     except (ChannexError, ValueError) as exc:  # retried after the inbox's backoff
-        return Outcome(f"pulling revision {named or '(feed)'}: {exc}")
+        return AttemptOutcome(f"pulling revision {named or '(feed)'}: {exc}")
     return None
 
 

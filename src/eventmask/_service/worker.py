@@ -19,7 +19,7 @@ import uuid
 from typing import Any, Final
 
 from .._errors import NotificationError
-from .._inbox.base import SUCCESS, DeliveryContext, Entry, Inbox, Outcome, State
+from .._inbox.base import SUCCESS, AttemptOutcome, DeliveryContext, Entry, Inbox, State
 from .._inbox.revisions import REVISION_ENTRY
 from .._json import loads
 from .._routing.router import Router
@@ -52,7 +52,7 @@ def _final(exc: BaseException) -> bool:
     return isinstance(exc, NotificationError)
 
 
-def _describe(entry: Entry, result: DispatchResult) -> Outcome:
+def _describe(entry: Entry, result: DispatchResult) -> AttemptOutcome:
     """The outcome of a dispatch; every failure logged at ERROR with its traceback."""
     if result.ok:
         return SUCCESS
@@ -65,7 +65,7 @@ def _describe(entry: Entry, result: DispatchResult) -> Outcome:
         log.error("handler failed: %s", where, exc_info=exc, extra={"fields": fields, **fields})
         parts.append(f"{where}: {_traceback(exc)}")
     final = all(_final(f.exception) for f in result.errors)
-    return Outcome("\n".join(parts), final=final)
+    return AttemptOutcome("\n".join(parts), final=final)
 
 
 class Worker:
@@ -122,7 +122,7 @@ class Worker:
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(work)
 
-    def _dispatch(self, entry: Entry, context: DeliveryContext) -> Outcome:
+    def _dispatch(self, entry: Entry, context: DeliveryContext) -> AttemptOutcome:
         del context  # handlers reach it through current_delivery()
         if entry.event == REVISION_ENTRY:
             return handle_revision(entry, self.router.revisions, self._run_async)
@@ -141,7 +141,7 @@ class Worker:
         except Exception as exc:  # a bad body, or a handler the router refused
             fields = {"entry": entry.id, "event": entry.event, "attempt": entry.attempts}
             log.error("dispatch failed", exc_info=exc, extra={"fields": fields, **fields})
-            return Outcome(f"{type(exc).__name__}: {exc}", final=_final(exc))
+            return AttemptOutcome(f"{type(exc).__name__}: {exc}", final=_final(exc))
         if self._metrics is not None:
             label = handler_label(call.handler for call in result.deliveries)
             self._metrics.handler_seconds.labels(label).observe(time.perf_counter() - started)

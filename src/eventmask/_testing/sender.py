@@ -63,7 +63,7 @@ def _duplicate(response: httpx.Response) -> bool:
 
 
 @attrs.frozen(slots=True)
-class _Plan:
+class _SendOrder:
     """The deliveries in sending order: (index in the input, body)."""
 
     order: tuple[tuple[int, bytes], ...]
@@ -71,7 +71,7 @@ class _Plan:
     @classmethod
     def of(
         cls, notifications: Notifications, duplicates: float, shuffle: bool, seed: int | None
-    ) -> _Plan:
+    ) -> _SendOrder:
         if not 0.0 <= duplicates <= 1.0:
             raise ValueError(f"duplicates is a probability from 0 to 1, not {duplicates}")
         rng = random.Random(seed)
@@ -169,7 +169,7 @@ class Sender:
         >>> seen
         ['R', 'R']
         """
-        plan = _Plan.of(notifications, duplicates, shuffle, seed)
+        plan = _SendOrder.of(notifications, duplicates, shuffle, seed)
         if isinstance(self.target, Router):
             sent: list[Sent] = []
             for index, body in plan.order:
@@ -204,11 +204,11 @@ class Sender:
         >>> asyncio.run(Sender(router).adeliver([notification("review")])).ok
         True
         """
-        plan = _Plan.of(notifications, duplicates, shuffle, seed)
+        plan = _SendOrder.of(notifications, duplicates, shuffle, seed)
         return await self._adeliver(plan, check, on_sent)
 
     async def _adeliver(
-        self, plan: _Plan, check: bool, on_sent: Callable[[Sent], None] | None
+        self, plan: _SendOrder, check: bool, on_sent: Callable[[Sent], None] | None
     ) -> Delivered:
         sent: list[Sent] = []
         pace = _Pace(self.rate)

@@ -16,11 +16,11 @@ from .._channex.client import ChannexClient, TestResult
 from .._channex.webhook import Webhook
 from .._errors import ChannexError
 from .desired import DesiredState
-from .plan import Plan, Step, changes
+from .plan import Step, WebhookPlan, changes
 
 __all__ = [
-    "Outcome",
     "Proof",
+    "StepOutcome",
     "apply_plan",
     "managed",
     "posting_to_managed_urls",
@@ -30,11 +30,11 @@ __all__ = [
 
 
 @attrs.frozen(slots=True)
-class Outcome:
+class StepOutcome:
     """How one step went: the webhook as Channex now holds it, or the error.
 
     >>> hook = Webhook(property_id="p", callback_url="u", event_mask="message")
-    >>> Outcome(Step("create", hook, None, ()), None, "HTTP 422").ok
+    >>> StepOutcome(Step("create", hook, None, ()), None, "HTTP 422").ok
     False
     """
 
@@ -60,19 +60,19 @@ def _carry_out(client: ChannexClient, step: Step) -> Webhook | None:
 
 
 def apply_plan(
-    client: ChannexClient, plan: Plan, on_done: Callable[[Outcome], None] | None = None
-) -> list[Outcome]:
+    client: ChannexClient, plan: WebhookPlan, on_done: Callable[[StepOutcome], None] | None = None
+) -> list[StepOutcome]:
     """Carry out the plan's pending steps, one API call each; a failure does not stop the rest.
 
-    >>> apply_plan(None, Plan((), (), (), prune=False))  # type: ignore[arg-type]
+    >>> apply_plan(None, WebhookPlan((), (), (), prune=False))  # type: ignore[arg-type]
     []
     """
     outcomes = []
     for step in plan.pending:
         try:
-            outcome = Outcome(step, _carry_out(client, step))
+            outcome = StepOutcome(step, _carry_out(client, step))
         except ChannexError as exc:
-            outcome = Outcome(step, None, str(exc))
+            outcome = StepOutcome(step, None, str(exc))
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)

@@ -23,8 +23,8 @@ from .desired import Desired, DesiredState
 
 __all__ = [
     "Change",
-    "Plan",
     "Step",
+    "WebhookPlan",
     "changes",
     "looks_secret",
     "make_plan",
@@ -176,10 +176,10 @@ class Step:
 
 
 @attrs.frozen(slots=True)
-class Plan:
+class WebhookPlan:
     """What `apply` would do, what is already right, and what the account shows.
 
-    >>> Plan((), (), (), prune=False).pending
+    >>> WebhookPlan((), (), (), prune=False).pending
     ()
     """
 
@@ -192,7 +192,7 @@ class Plan:
         """Whether `step` is a deletion waiting for ``--prune`` (the one rule of both lists).
 
         >>> hook = Webhook(id="w", property_id="p", callback_url="u", event_mask="*")
-        >>> Plan((), (), (), prune=False).holds(Step("delete", hook, hook, ()))
+        >>> WebhookPlan((), (), (), prune=False).holds(Step("delete", hook, hook, ()))
         True
         """
         return step.action == "delete" and not self.prune
@@ -232,7 +232,9 @@ def _pair_leftovers(
     )
 
 
-def make_plan(desired: DesiredState, existing: Iterable[Webhook], *, prune: bool = False) -> Plan:
+def make_plan(
+    desired: DesiredState, existing: Iterable[Webhook], *, prune: bool = False
+) -> WebhookPlan:
     """Compare the file with the account: the steps, the unchanged webhooks, the findings.
 
     >>> from eventmask._webhooks.desired import read_desired
@@ -271,13 +273,13 @@ def make_plan(desired: DesiredState, existing: Iterable[Webhook], *, prune: bool
             unchanged.append(hook)
     steps += [Step("create", d.webhook, None, (), d.where) for d in unmatched]
     steps += [Step("delete", hook, hook, ()) for hook in left]
-    return Plan(tuple(steps), tuple(unchanged), tuple(audit(account, desired)), prune)
+    return WebhookPlan(tuple(steps), tuple(unchanged), tuple(audit(account, desired)), prune)
 
 
-def plan_summary(plan: Plan) -> dict[str, int]:
+def plan_summary(plan: WebhookPlan) -> dict[str, int]:
     """Counts of the plan by kind.
 
-    >>> plan_summary(Plan((), (), (), prune=False))
+    >>> plan_summary(WebhookPlan((), (), (), prune=False))
     {'create': 0, 'update': 0, 'delete': 0, 'held': 0, 'unchanged': 0}
     """
     pending: Sequence[Step] = plan.pending

@@ -1,6 +1,6 @@
-"""The ARI plan of one property: which of its routes select which items, in one pass.
+"""The ARI selector of one property: which of its routes select which items, in one pass.
 
-A plan numbers the routes that can see a property's ARI items (its own
+A selector numbers the routes that can see a property's ARI items (its own
 scoped routes and the unscoped ones, in registration order) as *slots*.
 Which slots take an item depends on its two ids and on which restriction
 keys it carries.  The ids are resolved once per (room type, rate plan) pair
@@ -27,13 +27,13 @@ from typing import Any, Final, NamedTuple
 from .._envelope import check_ari_array, check_ari_items
 from .._language.items import AriFilter
 
-__all__ = ["EXPANSION_LIMIT", "TEST_LIMIT", "Plan", "PlanRoute"]
+__all__ = ["EXPANSION_LIMIT", "TEST_LIMIT", "PropertySelector", "SelectorRoute"]
 
 # Above this many (rate plan, room type) pairs, a filter is indexed on one
 # dimension only and its leaves verify the other; 500 x 500 ids would
 # otherwise expand to 250,000 keys.
 EXPANSION_LIMIT: Final = 64
-# Pairs a plan remembers before it starts again (and key-name patterns an
+# Pairs a selector remembers before it starts again (and key-name patterns an
 # entry remembers); a property has a few hundred pairs.
 MEMO_LIMIT: Final = 16_384
 # Above this many tests, an entry remembers the slots of each pattern of
@@ -44,7 +44,7 @@ MEMO_LIMIT: Final = 16_384
 # 824 (docs/routing.md).
 TEST_LIMIT: Final = 6
 STAR: Final = "*"
-# The key every item of `Plan._fill` has (it was just read): the slots that
+# The key every item of `PropertySelector._fill` has (it was just read): the slots that
 # take every item of a pair are tested under it.
 _ANY_ITEM: Final = "room_type_id"
 _DICT: Final = frozenset({dict})
@@ -74,8 +74,8 @@ _Guard = tuple[int, frozenset[str]]
 Buckets = list[list[Any]]
 
 
-class PlanRoute(NamedTuple):
-    """A route as a plan sees it: its position in the index and what it takes."""
+class SelectorRoute(NamedTuple):
+    """A route as a selector sees it: its position in the index and what it takes."""
 
     position: int
     takes_all: bool  # `*` or `ari`: every item
@@ -89,13 +89,13 @@ class _Leaf(NamedTuple):
     rates: frozenset[str] | None  # rate plans to verify
 
 
-class Plan:
+class PropertySelector:
     """Which routes select which ARI items, for one property.
 
     >>> from eventmask import parse
     >>> f = parse("ari:rate:*:*").items[0]
-    >>> plan = Plan([PlanRoute(0, False, (f,)), PlanRoute(1, True, ())])
-    >>> plan.select([{"booked": 1}, {"rate": 2}])
+    >>> selector = PropertySelector([SelectorRoute(0, False, (f,)), SelectorRoute(1, True, ())])
+    >>> selector.select([{"booked": 1}, {"rate": 2}])
     [(0, ({'rate': 2},)), (1, ({'booked': 1}, {'rate': 2}))]
     """
 
@@ -112,10 +112,10 @@ class Plan:
     )
 
     def __init__(
-        self, routes: Iterable[PlanRoute], shared: dict[_Tests, _Tests] | None = None
+        self, routes: Iterable[SelectorRoute], shared: dict[_Tests, _Tests] | None = None
     ) -> None:
         ordered = sorted(routes)
-        # Equal tests are one object, across the plans of an index that pass
+        # Equal tests are one object, across the selectors of an index that pass
         # the same `shared` dict: properties with the same routes make the
         # same tests, and one copy stays in the processor's cache where ten
         # thousand would not.  Measured on the router workload at 100,000
@@ -326,7 +326,7 @@ def _guarded(append: Callable[[Any], None], earlier: frozenset[str]) -> Callable
 
 
 def _take(entry: _Entry, item: Mapping[Any, Any]) -> list[int]:
-    """The slots of a pair's entry that take `item`, in order (`Plan._fill`, as a function)."""
+    """The slots of a pair's entry that take `item`, in order (`PropertySelector._fill`)."""
     _, _, always, wanted, _ = entry
     taken = [slot for slot, names in wanted if not names.isdisjoint(item)]
     return sorted((*always, *taken)) if always and taken else [*always, *taken]
