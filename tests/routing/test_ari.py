@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventmask import AriChange, NotificationError
+from eventmask import AriChange, FieldError, Notification, NotificationError
 from eventmask._catalogue import (
     COUNT_RESTRICTIONS,
     DEFAULT_RESTRICTIONS,
@@ -76,3 +76,19 @@ def test_a_value_of_the_wrong_kind_names_its_key(changes: dict[str, object], whe
     with pytest.raises(NotificationError) as caught:
         change_of(**changes)
     assert where in str(caught.value)
+
+
+@pytest.mark.parametrize("item", [{"rate": "1.00"}, {"date": None, "rate": "1.00"}])
+def test_an_item_without_a_date_is_a_field_error(item: dict[str, object]) -> None:
+    """Every item has a date, so `date` is typed `dt.date`; an item without one is malformed."""
+    with pytest.raises(FieldError, match="an ARI item needs a date") as caught:
+        AriChange.from_item(item)
+    assert caught.value.key == "date"
+
+
+def test_a_notification_names_the_item_without_a_date() -> None:
+    payload = [item(), {"rate": 1}]
+    n = Notification({"event": "ari", "payload": payload}, tuple(payload))
+    with pytest.raises(NotificationError, match="an ARI item needs a date") as caught:
+        n.items  # noqa: B018 - typing the items is the check
+    assert caught.value.path == "$.payload[1].date"

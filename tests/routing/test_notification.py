@@ -117,7 +117,7 @@ def test_ari_items_both_rate_forms(channex_examples: dict[str, dict[str, Any]]) 
         dt.date(2020, 12, 19),
     )
     assert "rate" in item
-    assert AriChange.from_item({"rate": "120.50"}).rate == Decimal("120.50")
+    assert AriChange.from_item({"date": "2026-05-01", "rate": "120.50"}).rate == Decimal("120.50")
 
 
 def test_channel_and_unknown_events() -> None:
@@ -162,7 +162,7 @@ def test_bad_known_fields_have_paths(doc: dict[str, Any], message: str) -> None:
 
 def test_bad_item_field_has_path() -> None:
     """A bad value inside an ARI item names the item and the key."""
-    items = [{"rate": 1}, {"date": "2026-13-45"}]
+    items = [{"date": "2026-05-01", "rate": 1}, {"date": "2026-13-45"}]
     n = Notification.of({"event": "ari", "payload": items}, items)
     with pytest.raises(NotificationError) as info:
         _ = n.items

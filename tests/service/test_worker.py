@@ -26,7 +26,7 @@ def typed_router() -> Router:
     @router.on("ari:rate:*:*")
     def rates(n: Notification) -> None:
         for item in n.items:
-            assert item.date is not None
+            assert item.date.year > 2000
 
     @router.on("booking")
     def booking(n: Notification) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from .._catalogue import ARI_ID_KEYS, COUNT_RESTRICTIONS, FLAG_RESTRICTIONS
+from .._errors import FieldError
 from .values import opt_bool, opt_int, opt_str, parse_rate, read_date, read_field
 
 __all__ = ["AriChange"]
@@ -30,7 +31,8 @@ _FLAGS = FLAG_RESTRICTIONS
 class AriChange:
     """One ARI item: a date, its room type and rate plan, and what changed.
 
-    Each restriction is a typed field, None when the item did not carry it;
+    Every item has a `date` (an item without one raises `FieldError`).  Each
+    restriction is a typed field, None when the item did not carry it;
     `changes` holds exactly the restriction keys present (unknown ones too).
     `rate` is a `Decimal` whichever form Channex used; `rate_raw` keeps the
     value as sent.  `raw` is the item mapping itself, unchanged.
@@ -40,7 +42,7 @@ class AriChange:
     (Decimal('111.00'), False, None, True)
     """
 
-    date: dt.date | None
+    date: dt.date
     room_type_id: str | None
     rate_plan_id: str | None
     changes: Mapping[str, Any]
@@ -69,10 +71,14 @@ class AriChange:
         >>> AriChange.from_item({"date": "2026-05-01", "rate": "99.5", "booked": 2}).booked
         2
         """
+        date = read_field(item, "date", read_date)
+        if date is None:
+            # Channex dates every ARI item (docs/routing.md): one without is malformed.
+            raise FieldError("date", "an ARI item needs a date (YYYY-MM-DD)")
         typed: dict[str, Any] = {n: read_field(item, n, opt_int) for n in _COUNTS if n in item}
         typed.update((n, read_field(item, n, opt_bool)) for n in _FLAGS if n in item)
         return cls(
-            date=read_field(item, "date", read_date),
+            date=date,
             room_type_id=read_field(item, "room_type_id", opt_str),
             rate_plan_id=read_field(item, "rate_plan_id", opt_str),
             changes={k: v for k, v in item.items() if k not in ARI_ID_KEYS},
