@@ -179,6 +179,7 @@ def test_mask_error_is_the_branch_of_masks_under_the_root() -> None:
         ("eventmask.channex", "Plan", "WebhookPlan"),
         ("eventmask.channex", "Outcome", "StepOutcome"),
         ("eventmask.inbox", "Outcome", "AttemptOutcome"),
+        ("eventmask.channex", "rotate", "rotation_steps"),
     ],
 )
 def test_a_renamed_name_still_resolves_with_a_deprecation_warning(

@@ -32,7 +32,6 @@ _EXPORTS: dict[str, str] = {
     "EventItem": "._language.items",
     "ConfigError": "._errors",
     "EventmaskError": "._errors",
-    "ExistingWebhook": "._webhooks.existing",
     "FieldError": "._errors",
     "FilterStats": "._routing.filter",
     "GenericPayload": "._routing.payloads",
@@ -80,7 +79,6 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "DispatchResult",
     "EventItem",
     "EventmaskError",
-    "ExistingWebhook",
     "FieldError",
     "FilterStats",
     "GenericPayload",
@@ -158,7 +156,7 @@ if TYPE_CHECKING:
 
     # Renamed names, deprecated (eventmask._deprecated): seen by type checkers, warned at run time.
     from ._routing.routes import HandlerFailure as HandlerError  # noqa: F401
-    from ._webhooks.existing import ExistingWebhook, OverlapFinding, overlaps_with_existing
+    from ._webhooks.existing import OverlapFinding, overlaps_with_existing
     from ._webhooks.validation import WebhookReport, validate_webhook
 
 

@@ -18,7 +18,11 @@ __all__ = ["RENAMED", "renamed"]
 # namespace -> {old name: new name}
 RENAMED: Final[dict[str, dict[str, str]]] = {
     "eventmask": {"HandlerError": "HandlerFailure"},
-    "eventmask.channex": {"Outcome": "StepOutcome", "Plan": "WebhookPlan"},
+    "eventmask.channex": {
+        "Outcome": "StepOutcome",
+        "Plan": "WebhookPlan",
+        "rotate": "rotation_steps",
+    },
     "eventmask.inbox": {"Outcome": "AttemptOutcome"},
 }
 

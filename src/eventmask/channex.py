@@ -47,12 +47,22 @@ from ._errors import (
 from ._webhooks.audit import Finding, audit
 from ._webhooks.coverage import Coverage, Gap, coverage
 from ._webhooks.desired import Desired, DesiredState, load_desired, read_desired
-from ._webhooks.lifecycle import Proof, StepOutcome, apply_plan, managed, rotate, verify
+from ._webhooks.lifecycle import (
+    Proof,
+    StepOutcome,
+    aapply_plan,
+    apply_plan,
+    averify,
+    managed,
+    rotation_steps,
+    verify,
+)
 from ._webhooks.plan import Change, Step, WebhookPlan, make_plan
 
 if TYPE_CHECKING:
     # Renamed names, deprecated (eventmask._deprecated): seen by type checkers, warned at run time.
     from ._webhooks.lifecycle import StepOutcome as Outcome  # noqa: F401
+    from ._webhooks.lifecycle import rotation_steps as rotate  # noqa: F401
     from ._webhooks.plan import WebhookPlan as Plan  # noqa: F401
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
@@ -84,14 +94,16 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Webhook",
     "WebhookConfigError",
     "WebhookPlan",
+    "aapply_plan",
     "apply_plan",
     "audit",
+    "averify",
     "coverage",
     "load_desired",
     "make_plan",
     "managed",
     "read_desired",
-    "rotate",
+    "rotation_steps",
     "verify",
 ]
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventmask import overlaps_with_existing, validate_webhook
+from eventmask.channex import Webhook
 
 from ..conftest import CHANNEX
 
@@ -250,3 +251,12 @@ def test_unreadable_existing_mask_is_reported() -> None:
     """An existing webhook whose mask cannot be parsed is reported, not fatal."""
     findings = overlaps_with_existing(good(), listing({"event_mask": "booking;;"}))
     assert [f.kind for f in findings] == ["invalid_existing"]
+
+
+def test_typed_webhooks_are_compared_as_the_listing_is() -> None:
+    """The `Webhook`s a client lists give the same findings as the JSON they were read from."""
+    raw = channex("webhook-list-response.json")
+    typed = [Webhook.from_api(entry) for entry in raw["data"]]
+    body = channex("webhook-create-request.json")
+    assert overlaps_with_existing(body, typed) == overlaps_with_existing(body, raw)
+    assert [f.kind for f in overlaps_with_existing(body, typed)] == ["same_url", "redundant"]

@@ -333,11 +333,19 @@ class AsyncChannexClient(Base):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connections: `ChannexClient.close`, awaited.
+
+        >>> import asyncio
+        >>> asyncio.run(AsyncChannexClient("http://127.0.0.1:9/api/v1", "key").close())
+        """
+        await self._http.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
+        """`close`, under the name `contextlib.aclosing` calls."""
+        await self.close()
 
     async def _call(
         self, method: str, path: str, body: Any = None, params: Any = None, blind: bool = True

@@ -230,7 +230,7 @@ def _check_new_secret(client: ChannexClient, new: Webhook, out: TextIO) -> bool:
 
 @guarded
 def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .._webhooks.lifecycle import apply_plan, posting_to_managed_urls, rotate, verify
+    from .._webhooks.lifecycle import apply_plan, posting_to_managed_urls, rotation_steps, verify
     from .._webhooks.plan import WebhookPlan
 
     desired = _desired(args.file, err)
@@ -242,7 +242,7 @@ def _rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     with channex_client(args) as client:
         account = list(client.webhooks())
-        steps = rotate(account, desired)
+        steps = rotation_steps(account, desired)
         if steps and not _check_new_secret(client, steps[0].webhook, out):
             return EXIT_INVALID
         outcomes = apply_plan(client, WebhookPlan(tuple(steps), (), (), prune=False))

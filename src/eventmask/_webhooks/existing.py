@@ -1,8 +1,9 @@
 """The webhooks that already exist, and what a new one has in common with them.
 
-`overlaps_with_existing` reads the ``GET /api/v1/webhooks`` response and
-says which existing webhooks would deliver the same notifications again, with
-a witness notification from the mask algebra (docs/algebra.md).
+`overlaps_with_existing` reads the ``GET /api/v1/webhooks`` response (or
+the typed `Webhook`s a client returned) and says which existing webhooks
+would deliver the same notifications again, with a witness notification
+from the mask algebra (docs/algebra.md).
 """
 
 from __future__ import annotations
@@ -19,28 +20,14 @@ from .._language.mask import Mask, overlap_example
 from .._language.parser import parse
 from .validation import validate_webhook
 
-__all__ = ["ExistingWebhook", "FindingKind", "OverlapFinding", "overlaps_with_existing"]
+__all__ = ["FindingKind", "OverlapFinding", "overlaps_with_existing"]
 
 
-@attrs.frozen(slots=True)
-class ExistingWebhook:
-    """One webhook from Channex's ``GET /api/v1/webhooks`` response.
+class _Existing(NamedTuple):
+    """An existing webhook (the one public model is `Webhook`) and its mask, read leniently."""
 
-    ``mask`` is its ``event_mask`` parsed leniently (None when even that fails).
-
-    >>> hook = ExistingWebhook("w1", None, "https://pms.example.com/hook", "booking", None,
-    ...                        is_active=True, is_global=True)
-    >>> hook.is_global
-    True
-    """
-
-    id: str | None
-    property_id: str | None
-    callback_url: str | None
-    event_mask: str
-    mask: Mask | None
-    is_active: bool
-    is_global: bool
+    hook: Webhook
+    mask: Mask | None  # None when even a lenient parse fails
 
 
 FindingKind = Literal["overlap", "redundant", "same_url", "global_shadowed", "invalid_existing"]
@@ -67,7 +54,7 @@ class OverlapFinding:
     example: dict[str, Any] | None = None
 
 
-def _existing(entries: object) -> list[ExistingWebhook]:
+def _existing(entries: object) -> list[_Existing]:
     if isinstance(entries, (bytes, bytearray, str)):
         entries = loads(entries)
     if isinstance(entries, Mapping):
@@ -76,31 +63,25 @@ def _existing(entries: object) -> list[ExistingWebhook]:
         raise TypeError("existing webhooks: expected the GET /api/v1/webhooks response")
     out = []
     for entry in entries:
-        if not isinstance(entry, Mapping) or not isinstance(
-            entry.get("attributes", entry), Mapping
-        ):
+        if isinstance(entry, Webhook):
+            hook = entry
+        elif isinstance(entry, Mapping) and isinstance(entry.get("attributes", entry), Mapping):
+            hook = Webhook.from_api(entry)  # the one reader of Channex's webhook resources
+        else:
             continue
-        hook = Webhook.from_api(entry)  # the one reader of Channex's webhook resources
         try:
             mask: Mask | None = parse(hook.event_mask, lenient=True)
         except MaskSyntaxError:
             mask = None
-        out.append(
-            ExistingWebhook(
-                id=hook.id,
-                property_id=hook.property_id,
-                callback_url=hook.callback_url or None,
-                event_mask=hook.event_mask,
-                mask=mask,
-                is_active=hook.is_active,
-                is_global=hook.is_global,
-            )
-        )
+        out.append(_Existing(hook, mask))
     return out
 
 
 def overlaps_with_existing(body: object, existing: object) -> list[OverlapFinding]:
-    """Compare a new webhook body with the existing webhooks (GET response shape).
+    """Compare a new webhook body with the existing webhooks.
+
+    `existing` is the ``GET /api/v1/webhooks`` response (JSON text, or decoded,
+    or its ``data`` list), or the `Webhook`s a `ChannexClient` listed.
 
     Only active webhooks of the same property, or global ones, are compared.
 
@@ -121,7 +102,8 @@ def overlaps_with_existing(body: object, existing: object) -> list[OverlapFindin
     url = hook.get("callback_url")
     findings: list[OverlapFinding] = []
     for other in _existing(existing):
-        if other.is_active and (other.is_global or is_global or other.property_id == prop):
+        them = other.hook
+        if them.is_active and (them.is_global or is_global or them.property_id == prop):
             new = _NewWebhook(report.mask, is_global, url if isinstance(url, str) else None)
             findings += _compare(new, other)
     return findings
@@ -133,10 +115,11 @@ class _NewWebhook(NamedTuple):
     url: str | None
 
 
-def _compare(new: _NewWebhook, other: ExistingWebhook) -> list[OverlapFinding]:
+def _compare(new: _NewWebhook, existing: _Existing) -> list[OverlapFinding]:
     """What the new webhook has in common with one active existing webhook it meets."""
+    other, their_mask = existing
     where = f"webhook {other.id or '(no id)'} ({other.event_mask!r})"
-    if other.mask is None:
+    if their_mask is None:
         message = f"{where} has a mask eventmask cannot read"
         return [OverlapFinding("invalid_existing", other.id, message)]
     findings = []
@@ -147,21 +130,21 @@ def _compare(new: _NewWebhook, other: ExistingWebhook) -> list[OverlapFinding]:
             "delivers a property's notifications only to its property webhooks"
         )
         findings.append(OverlapFinding("global_shadowed", other.id, message))
-    if new.url is not None and other.callback_url == new.url:
+    if new.url and other.callback_url == new.url:
         message = f"{where} already posts to {new.url}: overlapping notifications arrive twice"
         findings.append(OverlapFinding("same_url", other.id, message))
     mask = new.mask
     if mask is None:
         return findings
-    if other.mask.covers(mask):
+    if their_mask.covers(mask):
         message = (
             f"{where} already delivers everything {str(mask)!r} does: "
             "the new webhook is probably redundant"
         )
-        example = overlap_example(other.mask, mask)
+        example = overlap_example(their_mask, mask)
         findings.append(OverlapFinding("redundant", other.id, message, example))
-    elif other.mask.overlaps(mask):
+    elif their_mask.overlaps(mask):
         message = f"{where} overlaps {str(mask)!r}: some notifications arrive at both"
-        example = overlap_example(other.mask, mask)
+        example = overlap_example(their_mask, mask)
         findings.append(OverlapFinding("overlap", other.id, message, example))
     return findings

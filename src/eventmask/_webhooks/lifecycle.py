@@ -1,9 +1,11 @@
 """Carrying a plan out, proving the webhooks work, and rotating their secret.
 
-Each step is its own API call; a step that fails is reported and the others
-go on.  Running `apply` again re-plans from what Channex now holds, so it
-resumes where a partial run stopped and is a no-op once all is done
-(docs/provisioning.md, "apply", "verify", "rotate-secret").
+The functions that call Channex take a client first (`apply_plan`, `verify`,
+and `aapply_plan`, `averify` for `AsyncChannexClient`); the others only
+compute (`managed`, `rotation_steps`).  Each step is its own API call; a
+step that fails is reported and the others go on.  Running `apply` again
+re-plans from what Channex now holds, so it resumes where a partial run
+stopped and is a no-op once all is done (docs/provisioning.md, "apply", "verify", "rotate-secret").
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from .._channex.client import ChannexClient, TestResult
+from .._channex.client import AsyncChannexClient, ChannexClient, TestResult
 from .._channex.webhook import Webhook
 from .._errors import ChannexError
 from .desired import DesiredState
@@ -21,10 +23,12 @@ from .plan import Step, WebhookPlan, changes
 __all__ = [
     "Proof",
     "StepOutcome",
+    "aapply_plan",
     "apply_plan",
+    "averify",
     "managed",
     "posting_to_managed_urls",
-    "rotate",
+    "rotation_steps",
     "verify",
 ]
 
@@ -59,18 +63,68 @@ def _carry_out(client: ChannexClient, step: Step) -> Webhook | None:
     return None
 
 
+async def _acarry_out(client: AsyncChannexClient, step: Step) -> Webhook | None:
+    if step.action == "create":
+        return await client.create(step.webhook)
+    assert step.existing is not None
+    assert step.existing.id is not None
+    if step.action == "update":
+        return await client.update(step.existing.id, step.webhook)
+    await client.delete(step.existing.id)
+    return None
+
+
 def apply_plan(
     client: ChannexClient, plan: WebhookPlan, on_done: Callable[[StepOutcome], None] | None = None
 ) -> list[StepOutcome]:
     """Carry out the plan's pending steps, one API call each; a failure does not stop the rest.
 
-    >>> apply_plan(None, WebhookPlan((), (), (), prune=False))  # type: ignore[arg-type]
-    []
+    ``on_done`` sees each outcome as it happens (to print progress).
+
+    >>> from eventmask.channex import ChannexClient, make_plan, read_desired
+    >>> desired = read_desired('''
+    ... [[webhook]]
+    ... property_id = "716305c4-561a-4561-a187-7f5b8aeb5920"
+    ... callback_url = "https://pms.example.com/channex"
+    ... event_mask = "booking"
+    ... ''')
+    >>> plan = make_plan(desired, existing=[])
+    >>> with ChannexClient("http://127.0.0.1:9/api/v1", "key", attempts=1) as client:
+    ...     (outcome,) = apply_plan(client, plan)  # nothing listens on port 9
+    >>> outcome.step.action, outcome.ok
+    ('create', False)
     """
     outcomes = []
     for step in plan.pending:
         try:
             outcome = StepOutcome(step, _carry_out(client, step))
+        except ChannexError as exc:
+            outcome = StepOutcome(step, None, str(exc))
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+    return outcomes
+
+
+async def aapply_plan(
+    client: AsyncChannexClient,
+    plan: WebhookPlan,
+    on_done: Callable[[StepOutcome], None] | None = None,
+) -> list[StepOutcome]:
+    """`apply_plan` with an `AsyncChannexClient`: the same steps in the same order, awaited.
+
+    >>> import asyncio
+    >>> from eventmask.channex import AsyncChannexClient
+    >>> async def main() -> list[StepOutcome]:
+    ...     async with AsyncChannexClient("http://127.0.0.1:9/api/v1", "key") as client:
+    ...         return await aapply_plan(client, WebhookPlan((), (), (), prune=False))
+    >>> asyncio.run(main())
+    []
+    """
+    outcomes = []
+    for step in plan.pending:
+        try:
+            outcome = StepOutcome(step, await _acarry_out(client, step))
         except ChannexError as exc:
             outcome = StepOutcome(step, None, str(exc))
         outcomes.append(outcome)
@@ -119,13 +173,45 @@ def verify(
 ) -> list[Proof]:
     """Have Channex send each webhook's test delivery; what each receiver answered.
 
-    >>> verify(None, [])  # type: ignore[arg-type]
-    []
+    >>> from eventmask.channex import ChannexClient, Webhook
+    >>> hook = Webhook(id="w1", property_id=None, callback_url="https://pms.example.com/",
+    ...                event_mask="*")
+    >>> with ChannexClient("http://127.0.0.1:9/api/v1", "key", attempts=1) as client:
+    ...     (proof,) = verify(client, [hook])  # nothing listens on port 9
+    >>> proof.ok, proof.error is not None
+    (False, True)
     """
     proofs = []
     for hook in hooks:
         try:
             proof = Proof(hook, client.test(hook), None)
+        except ChannexError as exc:
+            proof = Proof(hook, None, str(exc))
+        proofs.append(proof)
+        if on_done is not None:
+            on_done(proof)
+    return proofs
+
+
+async def averify(
+    client: AsyncChannexClient,
+    hooks: Sequence[Webhook],
+    on_done: Callable[[Proof], None] | None = None,
+) -> list[Proof]:
+    """`verify` with an `AsyncChannexClient`: one test delivery per webhook, awaited.
+
+    >>> import asyncio
+    >>> from eventmask.channex import AsyncChannexClient
+    >>> async def main() -> list[Proof]:
+    ...     async with AsyncChannexClient("http://127.0.0.1:9/api/v1", "key") as client:
+    ...         return await averify(client, [])
+    >>> asyncio.run(main())
+    []
+    """
+    proofs = []
+    for hook in hooks:
+        try:
+            proof = Proof(hook, await client.test(hook), None)
         except ChannexError as exc:
             proof = Proof(hook, None, str(exc))
         proofs.append(proof)
@@ -148,15 +234,17 @@ def posting_to_managed_urls(account: Iterable[Webhook], desired: DesiredState) -
     return [h for h in account if h.callback_url in desired.managed_urls]
 
 
-def rotate(account: Iterable[Webhook], desired: DesiredState) -> list[Step]:
+def rotation_steps(account: Iterable[Webhook], desired: DesiredState) -> list[Step]:
     """The updates that put the file's secret header values on every webhook on its URLs.
+
+    It computes, and sends nothing: `apply_plan` carries the steps out.
 
     Only the headers named by ``{ env = ... }`` in the file change; every
     other field stays as Channex holds it.  A webhook the file does not ask
     for as it is (a drifted mask, one held for ``--prune``) takes the secret
     of the file's webhook of the same property and URL, else of the URL.
 
-    >>> rotate([], DesiredState("f", (), frozenset(), frozenset()))
+    >>> rotation_steps([], DesiredState("f", (), frozenset(), frozenset()))
     []
     """
     by_key = {d.key: d for d in desired.webhooks}
