@@ -101,3 +101,39 @@ def test_the_bookings_page_example_saves_a_revision(tmp_path: Path) -> None:
         assert rows == [(doc["id"], doc["booking_id"], doc["arrival_date"])]
     finally:
         inbox.close()
+
+
+def _embedding_blocks() -> list[str]:
+    page = (ROOT / "docs" / "embedding.md").read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", page, re.M | re.S)
+
+
+@pytest.mark.parametrize("n", range(len(_embedding_blocks())))
+def test_each_embedding_example_is_a_whole_module_that_serves(
+    n: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each block of docs/embedding.md runs alone; an app it builds serves under uvicorn:
+    the receiver's health says ok (its lifespan ran), /metrics answers without a redirect."""
+    import httpx
+
+    from .helpers import Server
+
+    monkeypatch.setenv("EVENTMASK_SECRET", "an-embedding-example-secret")
+    monkeypatch.setenv("EVENTMASK_DB", str(tmp_path / "inbox.db"))
+    scope: dict[str, Any] = {"__name__": f"docs_embedding_{n}"}
+    exec(compile(_embedding_blocks()[n], f"docs/embedding.md[{n}]", "exec"), scope)
+    app = scope.get("app")
+    if app is None:
+        return
+    receiver = scope.get("receiver")
+    with Server(app) as url:
+        if receiver is not None:
+            health = httpx.get(f"{url}/channex/health", timeout=5)
+            assert (health.status_code, health.json()) == (200, {"status": "ok"})
+            assert receiver.started
+        else:
+            scraped = httpx.get(f"{url}/metrics", timeout=5, follow_redirects=False)
+            assert scraped.status_code == 200
+            assert "python_info" in scraped.text or "# HELP" in scraped.text
+    if receiver is not None:
+        receiver.inbox.close()

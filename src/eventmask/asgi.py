@@ -13,7 +13,7 @@ adds it with and without the trailing slash, and `lifespan` (or `running`)
 starts its workers (docs/embedding.md).
 """
 
-from ._service.embedding import lifespan, mount, running
+from ._service.embedding import ASGIApp, lifespan, metrics_app, mount, running
 from ._service.receiver import Receiver
 
-__all__ = ["Receiver", "lifespan", "mount", "running"]
+__all__ = ["ASGIApp", "Receiver", "lifespan", "metrics_app", "mount", "running"]

@@ -130,3 +130,36 @@ def test_a_handler_bug_shows_in_uvicorns_output_with_its_traceback(
     assert "Traceback (most recent call last)" in text
     assert "KeyError: 'missing'" in text
     assert "handler failed" in text
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_a_mounted_receiver_without_a_lifespan_says_so_loudly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, given: bool
+) -> None:
+    """Forgetting ``lifespan`` stores deliveries nobody handles: /health is degraded and the
+    log warns, once; ``lifespan(receiver, workers=0)`` (workers elsewhere) is deliberate."""
+    from fastapi import FastAPI
+
+    from eventmask import Router
+    from eventmask.asgi import Receiver, lifespan, mount
+    from eventmask.inbox import SQLiteInbox
+
+    from ..helpers import Server
+
+    inbox = SQLiteInbox(tmp_path / "inbox.db")
+    receiver = Receiver(Router(), secrets=[SECRET], inbox=inbox)
+    app = FastAPI(lifespan=lifespan(receiver, workers=0)) if given else FastAPI()
+    mount(app, "/channex", receiver)
+    headers = {"x-channex-webhook-secret": SECRET}
+    with caplog.at_level("WARNING", logger="eventmask.receiver"), Server(app) as url:
+        for n in range(3):
+            assert _post(url, "/channex", f"d{n}").status_code == 200
+        doc = httpx.get(f"{url}/channex/health", headers=headers).json()
+    inbox.close()
+    warned = [r for r in caplog.records if "no lifespan started this receiver" in r.message]
+    if given:
+        assert (doc["status"], "problems" in doc, warned) == ("ok", False, [])
+    else:
+        assert doc["status"] == "degraded"
+        assert any("lifespan=lifespan(receiver)" in p for p in doc["problems"])
+        assert len(warned) == 1

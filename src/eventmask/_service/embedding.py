@@ -13,36 +13,64 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from .receiver import Receiver
 from .responses import Receive, Scope, Send
 from .worker import Worker
 
-__all__ = ["lifespan", "mount", "running"]
+__all__ = ["ASGIApp", "lifespan", "metrics_app", "mount", "running"]
+
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class _AtMountPoint:
-    """The receiver, called for the mount point itself (no trailing slash)."""
+    """The mounted app, called for the mount point itself (no trailing slash)."""
 
-    def __init__(self, receiver: Receiver, prefix: str) -> None:
-        self.receiver = receiver
+    def __init__(self, inner: ASGIApp, prefix: str) -> None:
+        self.inner = inner
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # As a Mount would: the prefix moves into root_path, the path stays whole.
         inner = {**scope, "root_path": scope.get("root_path", "") + self.prefix}
-        await self.receiver(inner, receive, send)
+        await self.inner(inner, receive, send)
 
 
-def mount(app: Any, path: str, receiver: Receiver) -> None:
+def metrics_app() -> ASGIApp:
+    """prometheus_client's ASGI app for the default registry, typed, to `mount` at ``/metrics``.
+
+    The receiver's and the workers' counters are in that registry, beside
+    the app's own.  Needs prometheus_client (``pip install
+    'eventmask[metrics]'``); without it, an ImportError that says so.
+
+    >>> from starlette.applications import Starlette
+    >>> app = Starlette()
+    >>> mount(app, "/metrics", metrics_app())
+    >>> [route.path for route in app.routes]
+    ['/metrics', '/metrics']
+    """
+    try:
+        from prometheus_client import make_asgi_app
+    except ImportError as exc:
+        raise ImportError(
+            "metrics need prometheus_client: pip install 'eventmask[metrics]'", name=exc.name
+        ) from exc
+    served: ASGIApp = make_asgi_app()
+    return served
+
+
+def mount(app: Any, path: str, receiver: Receiver | ASGIApp) -> None:
     """Mount `receiver` at `path` in a Starlette or FastAPI `app`, with and without the slash.
 
     Deliveries then arrive at ``path`` and ``path/``; health answers at
     ``path/health``.  Equivalent to ``app.mount(path, receiver)`` plus a
     route for ``path`` itself, so Channex's callback URL needs no trailing
-    slash.
+    slash.  Any ASGI app mounts the same way: ``mount(app, "/metrics",
+    metrics_app())`` answers ``/metrics`` without the 307 that ``app.mount``
+    gives it.
 
     >>> from starlette.applications import Starlette
     >>> from eventmask import Router
@@ -81,6 +109,7 @@ async def running(receiver: Receiver, workers: int = 1) -> AsyncGenerator[list[W
         raise ValueError(f"workers must be 0 or more, not {workers}")
     if receiver.on_startup is not None:
         receiver.on_startup()
+    receiver.started = True
     started: list[Worker] = []
     try:
         if receiver.inbox is not None:

@@ -4,8 +4,9 @@ The status code says what a delivery would be answered: 200 when it would
 be stored, 503 when it would not (for load balancers).  The body's
 ``status`` adds processing: ``degraded`` when fewer worker processes run
 than were configured, or the oldest pending entry is older than
-``stale_after`` (docs/receiver.md, "Health"): deliveries are still stored,
-but nobody handles them.  A request that carries a valid secret also gets
+``stale_after``, or no lifespan ever started the receiver (a mounted
+receiver without `lifespan`: docs/embedding.md): deliveries are still
+stored, but nobody handles them.  A request that carries a valid secret also gets
 the reasons and the inbox's counts.  Every question goes to a thread with a
 time limit, so a database that hangs cannot stall the event loop that
 acknowledges deliveries.
@@ -29,6 +30,8 @@ async def health(
     *,
     workers: Callable[[], tuple[int, int]] | None = None,
     stale_after: float | None = None,
+    started: bool = True,
+    not_started: str = "no lifespan started the receiver",
 ) -> tuple[int, Any]:
     """The status and the JSON document of a health answer.
 
@@ -41,7 +44,7 @@ async def health(
         state = await asyncio.wait_for(asyncio.to_thread(inbox.health), timeout)
     except TimeoutError:
         state = Health(False, f"the inbox did not answer within {timeout:g} s")
-    issues = []
+    issues = [] if started else [not_started]
     if workers is not None:
         running, configured = workers()
         if running < configured:

@@ -34,6 +34,13 @@ __all__ = ["Receiver"]
 
 log = logging.getLogger("eventmask.receiver")
 
+# What a receiver whose lifespan never ran says, in its log and in /health.
+NOT_STARTED = (
+    "deliveries are stored, but no lifespan started this receiver, so no worker here "
+    "handles them: give the app lifespan=lifespan(receiver), or lifespan(receiver, "
+    "workers=0) when workers run elsewhere (docs/embedding.md)"
+)
+
 # Secrets shorter than this are accepted, with a warning.
 MIN_SECRET: int = 16
 
@@ -153,6 +160,10 @@ class Receiver:
         self.stale_after = stale_after
         self.refusals = RefusalLog(inbox)
         self.write_timeout = inbox.settings.write_timeout if inbox is not None else 5.0
+        # Set by a lifespan (its own, or `lifespan`/`running` for a mounted one):
+        # an inbox that no lifespan started has no workers here, and says so.
+        self.started = False
+        self._warned = False
 
     # -- ASGI ----------------------------------------------------------------------------
 
@@ -175,6 +186,7 @@ class Receiver:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                self.started = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
@@ -221,6 +233,8 @@ class Receiver:
                 self.write_timeout,
                 workers=self.workers,
                 stale_after=self.stale_after,
+                started=self.started,
+                not_started=NOT_STARTED,
             )
             await respond(send, status, doc)
         elif self._metrics is None or not self._authenticated(scope, bearer=True):
@@ -282,6 +296,9 @@ class Receiver:
             return "unavailable", 503
         fields = {"id": stored.id, "event": delivery.event, "duplicate": stored.duplicate}
         log.info("delivery accepted", extra={"fields": fields, **fields})
+        if not self.started and not self._warned:
+            self._warned = True
+            log.warning("%s", NOT_STARTED)
         await respond(
             send, 200, {"status": "accepted", "id": stored.id, "duplicate": stored.duplicate}
         )
