@@ -76,7 +76,7 @@ def test_the_testing_page_examples_run() -> None:
     """Every ```python block of docs/testing.md runs, in order (its asserts are the checks)."""
     page = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", page, re.M | re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     for n, code in enumerate(blocks):
         exec(compile(code, f"docs/testing.md[{n}]", "exec"), {"__name__": "docs_testing"})
 

@@ -27,6 +27,7 @@ from ._inbox.base import (
     Inbox,
     PutResult,
     current_delivery,
+    delivery_context,
 )
 from ._inbox.factory import open_inbox
 from ._inbox.settings import InboxSettings
@@ -52,6 +53,7 @@ __all__ = [
     "SQLiteInbox",
     "Worker",
     "current_delivery",
+    "delivery_context",
     "open_inbox",
 ]
 

@@ -34,6 +34,7 @@ from ._testing.builders import (
     notification,
 )
 from ._testing.channex import ChannexFeed, serve_channex
+from ._testing.clock import ManualClock
 from ._testing.harness import TEST_SETTINGS, Harness, drain, harness
 from ._testing.revisions import revision_attributes, revision_chain
 from ._testing.sender import Delivered, Notifications, Sender, Sent, deliver
@@ -43,6 +44,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Delivered",
     "DeliveryFailed",
     "Harness",
+    "ManualClock",
     "Notifications",
     "RateForm",
     "Sender",

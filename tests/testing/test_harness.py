@@ -8,8 +8,10 @@ import pytest
 
 from eventmask import Notification, Router
 from eventmask.channex import BookingRevision
+from eventmask.inbox import Worker
 from eventmask.testing import (
     TEST_SETTINGS,
+    ManualClock,
     booking_revision,
     drain,
     harness,
@@ -139,3 +141,64 @@ def test_a_revision_whose_handler_fails_is_a_dead_letter_and_never_acked() -> No
 def test_a_harness_without_channex_says_how_to_get_one() -> None:
     with harness(Router(), workers=0) as h, pytest.raises(RuntimeError, match="channex=True"):
         h.pull()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_raise_errors_gives_the_handlers_own_exception(workers: int) -> None:
+    """With raise_errors, drain raises the KeyError itself, once, whatever the retries."""
+    router = Router()
+
+    @router.on("message")
+    def broken(n: Notification) -> None:
+        _ = n.raw["payload"]["missing"]
+
+    with harness(router, workers=workers, raise_errors=True) as h:
+        h.deliver([notification("message")])
+        with pytest.raises(KeyError, match="missing"):
+            h.drain(timeout=5)
+        assert h.inbox.stats()["dead"] == 1, h.inbox.stats()
+        h.drain()  # raised once: nothing more to say
+
+
+def test_raise_errors_groups_different_failures() -> None:
+    router = Router()
+    router.add("message", lambda n: n.raw["nope"])
+    router.add("review", lambda n: 1 / 0)
+    with harness(router, workers=0, raise_errors=True) as h:
+        h.deliver([notification("message"), notification("review")])
+        with pytest.raises(ExceptionGroup) as caught:
+            h.drain(timeout=5)
+    kinds = sorted(type(e).__name__ for e in caught.value.exceptions)
+    assert kinds == ["KeyError", "ZeroDivisionError"]
+
+
+def test_a_manual_clock_steps_past_the_backoff_and_the_dedup_window() -> None:
+    """A retry waits its backoff on the harness's clock; 24 h later a body is new again."""
+    clock = ManualClock()
+    calls: list[float] = []
+    router = Router()
+
+    @router.on("message")
+    def flaky(n: Notification) -> None:
+        calls.append(clock())
+        if len(calls) == 1:
+            raise RuntimeError("the first attempt fails")
+
+    with harness(router, workers=0, clock=clock) as h:
+        same = b'{"event": "message", "property_id": null, "payload": {"message": "hi"}}'
+        h.deliver([same])
+        worker = Worker(h.inbox, router)
+        assert worker.run_once() == 1  # the first attempt fails
+        assert worker.run_once() == 0  # its backoff has not passed on this clock
+        clock.advance(seconds=TEST_SETTINGS.backoff)
+        assert worker.run_once() == 1
+        assert calls[1] - calls[0] == pytest.approx(TEST_SETTINGS.backoff)
+        assert h.deliver([same]).duplicates == 1  # inside Channex's 24 hours
+        clock.advance(hours=24, seconds=1)
+        assert h.deliver([same]).duplicates == 0  # stored again, as a new delivery
+        assert h.drain()["done"] == 2
+
+
+def test_a_manual_clock_only_moves_forward() -> None:
+    with pytest.raises(ValueError, match="only moves forward"):
+        ManualClock().advance(-1)

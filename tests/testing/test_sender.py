@@ -235,3 +235,30 @@ def test_response_bodies_mark_duplicates() -> None:
         done = h.deliver([doc, doc])
     assert (done.acknowledged, done.duplicates) == (2, 1)
     assert [s.duplicate for s in done.sent] == [False, True]
+
+
+def test_handlers_delivered_to_directly_run_as_under_a_worker() -> None:
+    """current_delivery() works under deliver(router, ...): the attempt, a stable key, and a
+    connection whose writes commit with a successful attempt and roll back with a failed one."""
+    from eventmask.inbox import current_delivery
+
+    router = Router()
+    seen: list[tuple[int, str]] = []
+
+    @router.on("booking_new")
+    def save(n: Notification) -> None:
+        ctx = current_delivery()
+        seen.append((ctx.attempt, ctx.idempotency_key))
+        ctx.sqlite.execute("INSERT INTO saved VALUES (?, ?)", (n.booking.revision_id, ctx.attempt))
+        if ctx.attempt == 1:
+            raise RuntimeError("the first attempt fails after its write")
+
+    sender = Sender(router, backoff=0.0)
+    sender.connection.execute("CREATE TABLE saved (revision TEXT, attempt INTEGER)")
+    sent = sender.deliver([booking(revision_id="R1", event="booking_new")], duplicates=1.0)
+    assert sent.acknowledged == 2
+    rows = sender.connection.execute("SELECT revision, attempt FROM saved").fetchall()
+    assert rows == [("R1", 2), ("R1", 2)]  # each delivery's failed first write rolled back
+    assert [attempt for attempt, _ in seen] == [1, 2, 1, 2]
+    assert len({key for _, key in seen}) == 1  # a duplicate has the same key, as in the inbox
+    assert seen[0][1].startswith("body:")

@@ -54,6 +54,7 @@ class Statements:
     sample_refusal: str  # (at, status, reason, remote, body): keep one refused request
     trim_samples: str  # (keep): delete all but the newest `keep` samples
     count_state: str  # (state) -> count
+    count_open: str  # () -> the counts of pending, claimed and dead entries, in one snapshot
     oldest_open: str  # () -> min(received_at) of pending and claimed entries
     refused_since: str  # (bucket) -> the sum of refusal counts since
     refusal_kinds: str  # (bucket) -> status, kind, count since, per status and kind

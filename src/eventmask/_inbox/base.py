@@ -280,7 +280,18 @@ def current_delivery() -> DeliveryContext:
 
 @contextmanager
 def delivery_context(context: DeliveryContext) -> Iterator[None]:
-    """Make `context` the current delivery for the duration of the block."""
+    """Make `context` the current delivery for the duration of the block.
+
+    What a worker does around each attempt; a test can call a handler that
+    uses `current_delivery()` directly with it (``deliver(router, ...)``
+    does it for you).
+
+    >>> import sqlite3
+    >>> ctx = DeliveryContext(sqlite3.connect(":memory:"), 7, "body:ab12", 1, "message")
+    >>> with delivery_context(ctx):
+    ...     current_delivery().entry_id
+    7
+    """
     token = _current.set(context)
     try:
         yield

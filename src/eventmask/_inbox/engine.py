@@ -30,7 +30,7 @@ from .settings import InboxSettings
 from .views import OperatorViews
 from .writer import GroupWriter, Write, WriteKind
 
-__all__ = ["SQLInbox", "dedup_keys"]
+__all__ = ["SQLInbox", "dedup_keys", "idempotency_key"]
 
 
 def dedup_keys(delivery: Envelope, revisions: bool) -> tuple[str, str | None]:
@@ -45,6 +45,18 @@ def dedup_keys(delivery: Envelope, revisions: bool) -> tuple[str, str | None]:
     if revisions and delivery.revision is not None:
         revision = f"revision:{delivery.revision.lower()}"
     return digest, revision
+
+
+def idempotency_key(digest: str, revision: str | None) -> str:
+    """The key a handler sees (`DeliveryContext.idempotency_key`): the same on every attempt.
+
+    The revision key when revisions are deduplicated, else the body's hash;
+    PostgreSQL's ``eventmask_put`` builds the same text in SQL.
+
+    >>> idempotency_key("ab12", None), idempotency_key("ab12", "revision:r1")
+    ('body:ab12', 'revision:r1')
+    """
+    return revision or f"body:{digest}"
 
 
 # A failed write is what health reports for this long, unless a write succeeds.

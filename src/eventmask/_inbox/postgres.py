@@ -32,7 +32,7 @@ from .._envelope import Envelope
 from .._errors import InboxUnavailable
 from .backend import COLUMNS, Statements, entry_of
 from .base import Entry, PutResult
-from .engine import SQLInbox, dedup_keys
+from .engine import SQLInbox, dedup_keys, idempotency_key
 from .pg_pool import ReconnectingPool
 from .pg_support import ServerClock, Wakeups, psycopg, redact
 from .revisions import RevisionStatements
@@ -254,6 +254,11 @@ STATEMENTS: Final = Statements(
     trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
     "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET %s)",
     count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = %s",
+    # One statement, so one snapshot: counted apart, an entry moving from claimed
+    # back to pending between two counts was in neither (and `drain` saw no work).
+    count_open="SELECT (SELECT count(*) FROM eventmask_deliveries WHERE state = 'pending'), "
+    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'claimed'), "
+    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'dead')",
     oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
     "WHERE state IN ('pending', 'claimed')",
     refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
@@ -400,7 +405,7 @@ class PostgresInbox(SQLInbox):
         locks = set()
         for delivery in deliveries:
             digest, revision = dedup_keys(delivery, self.settings.dedup_revisions)
-            locks.add(_lock_id(f"body:{digest}"))
+            locks.add(_lock_id(idempotency_key(digest, None)))
             if revision is not None:
                 locks.add(_lock_id(revision))
             values = (delivery.event, delivery.property_id, delivery.body, digest, revision)

@@ -24,7 +24,7 @@ from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable, NotAnInbox
 from .backend import entry_of
 from .base import Entry, PutResult
-from .engine import SQLInbox, dedup_keys
+from .engine import SQLInbox, dedup_keys, idempotency_key
 from .settings import InboxSettings
 from .spool import Spool
 from .sqlite_sql import (
@@ -313,7 +313,7 @@ class SQLiteInbox(SQLInbox):
         found = self._stored(conn, digest, revision, at)
         if found is not None:
             return PutResult(found[0], True, found[1])
-        key = revision or f"body:{digest}"
+        key = idempotency_key(digest, revision)
         cur = conn.execute(INSERT, (*row, key, at))
         assert cur.lastrowid is not None
         return PutResult(cur.lastrowid, False, key)
@@ -350,7 +350,7 @@ class SQLiteInbox(SQLInbox):
                     continue
                 delivery: Envelope = write.args
                 digest, revision = dedup_keys(delivery, self.settings.dedup_revisions)
-                key = revision or f"body:{digest}"
+                key = idempotency_key(digest, revision)
                 found = self._stored(conn, digest, revision, now)  # a WAL read: no lock
                 if found is not None:
                     results.append(PutResult(found[0], True, found[1]))

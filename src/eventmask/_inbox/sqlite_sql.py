@@ -95,6 +95,11 @@ STATEMENTS: Final = Statements(
     trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
     "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)",
     count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = ?",
+    # One statement, so one snapshot: counted apart, an entry moving from claimed
+    # back to pending between two counts was in neither (and `drain` saw no work).
+    count_open="SELECT (SELECT count(*) FROM eventmask_deliveries WHERE state = 'pending'), "
+    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'claimed'), "
+    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'dead')",
     # INDEXED BY here and below: without it the planner scanned the table, or
     # skip-scanned the revision index, to find a few pending rows among a million.
     oldest_open="SELECT min(received_at) FROM eventmask_deliveries "

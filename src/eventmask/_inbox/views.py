@@ -57,18 +57,19 @@ class OperatorViews(SQLBackend):
         that grows with the table: what a frequent health check wants.
         """
         sql = self.statements
-        counts: dict[str, int | None] = {}
+        # The spool first: a delivery moving from it into the table meanwhile is
+        # then counted twice, never missed (which would let `drain` stop early).
+        waiting, since = self.spooled()
         with self.connection() as conn:
-            for state in STATES:
-                if state == "done" and not done:
-                    counts[state] = None
-                    continue
-                # One indexed count per state, not a GROUP BY over the table.
-                counts[state] = conn.execute(sql.count_state, (state,)).fetchone()[0]
+            # Each count is indexed, not a GROUP BY over the table.
+            pending, claimed, dead = conn.execute(sql.count_open).fetchone()
+            counts: dict[str, int | None]
+            counts = {"pending": pending, "claimed": claimed, "done": None, "dead": dead}
+            if done:
+                counts["done"] = conn.execute(sql.count_state, ("done",)).fetchone()[0]
             oldest = conn.execute(sql.oldest_open).fetchone()[0]
             refused = conn.execute(sql.refused_since, (self.clock() - _DAY,)).fetchone()[0]
             refused = int(refused or 0)
-        waiting, since = self.spooled()
         if waiting:  # spooled deliveries are pending too: stored, not yet handled
             counts["pending"] = (counts["pending"] or 0) + waiting
             oldest = since if oldest is None else min(oldest, since)

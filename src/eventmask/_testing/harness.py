@@ -11,12 +11,13 @@ Channex stand-in: webhook, fetch, inbox, revision handler, ack.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import attrs
@@ -75,6 +76,31 @@ def drain(
         time.sleep(0.01)
 
 
+_WORKER_LOG: Final = logging.getLogger("eventmask.worker")
+
+
+class _Failures(logging.Handler):
+    """The exceptions handlers raised under the harness's workers, from their ERROR records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.caught: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.caught.append(record.exc_info[1])
+
+    def raise_them(self) -> None:
+        caught, self.caught = self.caught, []
+        kinds = {(type(e), str(e)): e for e in caught}  # a retried failure counts once
+        if len(kinds) == 1:
+            raise next(iter(kinds.values()))
+        if kinds:
+            errors = [e if isinstance(e, Exception) else RuntimeError(repr(e))
+                      for e in kinds.values()]  # fmt: skip
+            raise ExceptionGroup(f"{len(errors)} kinds of handler failure", errors)
+
+
 @attrs.define
 class Harness:
     """A router behind a receiver with a temporary inbox; deliver, then `drain`.
@@ -96,6 +122,7 @@ class Harness:
     workers: list[Worker]
     channex: ChannexFeed | None = None
     revisions: RevisionFlow | None = None
+    failures: _Failures | None = attrs.field(default=None, repr=False)
 
     @property
     def sender(self) -> Sender:
@@ -122,7 +149,10 @@ class Harness:
     def drain(self, timeout: float = 10.0) -> dict[str, Any]:
         """Wait until every stored delivery was handled or given up on (`drain`).
 
-        Without worker threads, a worker runs in this thread meanwhile.
+        Without worker threads, a worker runs in this thread meanwhile.  Under
+        ``harness(..., raise_errors=True)`` it then raises what the handlers
+        raised: the exception itself when there was one kind, else an
+        `ExceptionGroup` of one of each.
 
         >>> from eventmask import Router
         >>> with harness(Router(), workers=0) as h:
@@ -131,7 +161,10 @@ class Harness:
         1
         """
         router = None if self.workers else self.router
-        return drain(self.inbox, router, timeout, revisions=self.revisions)
+        stats = drain(self.inbox, router, timeout, revisions=self.revisions)
+        if self.failures is not None:
+            self.failures.raise_them()
+        return stats
 
     def pull(self, property_id: str | None = None) -> int:
         """Poll the stand-in's feed (one property's, or the account's): how many new revisions.
@@ -160,17 +193,23 @@ def harness(
     secret: str | None = None,
     settings: InboxSettings = TEST_SETTINGS,
     channex: ChannexFeed | bool = False,
+    clock: Callable[[], float] = time.time,
+    raise_errors: bool = False,
     **receiver_options: Any,
 ) -> Iterator[Harness]:
     """A `Harness` for `router`: inbox file in `directory` (a temporary one if None).
 
     `workers` worker threads run until the block ends (0: `drain` works in
-    the calling thread).  `receiver_options` go to `Receiver`.  With
-    `channex` (True, or a `ChannexFeed` to serve), the stand-in runs on
-    loopback and the workers run the booking revision flow against it: a
-    booking delivery fetches the revision it names, ``non_acked_booking``
-    pulls the feed, and each revision handled is acked (the router needs an
-    ``on_revision`` handler).  Needs ``eventmask[server,client]``.
+    the calling thread).  The inbox reads the time from `clock` (a
+    `ManualClock` steps past backoffs and the deduplication window); with
+    `raise_errors`, `Harness.drain` raises the handlers' own exceptions
+    rather than leaving them in the log and the dead letters.
+    `receiver_options` go to `Receiver`.  With `channex` (True, or a
+    `ChannexFeed` to serve), the stand-in runs on loopback and the workers
+    run the booking revision flow against it: a booking delivery fetches
+    the revision it names, ``non_acked_booking`` pulls the feed, and each
+    revision handled is acked (the router needs an ``on_revision``
+    handler).  Needs ``eventmask[server,client]``.
 
     >>> from eventmask import Router
     >>> with harness(Router(), workers=2) as h:
@@ -182,7 +221,7 @@ def harness(
     with contextlib.ExitStack() as stack:
         if directory is None:
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="eventmask-"))
-        inbox = SQLiteInbox(os.path.join(directory, "inbox.db"), settings)
+        inbox = SQLiteInbox(os.path.join(directory, "inbox.db"), settings, clock=clock)
         stack.callback(inbox.close)
         secret = secret or secrets.token_urlsafe(24)
         receiver = Receiver(router, secrets=[secret], inbox=inbox, **receiver_options)
@@ -192,7 +231,11 @@ def harness(
         started = [Worker(inbox, router, idle=0.01, revisions=flow).start() for _ in range(workers)]
         for worker in started:
             stack.callback(worker.stop)
-        yield Harness(router, inbox, receiver, secret, started, feed, flow)
+        failures = _Failures() if raise_errors else None
+        if failures is not None:
+            _WORKER_LOG.addHandler(failures)
+            stack.callback(_WORKER_LOG.removeHandler, failures)
+        yield Harness(router, inbox, receiver, secret, started, feed, flow, failures)
 
 
 def _channex(

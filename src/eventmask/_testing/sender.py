@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 
 from .._catalogue import SECRET_HEADER, header_name, secret_bytes
-from .._envelope import Envelope
-from .._errors import NotificationError
 from .._json import dumps, loads
 from .._routing.router import Router
-from .._routing.routes import DispatchResult
-from .outcomes import Delivered, Sent, answered, dispatched, gave_up
+from .direct import Direct, Retry, event_of
+from .outcomes import Delivered, Sent, answered, gave_up
 
 if TYPE_CHECKING:
     import httpx
@@ -43,13 +41,6 @@ def _body(notification: Mapping[str, Any] | bytes | str) -> bytes:
     if isinstance(notification, str):
         return notification.encode("utf-8")
     return dumps(notification)
-
-
-def _event(body: bytes) -> str | None:
-    try:
-        return Envelope.read(body).event
-    except NotificationError:
-        return None
 
 
 def _duplicate(response: httpx.Response) -> bool:
@@ -92,7 +83,11 @@ class Sender:
     connections are retried, up to `attempts` in all, after ``backoff``
     seconds doubling each time (at most ``max_backoff``).  Any other status
     is a refusal, not retried.  For a router (no HTTP), a handler that
-    raises counts as a 500 and a notification eventmask rejects as a 400.
+    raises counts as a 500 and a notification eventmask rejects as a 400,
+    and each attempt runs as an inbox worker runs it: `current_delivery()`
+    works, and writes through its ``connection`` (`connection`, else an
+    in-memory SQLite database) commit after a successful attempt and roll
+    back after a failed one (`Sender.connection`).
     `secret` goes in `header`; `concurrency` deliveries are in flight at
     once, started at no more than `rate` per second.  For an ASGI app,
     deliveries are posted to `path`.
@@ -118,6 +113,7 @@ class Sender:
         timeout: float = 10.0,
         concurrency: int = 1,
         rate: float | None = None,
+        connection: Any = None,
     ) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts}")
@@ -135,10 +131,26 @@ class Sender:
                 raise ValueError("a secret to send must be ASCII text")
             self.headers[header_name(header)] = secret
         self.path = path
-        self.retry = _Retry(attempts, backoff, max_backoff)
+        self.retry = Retry(attempts, backoff, max_backoff)
         self.timeout = timeout
         self.concurrency = concurrency
         self.rate = rate
+        self._direct = (
+            Direct(target, self.retry, connection) if isinstance(target, Router) else None
+        )
+
+    @property
+    def connection(self) -> Any:
+        """What `current_delivery().connection` is for a router's handlers (None for HTTP).
+
+        An in-memory SQLite database unless `connection` was given; what the
+        handlers wrote through it, committed after each attempt that succeeded.
+
+        >>> from eventmask import Router
+        >>> Sender(Router()).connection.execute("SELECT 1").fetchone()
+        (1,)
+        """
+        return None if self._direct is None else self._direct.connection
 
     # -- both ----------------------------------------------------------------------------
 
@@ -170,10 +182,10 @@ class Sender:
         ['R', 'R']
         """
         plan = _SendOrder.of(notifications, duplicates, shuffle, seed)
-        if isinstance(self.target, Router):
+        if self._direct is not None:
             sent: list[Sent] = []
             for index, body in plan.order:
-                sent.append(_dispatch(self.target, self.retry, index, body))
+                sent.append(self._direct.dispatch(index, body))
                 if on_sent is not None:
                     on_sent(sent[-1])
             return _finish(sent, check)
@@ -222,14 +234,11 @@ class Sender:
                 if on_sent is not None:
                     on_sent(sent[-1])
 
-        if isinstance(self.target, Router):
-            router = self.target
-
-            async def one(index: int, body: bytes) -> Sent:
-                return await _adispatch(router, self.retry, index, body)
-
-            await asyncio.gather(*(lane(one) for _ in range(self.concurrency)))
+        if self._direct is not None:
+            # Lanes in flight at once share the one connection (and its transaction).
+            await asyncio.gather(*(lane(self._direct.adispatch) for _ in range(self.concurrency)))
         else:
+            assert not isinstance(self.target, Router)
             async with _client(self.target, self.path, self.timeout, self.concurrency) as (
                 client,
                 url,
@@ -240,42 +249,6 @@ class Sender:
 
                 await asyncio.gather(*(lane(post) for _ in range(self.concurrency)))
         return _finish(sent, check)
-
-
-@attrs.frozen(slots=True)
-class _Retry:
-    """`attempts` in all, `backoff` seconds after the first, doubling up to `max_backoff`."""
-
-    attempts: int
-    backoff: float
-    max_backoff: float
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-
-def _dispatch(router: Router, retry: _Retry, index: int, body: bytes) -> Sent:
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            result: DispatchResult | None = router.dispatch(body)
-        except NotificationError:
-            result = None
-        if result is None or result.ok or attempt == retry.attempts:
-            return dispatched(index, _event(body), attempt, result)
-        time.sleep(retry.delay(attempt))
-    raise AssertionError("unreachable")
-
-
-async def _adispatch(router: Router, retry: _Retry, index: int, body: bytes) -> Sent:
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            result: DispatchResult | None = await router.adispatch(body)
-        except NotificationError:
-            result = None
-        if result is None or result.ok or attempt == retry.attempts:
-            return dispatched(index, _event(body), attempt, result)
-        await asyncio.sleep(retry.delay(attempt))
-    raise AssertionError("unreachable")
 
 
 @asynccontextmanager
@@ -304,13 +277,13 @@ async def _post(
     client: httpx.AsyncClient,
     url: str,
     headers: Mapping[str, str],
-    retry: _Retry,
+    retry: Retry,
     index: int,
     body: bytes,
 ) -> Sent:
     import httpx
 
-    event = _event(body)
+    event = event_of(body)
     status: int | None = None
     for attempt in range(1, retry.attempts + 1):
         try:
@@ -360,8 +333,13 @@ def deliver(
     shuffle: bool = False,
     seed: int | None = None,
     check: bool = True,
+    connection: Any = None,
 ) -> Delivered:
     """Deliver `notifications` to `target` as Channex would (a one-call `Sender`).
+
+    For a router, handlers run as under an inbox worker: `current_delivery()`
+    works, its ``connection`` is `connection` (an in-memory SQLite database
+    if None), committed after each successful attempt.
 
     >>> from eventmask import Router
     >>> from eventmask.testing import matching
@@ -370,6 +348,6 @@ def deliver(
     >>> deliver(router, matching("booking_new")).acknowledged
     1
     """
-    return Sender(target, secret=secret).deliver(
+    return Sender(target, secret=secret, connection=connection).deliver(
         notifications, duplicates=duplicates, shuffle=shuffle, seed=seed, check=check
     )
