@@ -7,16 +7,35 @@ Channex API"): the JSON:API response shapes, pagination with ``meta``
 endpoint, which really POSTs a test notification to the callback URL (in
 the tests, a real eventmask receiver) and answers with what it got back.
 `faults` injects 429s, 5xx answers and timeouts, one per request.
+
+Written from Channex's Webhook Collection and Rate Limits pages.  Where they
+are silent, the stand-in decides, and says so below with "Decision":
+
+- Validation: ``property_id`` must be a UUID, ``callback_url`` an http(s)
+  URL with a host, ``event_mask`` non-empty (the page's field rules).  The
+  page shows only "can't be blank"; Decision: a present but malformed value
+  is "is invalid", in the same 422 shape.
+- The test endpoint answers ``{"status_code": ..., "body": ...}`` at the top
+  level, as the page's example does.  Decision: an endpoint it cannot reach
+  is ``status_code`` 0 and the socket error in ``body`` ("econnrefused").
+- A 429 has the documented body (``http_too_many_requests``).  Decision:
+  no ``Retry-After`` header, since the page shows none; `retry_after` sends
+  one when a test wants it.
+- Decision: a "timeout" carries the request out and answers 504 two seconds
+  later, so a client that gave up cannot know whether it happened; that is
+  the case a create must survive without doing it twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -46,12 +65,26 @@ def _resource(hook: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error(
-    status: int, code: str, title: str, details: dict[str, list[str]] | None = None
+    status: int,
+    code: str,
+    title: str,
+    details: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     errors: dict[str, Any] = {"code": code, "title": title}
     if details is not None:
         errors["details"] = details
-    return JSONResponse({"errors": errors}, status_code=status)
+    return JSONResponse({"errors": errors}, status_code=status, headers=headers)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def _valid_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class ChannexStandIn:
@@ -66,6 +99,7 @@ class ChannexStandIn:
         self.fault_on: str | Callable[[Request], bool] | None = None
         self.requests: list[tuple[str, str]] = []
         self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
+        self.retry_after: str | None = None  # a Retry-After for 429s (Channex shows none)
         self.revisions = Revisions()  # tests/channex_revisions.py
         self.app = Starlette(
             routes=[
@@ -96,7 +130,8 @@ class ChannexStandIn:
         self.requests.append((request.method, request.url.path))
         if self.faults and self._faulted(request):
             fault = self.faults.pop(0)
-            if fault == "timeout":  # longer than the tests' client timeout
+            if fault == "timeout":  # carried out, then longer than the tests' client timeout
+                await call_next(request)
                 await asyncio.sleep(2)
                 return JSONResponse({"errors": {"code": "timeout"}}, 504)
             if fault == "lost answer":  # carried out, then the answer is too late
@@ -112,9 +147,11 @@ class ChannexStandIn:
                 return JSONResponse({"errors": {"code": "bad_gateway"}}, 502)
             if isinstance(fault, tuple):
                 return _error(fault[0], "validation_error", "Validation Error", fault[1])
+            if fault == 429:  # the Rate Limits page's body
+                headers = {} if self.retry_after is None else {"retry-after": self.retry_after}
+                return _error(429, "http_too_many_requests", "Too Many Requests", headers=headers)
             if isinstance(fault, int):
-                headers = {"retry-after": "0"} if fault == 429 else {}
-                return JSONResponse({"errors": {"code": "error"}}, fault, headers=headers)
+                return JSONResponse({"errors": {"code": "error"}}, fault)
         if request.headers.get("user-api-key") != API_KEY:
             return _error(401, "unauthorized", "Unauthorized")
         response: Response = await call_next(request)
@@ -140,11 +177,18 @@ class ChannexStandIn:
         if not isinstance(hook, dict):
             return {}, {"webhook": ["can't be blank"]}
         details: dict[str, list[str]] = {}
-        if not hook.get("property_id") and hook.get("is_global") is not True:
+        prop = hook.get("property_id")
+        if not prop and hook.get("is_global") is not True:
             details["property_id"] = ["can't be blank"]
+        elif prop and not (isinstance(prop, str) and _UUID.fullmatch(prop)):
+            details["property_id"] = ["is invalid"]  # Decision: the page says "valid UUID"
         for name in ("callback_url", "event_mask"):
             if not hook.get(name):
                 details[name] = ["can't be blank"]
+        if hook.get("callback_url") and not _valid_url(hook["callback_url"]):
+            details["callback_url"] = ["is invalid"]  # Decision: the page says "valid URL"
+        if hook.get("event_mask") is not None and not isinstance(hook.get("event_mask"), str):
+            details["event_mask"] = ["is invalid"]
         return hook, details
 
     async def create(self, request: Request) -> Response:
@@ -196,7 +240,7 @@ class ChannexStandIn:
         except httpx.HTTPError as exc:
             result = {"status_code": 0, "body": f"{type(exc).__name__}: {exc}"}
         self.tests.append({"sent": notification, **result})
-        return JSONResponse({"data": result})
+        return JSONResponse(result)  # at the top level, as the page's example
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -103,7 +104,7 @@ def test_retries_are_bounded(api: tuple[str, ChannexStandIn]) -> None:
         assert client.requests == 1
 
 
-@pytest.mark.parametrize("fault", ["lost answer", "stored, then 502"])
+@pytest.mark.parametrize("fault", ["lost answer", "stored, then 502", "timeout"])
 def test_a_create_is_never_repeated_blind(api: tuple[str, ChannexStandIn], fault: str) -> None:
     """Channex stored it but the answer was lost: found in the account, not created twice."""
     url, standin = api
@@ -173,3 +174,28 @@ def test_unknown_fields_are_tolerated() -> None:
              "is_active": True, "created_at": "2024-01-01", "headers": None}}  # fmt: skip
     hook = Webhook.from_api(entry)
     assert (hook.id, hook.is_global, hook.headers) == ("w", True, {})
+
+
+def test_the_stand_in_validates_as_the_page_says(api: tuple[str, ChannexStandIn]) -> None:
+    """A property id that is not a UUID and a callback that is not an http(s) URL: 422."""
+    url, standin = api
+    with ChannexClient(url, API_KEY) as client, pytest.raises(ChannexValidationError) as caught:
+        client.create(_hook(property_id="hotel-1", callback_url="ftp://pms.example.com/"))
+    assert caught.value.details == {"property_id": ["is invalid"], "callback_url": ["is invalid"]}
+    assert standin.webhooks == {}
+
+
+def test_a_429_keeps_channexs_code_and_waits_for_retry_after(
+    api: tuple[str, ChannexStandIn],
+) -> None:
+    """The documented 429 body reaches the error; a Retry-After, when sent, is waited for."""
+    url, standin = api
+    standin.faults = [429]
+    with ChannexClient(url, API_KEY, attempts=1) as client, pytest.raises(ChannexError) as caught:
+        list(client.webhooks())
+    assert (caught.value.status, caught.value.code) == (429, "http_too_many_requests")
+    standin.faults, standin.retry_after = [429], "1"
+    with ChannexClient(url, API_KEY, backoff=0.01) as client:
+        started = time.monotonic()
+        assert list(client.webhooks()) == []
+        assert time.monotonic() - started >= 0.9  # the header, not the 0.01 s backoff
