@@ -71,7 +71,7 @@ def test_the_documented_booking_example_produces_a_pull(tmp_path: Path) -> None:
 
 def _traced_delivery(conn: sqlite3.Connection, doc: dict[str, object]) -> list[str]:
     """The statements one delivery runs, by the example's handlers, on `conn`."""
-    from eventmask._inbox.base import DeliveryContext, delivery_context
+    from eventmask.inbox import DeliveryContext, delivery_context
 
     statements: list[str] = []
     conn.set_trace_callback(statements.append)

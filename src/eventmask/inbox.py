@@ -20,23 +20,17 @@ from typing import TYPE_CHECKING
 
 from ._envelope import Envelope
 from ._errors import InboxError, InboxUnavailable, NotAnInbox
-from ._inbox.base import (
-    AttemptOutcome,
-    DeliveryContext,
-    Entry,
-    Inbox,
-    PutResult,
-    current_delivery,
-    delivery_context,
-)
+from ._inbox.context import DeliveryContext, current_delivery, delivery_context
 from ._inbox.factory import open_inbox
+from ._inbox.interface import Inbox
 from ._inbox.settings import InboxSettings
 from ._inbox.sqlite import SQLiteInbox
+from ._inbox.values import AttemptOutcome, Entry, PutResult
 from ._service.worker import Worker
 
 if TYPE_CHECKING:
-    from ._inbox.base import AttemptOutcome as Outcome  # noqa: F401 - renamed, deprecated
     from ._inbox.postgres import PostgresInbox
+    from ._inbox.values import AttemptOutcome as Outcome  # noqa: F401 - renamed, deprecated
 
 __all__ = [
     "AttemptOutcome",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eventmask import Notification, Router
-from eventmask._inbox.base import Refusal, RefusalBatch
+from eventmask._inbox.values import Refusal, RefusalBatch
 from eventmask._json import dumps
 from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
 from eventmask.testing import revision_attributes

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from eventmask import Notification, Router
-from eventmask._inbox.base import Refusal, RefusalBatch
+from eventmask._inbox.values import Refusal, RefusalBatch
 from eventmask.inbox import (
     AttemptOutcome,
     InboxError,
@@ -631,3 +631,29 @@ def test_health_reports_a_deleted_sqlite_file(tmp_path: Path) -> None:
             box.put(envelope({"event": "message", "property_id": "q"}))
     finally:
         box.close()
+
+
+def test_the_interface_is_abstract_and_the_engine_one_line_of_descent() -> None:
+    """An inbox that leaves out a method cannot be made; the engine's classes form one chain
+    (no diamond), and only the engine itself adds the interface beside it."""
+    import abc
+
+    from eventmask._inbox.backend import SQLBackend
+    from eventmask._inbox.engine import SQLInbox
+    from eventmask.inbox import Inbox, PostgresInbox
+
+    class Partial(Inbox):
+        def put(self, delivery: object) -> None:  # type: ignore[override]
+            del delivery
+
+    with pytest.raises(TypeError, match=r"abstract methods .*claim"):
+        Partial()  # type: ignore[abstract]
+    assert isinstance(Inbox, abc.ABCMeta)
+    for backend in (SQLiteInbox, PostgresInbox):
+        chain = [c for c in backend.__mro__ if c.__module__.startswith("eventmask._inbox")]
+        for cls in chain:
+            bases = [b for b in cls.__bases__ if b is not abc.ABC]
+            roots = (Inbox, SQLBackend)  # the interface, and the bottom of the engine
+            assert len(bases) == (2 if cls is SQLInbox else 0 if cls in roots else 1), cls
+    names = [c.__name__ for c in SQLiteInbox.__mro__]
+    assert names.index("Inbox") == len(names) - 3  # after the whole engine, before ABC, object

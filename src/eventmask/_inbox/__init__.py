@@ -1,8 +1,11 @@
 """The durable inbox: deliveries are committed here before Channex gets its 2xx.
 
-Modules: `base` (the interface the receiver, the worker and the command line
-call, and its values), `settings`, `writer` (group commit), `backend` (what a
-backend provides), `processing`, `views` and `engine` (the shared engine),
-one module per backend (`sqlite`, `postgres`), and `factory` (`open_inbox`).
-The inbox knows nothing of Channex beyond what `eventmask._envelope` gives it.
+Modules: `interface` (the abstract `Inbox` the receiver, the worker and the
+command line call), `values` and `context` (what it hands out), `states`
+and `settings`; the shared SQL engine, one room per class along a single
+line of descent (`backend` <- `revisions` <- `processing` <- `views` <-
+`engine`), with `writer` (group commit) and `spool`; one module per backend
+(`sqlite` with `sqlite_sql`, `postgres` with `pg_pool` and `pg_support`), in
+the manner of httpx's transports; and `factory` (`open_inbox`).  The inbox
+knows nothing of Channex beyond what `eventmask._envelope` gives it.
 """

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .._envelope import Envelope
-from .base import Entry, PutResult
+from .values import Entry, PutResult
 
 __all__ = ["COLUMNS", "SQLBackend", "Statements", "entry_of"]
 
@@ -132,10 +132,6 @@ class SQLBackend(abc.ABC):
         self, conn: Any, deliveries: Sequence[Envelope], now: float
     ) -> list[PutResult]:
         """Store deliveries, deduplicating on body and revision within the window."""
-
-    @abc.abstractmethod
-    def claim(self, owner: str, limit: int = 16) -> list[Entry]:
-        """Claim up to `limit` ready entries; expired leases with no attempts left go dead."""
 
     def open_batch(self, conn: Any, owner: str, ids: Sequence[int]) -> set[int]:
         """Begin a batch's transaction; return the ids still claimed by `owner`.

@@ -24,9 +24,9 @@ from typing import Any, Final
 
 from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable
-from .base import REFUSAL_SAMPLES, Health, Inbox, PutResult, RefusalBatch
-from .processing import BatchProcessing
+from .interface import Inbox
 from .settings import InboxSettings
+from .values import REFUSAL_SAMPLES, Health, PutResult, RefusalBatch
 from .views import OperatorViews
 from .writer import GroupWriter, Write, WriteKind
 
@@ -63,8 +63,15 @@ def idempotency_key(digest: str, revision: str | None) -> str:
 _FAILURE_MEMORY: Final = 60.0
 
 
-class SQLInbox(BatchProcessing, OperatorViews, Inbox):
-    """What the SQL backends share; a backend adds its connections and its SQL."""
+class SQLInbox(OperatorViews, Inbox):
+    """What the SQL backends share; a backend adds its connections and its SQL.
+
+    One line of descent, each class one room: `SQLBackend` (connections,
+    transactions, the backend's SQL) <- `RevisionStore` (revisions, acks)
+    <- `BatchProcessing` (attempts in their transactions) <- `OperatorViews`
+    (reads and repairs) <- `SQLInbox` (intake, schema, health), which
+    implements the interface `Inbox`.
+    """
 
     def __init__(self, settings: InboxSettings | None, clock: Callable[[], float]) -> None:
         self.settings = settings or InboxSettings()

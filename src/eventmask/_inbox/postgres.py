@@ -31,12 +31,12 @@ from typing import Any, Final
 from .._envelope import Envelope
 from .._errors import InboxUnavailable
 from .backend import COLUMNS, Statements, entry_of
-from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys, idempotency_key
 from .pg_pool import ReconnectingPool
 from .pg_support import ServerClock, Wakeups, psycopg, redact
 from .revisions import RevisionStatements
 from .settings import InboxSettings
+from .values import Entry, PutResult
 
 __all__ = ["PostgresInbox"]
 

@@ -23,9 +23,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._errors import LeaseLost
-from .base import Attempt, AttemptOutcome, DeliveryContext, Entry, State, delivery_context
+from .context import Attempt, DeliveryContext, delivery_context
 from .revisions import REVISION_ENTRY, RevisionStore
 from .settings import InboxSettings
+from .values import AttemptOutcome, Entry, State
 
 __all__ = ["BatchProcessing"]
 

@@ -23,7 +23,6 @@ from typing import Any, Final
 from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable, NotAnInbox
 from .backend import entry_of
-from .base import Entry, PutResult
 from .engine import SQLInbox, dedup_keys, idempotency_key
 from .settings import InboxSettings
 from .spool import Spool
@@ -42,6 +41,7 @@ from .sqlite_sql import (
     V5,
     V6,
 )
+from .values import Entry, PutResult
 from .writer import Write, WriteKind
 
 __all__ = ["SQLiteInbox"]

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import InboxError
-from .backend import SQLBackend, entry_of
-from .base import STATES, Entry
+from .backend import entry_of
+from .processing import BatchProcessing
 from .revisions import revision_key
+from .values import STATES, Entry
 
 __all__ = ["OperatorViews"]
 
@@ -41,8 +42,8 @@ def _next_chunk(size: int, took: float) -> int:
     return size
 
 
-class OperatorViews(SQLBackend):
-    """The read and repair side of the shared engine."""
+class OperatorViews(BatchProcessing):
+    """The read and repair side of the shared engine, over its processing."""
 
     clock: Callable[[], float]
 

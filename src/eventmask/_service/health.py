@@ -18,7 +18,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from .._inbox.base import Health, Inbox
+from .._inbox.interface import Inbox
+from .._inbox.values import Health
 
 __all__ = ["health"]
 

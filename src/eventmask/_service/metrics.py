@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from .._inbox.base import Inbox
+from .._inbox.interface import Inbox
 
 try:
     import prometheus_client

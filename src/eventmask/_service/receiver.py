@@ -22,7 +22,7 @@ from typing import Any
 from .._catalogue import SECRET_HEADER, header_name, secret_bytes
 from .._envelope import Envelope
 from .._errors import InboxError, NotificationError
-from .._inbox.base import Inbox
+from .._inbox.interface import Inbox
 from .._routing.router import Router
 from .health import health
 from .inline import dispatch_inline

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from .._inbox.base import REFUSAL_BUCKET, REFUSAL_SAMPLES, Inbox, Refusal, RefusalBatch
+from .._inbox.interface import Inbox
+from .._inbox.values import REFUSAL_BUCKET, REFUSAL_SAMPLES, Refusal, RefusalBatch
 from .metrics import metrics
 
 __all__ = ["RefusalLog"]

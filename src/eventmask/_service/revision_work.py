@@ -14,7 +14,7 @@ from .._catalogue import Catalogue
 from .._channex.revision import BookingRevision
 from .._envelope import revision_id
 from .._errors import ChannexError, ChannexNotFound, InvalidJSON, RevisionError
-from .._inbox.base import AttemptOutcome, Entry
+from .._inbox.values import AttemptOutcome, Entry
 from .._json import loads
 from .._routing.revisions import RevisionHandlers
 from .._routing.router import Router

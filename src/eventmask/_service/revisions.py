@@ -30,7 +30,7 @@ from typing import Any, Final
 from .._channex.client import ChannexClient
 from .._channex.revision import BookingRevision
 from .._errors import ChannexError, ChannexNotFound, RevisionError
-from .._inbox.base import Inbox
+from .._inbox.interface import Inbox
 from .._inbox.revisions import order_key
 from .._json import dumps
 from .metrics import metrics

@@ -19,8 +19,10 @@ import uuid
 from typing import Any, Final
 
 from .._errors import NotificationError
-from .._inbox.base import SUCCESS, AttemptOutcome, DeliveryContext, Entry, Inbox, State
+from .._inbox.context import DeliveryContext
+from .._inbox.interface import Inbox
 from .._inbox.revisions import REVISION_ENTRY
+from .._inbox.values import SUCCESS, AttemptOutcome, Entry, State
 from .._json import loads
 from .._routing.router import Router
 from .._routing.routes import DispatchResult

@@ -21,7 +21,7 @@ import attrs
 
 from .._envelope import Envelope
 from .._errors import InvalidJSON, NotificationError
-from .._inbox.base import DeliveryContext, delivery_context
+from .._inbox.context import DeliveryContext, delivery_context
 from .._inbox.engine import dedup_keys, idempotency_key
 from .._routing.router import Router
 from .._routing.routes import DispatchResult
