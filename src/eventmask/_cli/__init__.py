@@ -1,11 +1,11 @@
 """The ``eventmask`` command line: one module per command family.
 
 `masks` (check, lint, covers, overlaps), `streams` (filter, explain),
-`serve` (serve, worker), `inbox`, `send` and `webhooks` (webhooks,
-coverage).  Only the family of the command being run is imported (all of
-them for ``--help`` or an unknown command), so ``eventmask filter`` never
-loads the inbox, the receiver or the algebra: its process starts in a
-fraction of the time.
+`serve` (serve, worker), `inbox`, `send`, `revisions` and `webhooks`
+(webhooks, coverage); `commands` lists them.  Only the family of the
+command being run is imported, and none for ``--help`` or an unknown
+command, so ``eventmask filter`` never loads the inbox, the receiver or the
+algebra: its process starts in a fraction of the time.
 
 Exit status: 0 success, 1 a mask or input was found invalid (or a yes/no
 question answered no), 2 usage errors and unreadable input.
@@ -16,28 +16,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, Final, NoReturn
+from typing import Any, NoReturn
 
+from .commands import COMMANDS
 from .common import EXIT_OK, ArgumentParser
 
 __all__ = ["build_parser", "main", "run"]
-
-# Which family defines each command.
-COMMANDS: Final = {
-    "check": "masks",
-    "covers": "masks",
-    "overlaps": "masks",
-    "lint": "masks",
-    "filter": "streams",
-    "explain": "streams",
-    "serve": "serve",
-    "worker": "serve",
-    "inbox": "inbox",
-    "send": "send",
-    "webhooks": "webhooks",
-    "coverage": "webhooks",
-    "revisions": "revisions",
-}
 
 
 def _register(family: str) -> Callable[[Any], None]:
@@ -71,10 +55,13 @@ def _register(family: str) -> Callable[[Any], None]:
 
 
 def build_parser(command: str | None = None) -> ArgumentParser:
-    """The argument parser of the ``eventmask`` command (only `command`'s family, if given).
+    """The argument parser of the ``eventmask`` command: `command`'s family, or, without
+    one, the list of commands (what ``--help`` and a usage error show).
 
-    >>> build_parser().prog
-    'eventmask'
+    >>> "filter" in build_parser().format_help()
+    True
+    >>> build_parser("filter").parse_args(["filter", "*"]).mask
+    '*'
     """
     top = ArgumentParser(
         prog="eventmask",
@@ -84,9 +71,13 @@ def build_parser(command: str | None = None) -> ArgumentParser:
 
     top.add_argument("--version", action="version", version=f"eventmask {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    family = COMMANDS.get(command or "")
-    for name in dict.fromkeys(COMMANDS.values()) if family is None else [family]:
-        _register(name)(sub)
+    if command is None:
+        # The list of commands only (`eventmask --help`, an unknown command):
+        # from the table, so that no family is imported for it.
+        for name, (_, summary) in COMMANDS.items():
+            sub.add_parser(name, help=summary, add_help=False)
+        return top
+    _register(COMMANDS[command][0])(sub)
     return top
 
 

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
+# The JSON library and the mask parser are imported where they are used:
+# building the parser for `--help` should cost what argparse costs.
 from .._errors import InvalidJSON, MaskSyntaxError
-from .._json import dumps_pretty, loads
-from .._language.parser import parse
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -195,6 +195,8 @@ def database(args: argparse.Namespace) -> str | None:
 
 def write_json(doc: object, out: TextIO) -> None:
     """`doc` as indented JSON, one document per call."""
+    from .._json import dumps_pretty
+
     out.write(dumps_pretty(doc) + "\n")
 
 
@@ -213,6 +215,8 @@ def read_json(path: str, err: TextIO) -> Any:
     except OSError as exc:
         err.write(f"eventmask: cannot read {path}: {exc.strerror or exc}\n")
         return UNREADABLE
+    from .._json import loads
+
     try:
         return loads(data)
     except InvalidJSON as exc:
@@ -222,6 +226,8 @@ def read_json(path: str, err: TextIO) -> Any:
 
 def mask_argument(text: str, lenient: bool, err: TextIO) -> Mask | None:
     """A MASK argument parsed, or None after a caret error on stderr."""
+    from .._language.parser import parse
+
     try:
         return parse(text, lenient=lenient)
     except MaskSyntaxError as exc:

@@ -11,6 +11,7 @@ import re
 from typing import Any, TextIO
 
 from .._inbox.states import STATES
+from .commands import about
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -286,11 +287,7 @@ def _add_actions(actions: Any) -> dict[str, argparse.ArgumentParser]:
 
 def register(sub: Any) -> None:
     """Add the inbox command, one subcommand per action, to the subcommands `sub`."""
-    box = sub.add_parser(
-        "inbox",
-        help="create the inbox; read and repair it: stats, list, show, retry, replay, purge, "
-        "refusals",
-    )
+    box = sub.add_parser("inbox", help=about("inbox"))
     actions = box.add_subparsers(dest="action", required=True, metavar="ACTION")
     cmds = _add_actions(actions)
     listing, retry = cmds["list"], cmds["retry"]

@@ -10,6 +10,7 @@ from .._json import dumps_text
 from .._language.diagnostics import Diagnostic
 from .._language.mask import Mask, overlap_example, uncovered_example
 from .._language.parser import lint, parse
+from .commands import about
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -169,9 +170,7 @@ def _overlaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add check, covers, overlaps and lint to the subcommands `sub`."""
-    check = sub.add_parser(
-        "check", help="print the canonical form of each mask, or validate a webhook body"
-    )
+    check = sub.add_parser("check", help=about("check"))
     check.add_argument("masks", nargs="*", metavar="MASK")
     check.add_argument("--lenient", action="store_true", help="repair what lenient mode repairs")
     check.add_argument(
@@ -187,18 +186,15 @@ def register(sub: Any) -> None:
     )
     check.set_defaults(run=_check)
 
-    for name, run, question in (
-        ("covers", _covers, "does A deliver everything B does?"),
-        ("overlaps", _overlaps, "do A and B ever deliver the same notification?"),
-    ):
-        cmd = sub.add_parser(name, help=f"{question} (exit 0 yes, 1 no)")
+    for name, run in (("covers", _covers), ("overlaps", _overlaps)):
+        cmd = sub.add_parser(name, help=about(name))
         cmd.add_argument("a", metavar="A")
         cmd.add_argument("b", metavar="B")
         cmd.add_argument("--lenient", action="store_true", help="parse both masks leniently")
         cmd.add_argument("--json", action="store_true", help="print the answer as JSON")
         cmd.set_defaults(run=run)
 
-    lint_cmd = sub.add_parser("lint", help="print every finding about each mask")
+    lint_cmd = sub.add_parser("lint", help=about("lint"))
     lint_cmd.add_argument("masks", nargs="+", metavar="MASK")
     lint_cmd.add_argument("--json", action="store_true", help="print the findings as JSON")
     lint_cmd.set_defaults(run=_lint)

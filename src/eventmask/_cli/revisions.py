@@ -12,6 +12,7 @@ import threading
 from typing import Any, TextIO
 
 from .channex_args import api_options, channex_client, guarded
+from .commands import about
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number, write_json
 
 __all__ = ["register", "revision_arguments", "revision_options", "start_flow"]
@@ -135,7 +136,7 @@ def _poll(row: dict[str, Any]) -> str:
 
 def register(sub: Any) -> None:
     """Add ``revisions pull`` and ``revisions status`` to the subcommands `sub`."""
-    revisions = sub.add_parser("revisions", help="booking revisions: pull the feed, see the acks")
+    revisions = sub.add_parser("revisions", help=about("revisions"))
     actions = revisions.add_subparsers(dest="action", required=True)
     pull = actions.add_parser("pull", help="pull Channex's feed into the inbox once")
     add_db_argument(pull)

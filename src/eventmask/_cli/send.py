@@ -13,6 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._catalogue import SECRET_HEADER, split_secrets
+from .commands import about
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -167,7 +168,7 @@ def register(sub: Any) -> None:
     """Add the send command to the subcommands `sub`."""
     send = sub.add_parser(
         "send",
-        help="deliver JSON Lines, or notifications made to match a mask, as Channex does",
+        help=about("send"),
         description=(
             "Post notifications to a receiver the way Channex does: the secret from "
             "$EVENTMASK_SECRET in the secret header, retries on 5xx, 408, 429 and timeouts, "

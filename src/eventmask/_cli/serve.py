@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from .._catalogue import SECRET_HEADER, split_secrets
 from .._inbox.settings import InboxSettings
 from .children import WorkerProcesses
+from .commands import about
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
 from .receivers import receiver_children, receiver_options
 from .revisions import revision_arguments, revision_options, start_flow
@@ -370,7 +371,7 @@ def exit_with_parent(parent: int, stop: Callable[[], None]) -> None:
 
 def register(sub: Any) -> None:
     """Add serve and worker to the subcommands `sub`."""
-    srv = sub.add_parser("serve", help="run the webhook receiver (and inbox workers)")
+    srv = sub.add_parser("serve", help=about("serve"))
     srv.add_argument("app", metavar="APP", help="module:router")
     add_db_argument(srv)
     srv.add_argument("--inline", action="store_true", help="no inbox: dispatch before answering")
@@ -411,7 +412,7 @@ def register(sub: Any) -> None:
 
 
 def _register_worker(sub: Any) -> None:
-    wrk = sub.add_parser("worker", help="run inbox workers without the HTTP server")
+    wrk = sub.add_parser("worker", help=about("worker"))
     wrk.add_argument("app", metavar="APP", help="module:router")
     add_db_argument(wrk)
     wrk.add_argument(

@@ -20,6 +20,7 @@ from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
 from .._routing.filter import FilterStats, filter_lines
 from .._routing.inputs import open_input, read_notifications
+from .commands import about
 from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, open_binary
 
 __all__ = ["register"]
@@ -233,7 +234,7 @@ def register(sub: Any) -> None:
     """Add filter and explain to the subcommands `sub`."""
     filt = sub.add_parser(
         "filter",
-        help="print the notifications (JSON Lines) a mask matches, ARI payloads narrowed",
+        help=about("filter"),
     )
     filt.add_argument("mask", metavar="MASK")
     filt.add_argument("files", nargs="*", metavar="FILE", help="JSON Lines, .gz, or '-' (stdin)")
@@ -251,7 +252,7 @@ def register(sub: Any) -> None:
     )
     filt.set_defaults(run=_filter)
 
-    expl = sub.add_parser("explain", help="say why each notification (and ARI item) matched")
+    expl = sub.add_parser("explain", help=about("explain"))
     expl.add_argument("mask", metavar="MASK")
     expl.add_argument("file", metavar="FILE", help="JSON Lines, .gz, or '-' (stdin)")
     expl.add_argument("--property", metavar="ID", help="scope the mask to one property")

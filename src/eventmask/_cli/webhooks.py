@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from .._errors import WebhookConfigError
 from .._json import dumps_text
 from .channex_args import api_options, channex_client, guarded
+from .commands import about
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -312,15 +313,15 @@ def register(sub: Any) -> None:
     """Add the webhooks and coverage commands to the subcommands `sub`."""
     from .common import ArgumentParser
 
-    hooks = sub.add_parser("webhooks", help="plan, apply, verify and rotate Channex webhooks")
+    hooks = sub.add_parser("webhooks", help=about("webhooks"))
     actions = hooks.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)
-    for name, run, about in (
+    for name, run, summary in (
         ("plan", _plan, "what apply would change (exit 0 none, 3 pending, 1 error)"),
         ("apply", _apply, "make Channex hold what the file asks"),
         ("verify", _verify, "have Channex test each managed webhook"),
         ("rotate-secret", _rotate, "put the file's new secret on every managed webhook"),
     ):
-        cmd = actions.add_parser(name, help=about)
+        cmd = actions.add_parser(name, help=summary)
         cmd.add_argument("file", metavar="FILE", nargs="?" if name == "verify" else None)
         api_options(cmd)
         if name in ("plan", "apply"):
@@ -335,7 +336,7 @@ def register(sub: Any) -> None:
             cmd.add_argument("--inbox", metavar="DB",
                              help="also find each test delivery in this inbox")  # fmt: skip
         cmd.set_defaults(run=run)
-    cov = sub.add_parser("coverage", help="do the handlers take all the subscriptions deliver?")
+    cov = sub.add_parser("coverage", help=about("coverage"))
     cov.add_argument("app", metavar="APP", help="module:router")
     cov.add_argument("--webhooks", metavar="FILE", help="the subscriptions: a webhooks file")
     cov.add_argument("--existing", metavar="LIST.json", help="or a GET /webhooks response")
