@@ -59,16 +59,19 @@ def test_main_job_runs_on_the_sample_data() -> None:
     assert "selected 33 of" in done.stderr
 
 
-def test_console_examples_print_what_the_readme_shows() -> None:
+@pytest.mark.parametrize("page", ["README.md", "docs/filter.md"])
+def test_console_examples_print_what_the_page_shows(page: str) -> None:
     """Each `$ eventmask ...` line in a console block prints the lines shown under it."""
     env = {**os.environ, "COLUMNS": "200"}
-    for block in _blocks("console"):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"^```console\n(.*?)^```", text, re.M | re.S)
+    assert blocks, page
+    for block in blocks:
         for command, shown in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", block, re.M):
             argv = shlex.split(command)
             assert argv[0] == "eventmask"
-            done = subprocess.run(
-                [_bin("eventmask"), *argv[1:]], capture_output=True, text=True, env=env, check=False
-            )
+            done = subprocess.run([_bin("eventmask"), *argv[1:]], capture_output=True,
+                                  text=True, env=env, check=False, cwd=ROOT)  # fmt: skip
             assert (done.stdout + done.stderr).splitlines() == shown.splitlines(), command
 
 

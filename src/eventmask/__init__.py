@@ -51,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "Notification": "._routing.notification",
     "NotificationError": "._errors",
     "OverlapFinding": "._webhooks.existing",
+    "PredicateError": "._errors",
+    "Predicates": "._routing.predicates",
     "ReservationPayload": "._routing.payloads",
     "ReviewPayload": "._routing.payloads",
     "Route": "._routing.routes",
@@ -98,6 +100,8 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_api.py
     "Notification",
     "NotificationError",
     "OverlapFinding",
+    "PredicateError",
+    "Predicates",
     "ReservationPayload",
     "ReviewPayload",
     "Route",
@@ -126,6 +130,7 @@ if TYPE_CHECKING:
         MaskError,
         MaskSyntaxError,
         NotificationError,
+        PredicateError,
     )
     from ._language.diagnostics import Diagnostic
     from ._language.items import AriFilter, EventItem, Item, Wildcard
@@ -144,6 +149,7 @@ if TYPE_CHECKING:
         ReviewPayload,
         SyncErrorPayload,
     )
+    from ._routing.predicates import Predicates
     from ._routing.router import Router
     from ._routing.routes import (
         DispatchResult,

@@ -11,6 +11,7 @@ data, configuration and storage; each branch names what went wrong::
     │   ├── FieldError                             a bad ARI item field (.key)
     │   └── RevisionError                          a booking revision is not usable (.revision_id)
     ├── InputError (EventmaskError, ValueError)    a line of a stream is not usable (file:line:col)
+    ├── PredicateError (EventmaskError, ValueError)  a filter predicate is invalid (caret)
     ├── ConfigError (EventmaskError, ValueError)   eventmask is set up wrongly (no API key...)
     │   └── WebhookConfigError                     a webhooks file is invalid (.problems)
     ├── DeliveryFailed (EventmaskError)            deliveries sent were not acknowledged
@@ -51,6 +52,7 @@ __all__ = [
     "MaskSyntaxError",
     "NotAnInbox",
     "NotificationError",
+    "PredicateError",
     "RevisionError",
     "WebhookConfigError",
     "caret",
@@ -115,6 +117,30 @@ class MaskSyntaxError(MaskError, ValueError):
 
     def __repr__(self) -> str:
         return f"MaskSyntaxError({self.message!r}, position={self.position}, code={self.code!r})"
+
+
+class PredicateError(EventmaskError, ValueError):
+    """A filter predicate (``--where``, ``--dates``) is invalid: which column, and why.
+
+    ``text`` is the predicate as given, ``position`` the 0-based offset of the
+    problem; ``str()`` shows the text with a caret under it.
+
+    >>> print(PredicateError("unknown restriction 'rates'", "rates>1", 0))
+    unknown restriction 'rates' (at position 0)
+      rates>1
+      ^
+    """
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        super().__init__(message, text, position)
+        self.message = message
+        self.text = text
+        self.position = position
+
+    def __str__(self) -> str:
+        if not self.text:
+            return self.message
+        return f"{self.message} (at position {self.position})\n{caret(self.text, self.position)}"
 
 
 class InvalidJSON(EventmaskError, ValueError):

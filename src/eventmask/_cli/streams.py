@@ -14,14 +14,17 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
 from .._routing.filter import FilterStats, filter_lines
 from .._routing.inputs import open_input, read_notifications
 from .commands import about
-from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, open_binary
+from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, moment, open_binary
+
+if TYPE_CHECKING:
+    from .._routing.predicates import Predicates
 
 __all__ = ["register"]
 
@@ -132,9 +135,25 @@ class _Output:
             self.sink.flush()
 
 
+def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | None:
+    """The filter's predicates, or None after a caret error naming the bad one."""
+    from .._errors import PredicateError
+    from .._routing.predicates import Predicates
+
+    try:
+        return Predicates.of(dates=args.dates, since=args.since, until=args.until,
+                             where=args.where)  # fmt: skip
+    except PredicateError as exc:
+        err.write(f"eventmask: error: invalid predicate: {exc}\n")
+        return None
+
+
 def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     mask = mask_argument(args.mask, args.lenient, err)
     if mask is None:
+        return EXIT_USAGE
+    predicates = _predicates(args, err)
+    if predicates is None:
         return EXIT_USAGE
     output = _Output(out, args.count)
     stats = FilterStats()
@@ -165,6 +184,7 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     source=path,
                     on_invalid=invalid if args.skip_invalid else None,
                     stats=stats,
+                    predicates=predicates,
                 )
                 for number, line in enumerate(selected):
                     output.add(line)
@@ -244,6 +264,28 @@ def register(sub: Any) -> None:
     filt.add_argument("--count", action="store_true", help="print only the number of matches")
     filt.add_argument("--stats", action="store_true", help="print counts and throughput to stderr")
     filt.add_argument("--skip-invalid", action="store_true", help="report and skip malformed lines")
+    filt.add_argument(
+        "--dates",
+        metavar="FROM..TO",
+        help="only ARI items dated FROM to TO, both included (or one date)",
+    )
+    filt.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="only ARI items whose value compares true: rate>=100.00, availability<=0, "
+        "stop_sell!=false (repeat: all must hold)",
+    )
+    filt.add_argument(
+        "--since",
+        type=moment,
+        metavar="WHEN",
+        help="only notifications timestamped at or after WHEN (ISO 8601, or an age: 2h)",
+    )
+    filt.add_argument(
+        "--until", type=moment, metavar="WHEN", help="only notifications timestamped before WHEN"
+    )
     filt.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
