@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
 
 from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
@@ -22,9 +22,12 @@ from .._routing.filter import FilterStats, filter_lines
 from .._routing.inputs import open_input, read_notifications
 from .commands import about
 from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, moment, open_binary
+from .tables import FORMATS
 
 if TYPE_CHECKING:
+    from .._language.mask import Mask
     from .._routing.predicates import Predicates
+    from .summaries import Summary
 
 __all__ = ["register"]
 
@@ -148,14 +151,42 @@ def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | None:
         return None
 
 
-def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _summary(args: argparse.Namespace, mask: Mask, err: TextIO) -> Summary | Literal[False] | None:
+    """The aggregate `--count-by` or `--latest` asks for; None for none, False after an error."""
+    if args.count_by is None and not args.latest:
+        return None
+    from .._errors import PredicateError
+    from .summaries import Summary
+
+    if args.count or args.items:
+        err.write("eventmask: error: --count-by and --latest print a table: not with "
+                  "--count or --items\n")  # fmt: skip
+        return False
+    try:
+        return Summary(mask, args.count_by, args.latest, args.format)
+    except PredicateError as exc:
+        err.write(f"eventmask: error: invalid --count-by: {exc}\n")
+        return False
+
+
+def _asked(args: argparse.Namespace, err: TextIO) -> tuple[Mask, Predicates, Summary | None] | None:
+    """The mask, the predicates and the summary a filter asks for; None after an error."""
     mask = mask_argument(args.mask, args.lenient, err)
     if mask is None:
-        return EXIT_USAGE
+        return None
     predicates = _predicates(args, err)
     if predicates is None:
+        return None
+    summary = _summary(args, mask, err)
+    return None if summary is False else (mask, predicates, summary)
+
+
+def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    asked = _asked(args, err)
+    if asked is None:
         return EXIT_USAGE
-    output = _Output(out, args.count)
+    mask, predicates, summary = asked
+    output = _Output(out, args.count) if summary is None else summary
     stats = FilterStats()
     reported = 0
 
@@ -200,6 +231,8 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if status != EXIT_OK:
             break
     output.finish()
+    if summary is not None:
+        summary.write(out)
     if reported > 20:
         err.write(f"eventmask: skipped {reported - 20} more invalid lines\n")
     if args.stats:
@@ -264,34 +297,7 @@ def register(sub: Any) -> None:
     filt.add_argument("--count", action="store_true", help="print only the number of matches")
     filt.add_argument("--stats", action="store_true", help="print counts and throughput to stderr")
     filt.add_argument("--skip-invalid", action="store_true", help="report and skip malformed lines")
-    filt.add_argument(
-        "--dates",
-        metavar="FROM..TO",
-        help="only ARI items dated FROM to TO, both included (or one date)",
-    )
-    filt.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="EXPR",
-        help="only ARI items whose value compares true: rate>=100.00, availability<=0, "
-        "stop_sell!=false (repeat: all must hold)",
-    )
-    filt.add_argument(
-        "--since",
-        type=moment,
-        metavar="WHEN",
-        help="only notifications timestamped at or after WHEN (ISO 8601, or an age: 2h)",
-    )
-    filt.add_argument(
-        "--until", type=moment, metavar="WHEN", help="only notifications timestamped before WHEN"
-    )
-    filt.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bar on stderr (default: on when stderr is a terminal and input a file)",
-    )
+    _value_options(filt)
     filt.set_defaults(run=_filter)
 
     expl = sub.add_parser("explain", help=about("explain"))
@@ -300,3 +306,48 @@ def register(sub: Any) -> None:
     expl.add_argument("--property", metavar="ID", help="scope the mask to one property")
     expl.add_argument("--lenient", action="store_true", help="parse the mask leniently")
     expl.set_defaults(run=_explain)
+
+
+def _value_options(parser: argparse.ArgumentParser) -> None:
+    """The predicates and the aggregates of ``filter`` (docs/filter.md)."""
+    parser.add_argument(
+        "--dates",
+        metavar="FROM..TO",
+        help="only ARI items dated FROM to TO, both included (or one date)",
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="only ARI items whose value compares true: rate>=100.00, availability<=0, "
+        "stop_sell!=false (repeat: all must hold)",
+    )
+    parser.add_argument(
+        "--since",
+        type=moment,
+        metavar="WHEN",
+        help="only notifications timestamped at or after WHEN (ISO 8601, or an age: 2h)",
+    )
+    parser.add_argument(
+        "--until",
+        "--as-of",
+        type=moment,
+        metavar="WHEN",
+        help="only notifications timestamped before WHEN (with --latest: the state as of WHEN)",
+    )
+    parser.add_argument("--count-by", metavar="FIELDS",
+                      help="count the selected ARI values per group of FIELDS "
+                      "(property_id, room_type_id, rate_plan_id, date, restriction, user_id), "
+                      "with min, max and last value")  # fmt: skip
+    parser.add_argument("--latest", action="store_true",
+                      help="the last value of each cell (property, room type, rate plan, date, "
+                      "restriction): the state the log implies")  # fmt: skip
+    parser.add_argument("--format", choices=FORMATS, default="tsv",
+                      help="the table of --count-by and --latest")  # fmt: skip
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: on when stderr is a terminal and input a file)",
+    )

@@ -29,7 +29,7 @@ import attrs
 
 from .._catalogue import COUNT_RESTRICTIONS, FLAG_RESTRICTIONS, PRICE_RESTRICTIONS
 from .._errors import PredicateError
-from .values import opt_bool, opt_int, parse_rate, parse_timestamp
+from .values import parse_timestamp, restriction_value
 
 __all__ = ["Comparison", "Predicates"]
 
@@ -46,16 +46,6 @@ _COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
 # Longest first, so that ``>=`` is not read as ``>`` and ``=100``.
 _WHERE: Final = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>)\s*(.*?)\s*")
 _DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _reader(key: str) -> Callable[[object], Any]:
-    if key in PRICE_RESTRICTIONS:
-        return parse_rate
-    if key in FLAG_RESTRICTIONS:
-        return opt_bool
-    if key in COUNT_RESTRICTIONS:
-        return opt_int
-    raise KeyError(key)
 
 
 def _literal(key: str, text: str) -> Any:
@@ -107,13 +97,11 @@ class Comparison:
                 0,
             )
         key, op, value = found.groups()
-        try:
-            _reader(key)
-        except KeyError:
+        if key not in PRICE_RESTRICTIONS + COUNT_RESTRICTIONS + FLAG_RESTRICTIONS:
             known = ", ".join(PRICE_RESTRICTIONS + COUNT_RESTRICTIONS + FLAG_RESTRICTIONS)
             raise PredicateError(
                 f"unknown restriction {key!r}: one of {known}", text, found.start(1)
-            ) from None
+            )
         if key in FLAG_RESTRICTIONS and op not in ("=", "!="):
             raise PredicateError(f"{key} is true or false: compare it with = or !=", text,
                                  found.start(2))  # fmt: skip
@@ -131,7 +119,7 @@ class Comparison:
         if self.key not in item:
             return False
         try:
-            value = _reader(self.key)(item[self.key])
+            value = restriction_value(self.key, item[self.key])
         except ValueError:
             return False
         return value is not None and _COMPARE[self.op](value, self.value)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
+from .._catalogue import COUNT_RESTRICTIONS, FLAG_RESTRICTIONS, PRICE_RESTRICTIONS
 from .._envelope import read_date, type_name
 from .._errors import FieldError
 
@@ -24,6 +25,7 @@ __all__ = [
     "parse_timestamp",
     "read_date",
     "read_field",
+    "restriction_value",
 ]
 
 _TIMESTAMP: Final = re.compile(
@@ -126,3 +128,19 @@ def opt_bool(value: object) -> bool | None:
     if value in (0, 1) and isinstance(value, int):
         return bool(value)
     raise ValueError(f"expected a boolean, got {type_name(value)}")
+
+
+def restriction_value(key: str, value: object) -> Decimal | int | bool | None:
+    """A restriction's value as Channex means it: a rate a `Decimal`, a count an `int`, a
+    flag a `bool`; None when null.  A bad value raises ValueError; an unknown key KeyError.
+
+    >>> restriction_value("rate", 11100), restriction_value("stop_sell", 1)
+    (Decimal('111.00'), True)
+    """
+    if key in PRICE_RESTRICTIONS:
+        return None if value is None else parse_rate(value)
+    if key in FLAG_RESTRICTIONS:
+        return opt_bool(value)
+    if key in COUNT_RESTRICTIONS:
+        return opt_int(value)
+    raise KeyError(key)

@@ -1,0 +1,161 @@
+"""Counts per group and the latest state per cell, against a reference written plainly."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eventmask import filter_lines, parse
+from eventmask._routing.aggregate import CELL, Counter, Latest, asked_restrictions, changes
+
+from ..conftest import ROOT
+from ..helpers import dumps, loads, run_cli
+
+SAMPLE = ROOT / "examples" / "sample.jsonl"
+ROOMS = ["11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"]
+RATES = ["22222222-0000-4000-8000-000000000001", None]
+
+
+def _as_meant(key: str, raw: Any) -> Any:
+    if key == "rate":
+        return Decimal(raw) / 100 if isinstance(raw, int) else Decimal(raw)
+    return raw
+
+
+def reference_counts(docs: list[dict[str, Any]], fields: tuple[str, ...], keys: set[str]) -> dict:
+    """Per group: count, min, max, last, from every item's asked keys, in log order."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for doc in docs:
+        for item in doc["payload"]:
+            for key in sorted(set(item) & keys, key=list(item).index):
+                cell = {
+                    "property_id": doc["property_id"],
+                    "room_type_id": item.get("room_type_id"),
+                    "rate_plan_id": item.get("rate_plan_id"),
+                    "date": item["date"],
+                    "restriction": key,
+                    "user_id": doc.get("user_id"),
+                    "event": "ari",
+                }
+                value = _as_meant(key, item[key])
+                g = groups.setdefault(tuple(cell[f] for f in fields), {"count": 0, "values": []})
+                g["count"] += 1
+                g["values"].append(value)
+    return {
+        k: (g["count"], min(g["values"]), max(g["values"]), g["values"][-1])
+        for k, g in groups.items()
+    }
+
+
+ITEM = st.fixed_dictionaries(
+    {
+        "date": st.sampled_from(["2026-06-01", "2026-06-02"]),
+        "room_type_id": st.sampled_from(ROOMS),
+        "rate_plan_id": st.sampled_from(RATES),
+    },
+    optional={
+        "rate": st.sampled_from([10000, "99.50", 25000, "250.00"]),
+        "availability": st.integers(0, 3),
+    },
+)
+DOC = st.builds(
+    lambda items, user, minute: {
+        "event": "ari",
+        "property_id": "p",
+        "user_id": user,
+        "payload": items,
+        "timestamp": f"2026-05-01T10:{minute:02d}:00.000Z",
+    },
+    st.lists(ITEM, min_size=1, max_size=3),
+    st.sampled_from([None, "u1"]),
+    st.integers(0, 59),
+)
+
+
+GROUPINGS = [("restriction",), ("rate_plan_id", "date"), ("room_type_id", "restriction", "user_id")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(DOC, max_size=8), st.sampled_from(GROUPINGS), st.sampled_from(["ari", "ari:rate:*:*"])
+)
+def test_counts_per_group_are_the_references(
+    docs: list[dict[str, Any]], fields: tuple[str, ...], mask_text: str
+) -> None:
+    mask = parse(mask_text)
+    lines = list(filter_lines(mask, [dumps(d) for d in docs]))
+    counter = Counter(fields)
+    for change in changes(lines, asked_restrictions(mask)):
+        counter.add(change)
+    keys = {"rate", "availability"} if mask_text == "ari" else {"rate"}
+    selected = [loads(line) for line in lines]
+    got = {tuple(r[f] for f in fields): (r["count"], r["min"], r["max"], r["last"])
+           for r in counter.rows()}  # fmt: skip
+    assert got == reference_counts(selected, fields, keys)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(DOC, max_size=8))
+def test_the_latest_state_is_the_last_timestamp_per_cell(docs: list[dict[str, Any]]) -> None:
+    """Webhooks arrive out of order: the latest timestamp wins, the later line on a tie."""
+    state = Latest()
+    for change in changes([dumps(d) for d in docs], None):
+        state.add(change)
+    want: dict[tuple[Any, ...], tuple[str, Any]] = {}
+    for doc in docs:
+        for item in doc["payload"]:
+            for key in set(item) - {"date", "room_type_id", "rate_plan_id"}:
+                cell = ("p", item["room_type_id"], item["rate_plan_id"], item["date"], key)
+                held = want.get(cell)
+                if held is None or doc["timestamp"] >= held[0]:
+                    want[cell] = (doc["timestamp"], _as_meant(key, item[key]))
+    got = {tuple(r[f] for f in CELL): (r["timestamp"], r["value"]) for r in state.rows()}
+    assert got == want
+
+
+def test_the_sample_counts_per_rate_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    """The breakdown `jq | sort | uniq -c` gave: the counts add up to the --count total."""
+    status, out, _ = run_cli(capsys, "filter", "ari:rate:*:*", str(SAMPLE), "--count-by",
+                             "rate_plan_id")  # fmt: skip
+    assert status == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows[0] == ["rate_plan_id", "count", "min", "max", "last"]
+    total = run_cli(capsys, "filter", "ari:rate:*:*", str(SAMPLE), "--items", "--count")[1]
+    assert sum(int(r[1]) for r in rows[1:]) == int(total)
+    counts = [int(r[1]) for r in rows[1:]]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_csv_opens_in_a_spreadsheet(capsys: pytest.CaptureFixture[str]) -> None:
+    """A header row and RFC 4180 lines; --latest --as-of keeps the state before a time."""
+    args = ["filter", "ari:availability:*:*", str(SAMPLE), "--latest", "--format", "csv"]
+    out = run_cli(capsys, *args)[1]
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows[0] == [*CELL, "value", "timestamp", "user_id"]
+    assert out.splitlines(keepends=True)[0].endswith("\r\n")
+    earlier = run_cli(capsys, *args, "--as-of", "2026-03-01T06:00:00Z")[1]
+    before = list(csv.reader(io.StringIO(earlier, newline="")))
+    assert 1 < len(before) < len(rows)
+    assert all(r[6] < "2026-03-01T06:00:00" for r in before[1:])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--count-by", "room,date"], "invalid --count-by: unknown field 'room'"),
+        (["--count-by", "date", "--count"], "not with --count or --items"),
+        (["--latest", "--items"], "not with --count or --items"),
+    ],
+)
+def test_bad_aggregates_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    status, out, err = run_cli(capsys, "filter", "ari", str(SAMPLE), *extra)
+    assert (status, out) == (2, "")
+    assert message in err
