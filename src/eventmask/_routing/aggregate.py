@@ -17,9 +17,11 @@ restrictions the mask asks for count: under ``ari:rate:*:*`` an item's
 
 from __future__ import annotations
 
+import datetime as dt
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -30,7 +32,7 @@ from .._language.items import AriFilter, Wildcard
 from .._language.mask import Mask
 from .values import parse_timestamp, restriction_value
 
-__all__ = ["CELL", "FIELDS", "Counter", "Latest", "asked_restrictions", "changes"]
+__all__ = ["CELL", "FIELDS", "Change", "Counter", "Latest", "asked_restrictions", "changes"]
 
 # What a group or a cell is made of.
 CELL: Final = ("property_id", "room_type_id", "rate_plan_id", "date", "restriction")
@@ -75,18 +77,45 @@ def fields_of(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def changes(lines: Iterable[bytes], wanted: frozenset[str] | None) -> Iterator[dict[str, Any]]:
-    """One record per cell change in narrowed ARI notifications: the cell, its value as sent,
-    the value as Channex means it, and the notification's ``timestamp`` and ``user_id``."""
+class Change(NamedTuple):
+    """One value of one cell, from one notification: the cell first, then what was set."""
+
+    property_id: Any
+    room_type_id: Any
+    rate_plan_id: Any
+    date: Any
+    restriction: str
+    raw: Any  # as sent
+    value: Decimal | int | bool | None  # as Channex means it; None when unreadable
+    timestamp: Any  # as sent
+    when: dt.datetime | None  # the timestamp read, once per notification
+    user_id: Any
+    event: str = "ari"
+
+
+def _when(stamp: object) -> dt.datetime | None:
+    try:
+        return parse_timestamp(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        return None
+
+
+def changes(lines: Iterable[bytes], wanted: frozenset[str] | None) -> Iterator[Change]:
+    """One `Change` per cell value in narrowed ARI notifications.
+
+    >>> [c.value for c in changes([b'{"event":"ari","payload":[{"rate":100,"booked":1}]}'], None)]
+    [Decimal('1.00'), 1]
+    """
     for line in lines:
         doc = loads(line)
         if doc.get("event") != "ari" or doc.get("payload").__class__ is not list:
             continue
-        base = {"property_id": doc.get("property_id"), "event": "ari",
-                "user_id": doc.get("user_id"), "timestamp": doc.get("timestamp")}  # fmt: skip
+        prop, user, stamp = doc.get("property_id"), doc.get("user_id"), doc.get("timestamp")
+        when = _when(stamp)
         for item in doc["payload"]:
             if not isinstance(item, Mapping):
                 continue
+            room, rate, day = item.get("room_type_id"), item.get("rate_plan_id"), item.get("date")
             for key, raw in item.items():
                 if key in ARI_ID_KEYS or (wanted is not None and key not in wanted):
                     continue
@@ -94,9 +123,7 @@ def changes(lines: Iterable[bytes], wanted: frozenset[str] | None) -> Iterator[d
                     value = restriction_value(key, raw)
                 except (KeyError, ValueError):
                     value = None  # an unknown restriction, or a bad value: counted, not valued
-                yield {**base, "room_type_id": item.get("room_type_id"),
-                       "rate_plan_id": item.get("rate_plan_id"), "date": item.get("date"),
-                       "restriction": key, "raw": raw, "value": value}  # fmt: skip
+                yield Change(prop, room, rate, day, key, raw, value, stamp, when, user)
 
 
 def _numeric(value: object) -> bool:
@@ -115,43 +142,48 @@ class Counter:
     """Counts per group of `fields`, with the minimum, maximum and last value where numeric.
 
     >>> c = Counter(("restriction",))
-    >>> for v in (3, 1, 2):
-    ...     c.add({"restriction": "min_stay", "value": v, "raw": v})
+    >>> for change in changes([b'{"event":"ari","payload":[{"min_stay":3},{"min_stay":1},'
+    ...                        b'{"min_stay":2}]}'], None):
+    ...     c.add(change)
     >>> c.rows()
     [{'restriction': 'min_stay', 'count': 3, 'min': 1, 'max': 3, 'last': 2}]
     """
 
     def __init__(self, fields: tuple[str, ...]) -> None:
         self.fields = fields
+        # A tuple of the fields whatever their number (attrgetter of one gives the value).
+        getter = operator.attrgetter(*fields)
+        self._key = getter if len(fields) > 1 else (lambda change: (getter(change),))
         self.groups: dict[tuple[Any, ...], _Group] = {}
 
-    def add(self, change: Mapping[str, Any]) -> None:
-        """Count one cell change in its group."""
-        key = tuple(change.get(f) for f in self.fields)
+    def add(self, change: Change) -> None:
+        """Count one cell value in its group."""
+        key = self._key(change)
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = _Group()
         group.count += 1
-        value = change["value"]
-        group.last = change["raw"] if value is None else value
+        value = change.value
+        if value is None:
+            group.last = change.raw
+            return
+        group.last = value
         if _numeric(value):
-            group.low = value if group.low is None or value < group.low else group.low
-            group.high = value if group.high is None or value > group.high else group.high
+            if group.low is None or value < group.low:
+                group.low = value
+            if group.high is None or value > group.high:
+                group.high = value
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per group, the largest count first (ties in the fields' order)."""
         ordered = sorted(self.groups.items(),
                          key=lambda kv: (-kv[1].count, [str(k) for k in kv[0]]))  # fmt: skip
-        return [
-            {
-                **dict(zip(self.fields, key, strict=True)),
-                "count": g.count,
-                "min": g.low,
-                "max": g.high,
-                "last": g.last,
-            }
-            for key, g in ordered
-        ]
+        out = []
+        for key, g in ordered:
+            row: dict[str, Any] = dict(zip(self.fields, key, strict=True))
+            row.update(count=g.count, min=g.low, max=g.high, last=g.last)
+            out.append(row)
+        return out
 
 
 class Latest:
@@ -159,33 +191,32 @@ class Latest:
     breaking ties (webhooks arrive out of order; the timestamp says when Channex sent it).
 
     >>> state = Latest()
-    >>> state.add({"property_id": "p", "room_type_id": "r", "rate_plan_id": None,
-    ...            "date": "2026-06-01", "restriction": "availability", "raw": 2,
-    ...            "value": 2, "timestamp": "2026-05-01T10:00:00Z", "user_id": None})
-    >>> [row["value"] for row in state.rows()]
-    [2]
+    >>> for change in changes([b'{"event":"ari","timestamp":"2026-05-01T10:00:00Z",'
+    ...                        b'"payload":[{"date":"2026-06-01","availability":2}]}'], None):
+    ...     state.add(change)
+    >>> [(row["date"], row["value"]) for row in state.rows()]
+    [('2026-06-01', 2)]
     """
 
     def __init__(self) -> None:
-        self.cells: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
+        self.cells: dict[tuple[Any, ...], Change] = {}
 
-    def add(self, change: Mapping[str, Any]) -> None:
+    def add(self, change: Change) -> None:
         """Keep `change` if it is the cell's latest so far."""
-        key = tuple(change.get(f) for f in CELL)
-        stamp = change.get("timestamp")
-        try:
-            when = parse_timestamp(stamp) if isinstance(stamp, str) else None
-        except ValueError:
-            when = None
+        key = change[:5]
         held = self.cells.get(key)
-        if held is not None and held[0] is not None and (when is None or when < held[0]):
-            return
-        value = change["raw"] if change["value"] is None else change["value"]
-        row = {**{f: change.get(f) for f in CELL}, "value": value,
-               "timestamp": stamp, "user_id": change.get("user_id")}  # fmt: skip
-        self.cells[key] = (when, row)
+        if held is not None and held.when is not None:
+            when = change.when
+            if when is None or when < held.when:
+                return
+        self.cells[key] = change
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per cell, in the cell's order."""
-        return [row for _, (_, row) in sorted(self.cells.items(),
-                                              key=lambda kv: [str(k) for k in kv[0]])]  # fmt: skip
+        out = []
+        for key, change in sorted(self.cells.items(), key=lambda kv: [str(k) for k in kv[0]]):
+            row = dict(zip(CELL, key, strict=True))
+            value = change.raw if change.value is None else change.value
+            row.update(value=value, timestamp=change.timestamp, user_id=change.user_id)
+            out.append(row)
+        return out
