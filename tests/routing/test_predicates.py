@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eventmask import PredicateError, Predicates, filter_lines, parse
+from eventmask import FilterStats, PredicateError, Predicates, filter_lines, parse
 from eventmask._routing.predicates import Comparison
 
 from ..conftest import ROOT
@@ -200,3 +200,27 @@ def test_each_operator_at_its_boundary(op: str) -> None:
     kept = [Decimal(str(i["rate"])) / (100 if isinstance(i["rate"], int) else 1) for i in items]
     want = [i for i, rate in zip(items, kept, strict=True) if OPS[op](rate, Decimal(100))]
     assert (loads(got[0])["payload"] if got else []) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(LINE | st.just(b'{"event":"message","payload":{"message":"hi"}}'), max_size=6),
+    st.lists(WHERE, min_size=1, max_size=2),
+    st.none() | st.just("2026-06-01..2026-06-30"),
+    st.sampled_from(["ari:rate:*:*", "ari:availability,stop_sell:*:*", f"ari:*:{ROOM}:*;message"]),
+)
+def test_the_fast_path_refined_equals_the_general_path(
+    lines: list[bytes], where: list[tuple[str, str, str]], dates: str | None, mask_text: str
+) -> None:
+    """Masks the fast path takes: its selections, asked afterwards, are what the general
+    path gives when it asks every line (and the same counts)."""
+    asked = Predicates.of(dates=dates, where=[f"{k}{op}{v}" for k, op, v in where])
+    mask = parse(mask_text)
+    fast_stats, slow_stats = FilterStats(), FilterStats()
+    fast = list(filter_lines(mask, lines, predicates=asked, stats=fast_stats))
+    slow = list(filter_lines(mask, lines, predicates=asked, stats=slow_stats, fast=False))
+    assert [loads(x) for x in fast] == [loads(x) for x in slow]
+    assert (fast_stats.matched, fast_stats.items_selected) == (
+        slow_stats.matched,
+        slow_stats.items_selected,
+    )

@@ -1,0 +1,111 @@
+"""The filter's value predicates and aggregates, side by side with the mask alone and jq.
+
+Run: .venv/bin/python -m benchmarks.bench_questions [--copies 20]
+
+The log is ``examples/sample.jsonl`` repeated `copies` times.  Each figure
+is the best of three runs of the whole command, taken in the same run, and
+the equal-result checks run first:
+
+- ``--where`` and ``--dates`` against the same mask without them (the cost
+  of a predicate);
+- ``--count-by rate_plan_id`` against ``jq -r … | sort | uniq -c``, the
+  counts compared group by group;
+- ``--latest``: its time and the peak memory of its process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ._common import ROOT, write_result
+
+EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
+JQ_COUNT = (
+    'jq -r \'select(.event=="ari") | .payload[]? | select(has("rate")) | '
+    '(.rate_plan_id // "")\' {log} | sort | uniq -c'
+)
+
+
+def best(command: list[str] | str, repeat: int = 3) -> tuple[float, bytes]:
+    """The fastest of `repeat` runs, and what the command printed."""
+    fastest, out = float("inf"), b""
+    for _ in range(repeat):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, check=True,
+                              shell=isinstance(command, str))  # fmt: skip
+        fastest = min(fastest, time.perf_counter() - started)
+        out = done.stdout
+    return fastest, out
+
+
+def counts_of_eventmask(out: bytes) -> dict[str, int]:
+    rows = [line.split("\t") for line in out.decode().splitlines()[1:]]
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def counts_of_jq(out: bytes) -> dict[str, int]:
+    found = {}
+    for line in out.decode().splitlines():
+        count, _, key = line.strip().partition(" ")
+        found[key] = int(count)
+    return found
+
+
+def peak_rss_kib(command: list[str]) -> int:
+    """The peak resident memory of `command`'s process, in KiB (a child of a fresh Python)."""
+    code = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return int(done.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--copies", type=int, default=20)
+    args = parser.parse_args()
+    if shutil.which("jq") is None:
+        sys.exit("bench_questions needs jq (bash scripts/setup.sh installs it)")
+    sample = (ROOT / "examples" / "sample.jsonl").read_bytes()
+    log = Path(tempfile.gettempdir()) / f"eventmask-questions-{args.copies}.jsonl"
+    log.write_bytes(sample * args.copies)
+    size_mb = log.stat().st_size / 1e6
+    base = [EVENTMASK, "filter"]
+    figures: dict[str, float | int | str] = {"log_mb": round(size_mb, 1)}
+
+    closed = [*base, "ari:closed_to_arrival:*:*", str(log), "--items", "--count"]
+    alone, _ = best(closed)
+    where, _ = best([*closed, "--where", "closed_to_arrival=true"])
+    rates = [*base, "ari:rate:*:*", str(log), "--items", "--count"]
+    rates_alone, _ = best(rates)
+    dates, _ = best([*rates, "--dates", "2026-06-01..2026-06-30"])
+    figures.update(mask_s=round(alone, 3), where_s=round(where, 3),
+                   where_cost=round(where / alone, 2), rate_mask_s=round(rates_alone, 3),
+                   dates_s=round(dates, 3), dates_cost=round(dates / rates_alone, 2))  # fmt: skip
+
+    ours, counted = best([*base, "ari:rate:*:*", str(log), "--count-by", "rate_plan_id"])
+    theirs, jq_counted = best(JQ_COUNT.format(log=log))
+    assert counts_of_eventmask(counted) == counts_of_jq(jq_counted), "count-by differs from jq"
+    figures.update(count_by_s=round(ours, 3), jq_count_s=round(theirs, 3),
+                   count_by_vs_jq=round(theirs / ours, 2))  # fmt: skip
+
+    latest = [*base, "ari", str(log), "--latest"]
+    latest_s, table = best(latest)
+    figures.update(latest_s=round(latest_s, 3), latest_cells=table.count(b"\n") - 1,
+                   latest_peak_rss_kib=peak_rss_kib(latest))  # fmt: skip
+    for key, value in figures.items():
+        print(f"{key:>22}  {value}")
+    write_result("questions", figures)
+
+
+if __name__ == "__main__":
+    main()
