@@ -159,3 +159,39 @@ def test_bad_aggregates_are_usage_errors(
     status, out, err = run_cli(capsys, "filter", "ari", str(SAMPLE), *extra)
     assert (status, out) == (2, "")
     assert message in err
+
+
+def test_items_as_a_table_print_rates_as_decimals(capsys: pytest.CaptureFixture[str]) -> None:
+    """--items --format: the documented columns, rates as decimal strings in either form;
+    without --format the items are printed as sent, byte for byte."""
+    prop = "4fe04802-f435-4573-ae8c-d94e7223c68a"
+    args = ["filter", "ari:rate:*:*", str(SAMPLE), "--items", "--property", prop]
+    as_sent = [loads(x) for x in run_cli(capsys, *args)[1].splitlines()]
+    rows = list(csv.DictReader(io.StringIO(run_cli(capsys, *args, "--format", "csv")[1])))
+    assert list(rows[0]) == ["property_id", "date", "room_type_id", "rate_plan_id", "rate"]
+    assert len(rows) == len(as_sent)
+    assert any(isinstance(i["rate"], int) for i in as_sent)  # both forms are in the sample
+    for row, item in zip(rows, as_sent, strict=True):
+        assert Decimal(row["rate"]) == _as_meant("rate", item["rate"])
+        assert row["date"] == item["date"]
+    lines = run_cli(capsys, *args, "--format", "jsonl", "--fields", "date,rate")[1].splitlines()
+    assert loads(lines[0]) == {
+        "date": as_sent[0]["date"],
+        "rate": str(_as_meant("rate", as_sent[0]["rate"])),
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--format", "csv"], "with --count-by, --latest or --items"),
+        (["--items", "--fields", "dates"], "invalid --fields: unknown field 'dates'"),
+        (["--items", "--count", "--format", "tsv"], "and not --count"),
+    ],
+)
+def test_bad_tables_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    status, out, err = run_cli(capsys, "filter", "ari:rate:*:*", str(SAMPLE), *extra)
+    assert (status, out) == (2, "")
+    assert message in err

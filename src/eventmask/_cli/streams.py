@@ -27,7 +27,7 @@ from .tables import FORMATS
 if TYPE_CHECKING:
     from .._language.mask import Mask
     from .._routing.predicates import Predicates
-    from .summaries import Summary
+    from .summaries import ItemRows, Summary
 
 __all__ = ["register"]
 
@@ -151,11 +151,15 @@ def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | None:
         return None
 
 
-def _summary(args: argparse.Namespace, mask: Mask, err: TextIO) -> Summary | Literal[False] | None:
-    """The aggregate `--count-by` or `--latest` asks for; None for none, False after an error."""
-    if args.count_by is None and not args.latest:
-        return None
+def _summary(
+    args: argparse.Namespace, mask: Mask, out: TextIO, err: TextIO
+) -> Summary | ItemRows | Literal[False] | None:
+    """The table `--count-by`, `--latest` or `--items --format` asks for; None for none (the
+    lines as they came), False after an error."""
     from .._errors import PredicateError
+
+    if args.count_by is None and not args.latest:
+        return _item_rows(args, mask, out, err)
     from .summaries import Summary
 
     if args.count or args.items:
@@ -163,13 +167,35 @@ def _summary(args: argparse.Namespace, mask: Mask, err: TextIO) -> Summary | Lit
                   "--count or --items\n")  # fmt: skip
         return False
     try:
-        return Summary(mask, args.count_by, args.latest, args.format)
+        return Summary(mask, args.count_by, args.latest, args.format or "tsv")
     except PredicateError as exc:
         err.write(f"eventmask: error: invalid --count-by: {exc}\n")
         return False
 
 
-def _asked(args: argparse.Namespace, err: TextIO) -> tuple[Mask, Predicates, Summary | None] | None:
+def _item_rows(
+    args: argparse.Namespace, mask: Mask, out: TextIO, err: TextIO
+) -> ItemRows | Literal[False] | None:
+    if args.format is None and args.fields is None:
+        return None
+    from .._errors import PredicateError
+    from .summaries import ItemRows, item_columns
+
+    if not args.items or args.count:
+        err.write("eventmask: error: --format and --fields shape a table: with --count-by, "
+                  "--latest or --items (and not --count)\n")  # fmt: skip
+        return False
+    try:
+        columns = item_columns(mask, args.fields)
+    except PredicateError as exc:
+        err.write(f"eventmask: error: invalid --fields: {exc}\n")
+        return False
+    return ItemRows(columns, args.format or "jsonl", out)
+
+
+def _asked(
+    args: argparse.Namespace, out: TextIO, err: TextIO
+) -> tuple[Mask, Predicates, Summary | ItemRows | None] | None:
     """The mask, the predicates and the summary a filter asks for; None after an error."""
     mask = mask_argument(args.mask, args.lenient, err)
     if mask is None:
@@ -177,12 +203,12 @@ def _asked(args: argparse.Namespace, err: TextIO) -> tuple[Mask, Predicates, Sum
     predicates = _predicates(args, err)
     if predicates is None:
         return None
-    summary = _summary(args, mask, err)
+    summary = _summary(args, mask, out, err)
     return None if summary is False else (mask, predicates, summary)
 
 
 def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    asked = _asked(args, err)
+    asked = _asked(args, out, err)
     if asked is None:
         return EXIT_USAGE
     mask, predicates, summary = asked
@@ -343,8 +369,12 @@ def _value_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latest", action="store_true",
                       help="the last value of each cell (property, room type, rate plan, date, "
                       "restriction): the state the log implies")  # fmt: skip
-    parser.add_argument("--format", choices=FORMATS, default="tsv",
-                      help="the table of --count-by and --latest")  # fmt: skip
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                      help="print a table: of --count-by and --latest (default tsv), or of "
+                      "--items (default: each item as sent, JSON Lines)")  # fmt: skip
+    parser.add_argument("--fields", metavar="FIELDS",
+                        help="the columns of --items --format (default: the ids, then the "
+                        "mask's restrictions)")  # fmt: skip
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

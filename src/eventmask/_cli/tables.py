@@ -31,8 +31,9 @@ def _json(value: object) -> object:
 
 
 def write_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
-               out: TextIO) -> None:  # fmt: skip
-    """Write `rows` (`columns` in order) to `out` as `fmt`, with a header row for TSV and CSV.
+               out: TextIO, *, header: bool = True) -> None:  # fmt: skip
+    """Write `rows` (`columns` in order) to `out` as `fmt`, with a header row for TSV and CSV
+    (unless `header` is false: a later block of the same table).
 
     >>> import io
     >>> buf = io.StringIO()
@@ -48,9 +49,11 @@ def write_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
         return
     if fmt == "csv":
         writer = csv.writer(out)
-        writer.writerow(columns)
+        if header:
+            writer.writerow(columns)
         writer.writerows([_text(row.get(c)) for c in columns] for row in rows)
         return
-    out.write("\t".join(columns) + "\n")
+    if header:
+        out.write("\t".join(columns) + "\n")
     for row in rows:
         out.write("\t".join(_text(row.get(c)).replace("\t", " ") for c in columns) + "\n")
