@@ -195,3 +195,27 @@ def test_bad_tables_are_usage_errors(
     status, out, err = run_cli(capsys, "filter", "ari:rate:*:*", str(SAMPLE), *extra)
     assert (status, out) == (2, "")
     assert message in err
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(DOC, max_size=8), st.sampled_from([(), ("u1",)]))
+def test_changes_are_each_new_value_of_a_cell_in_log_order(
+    docs: list[dict[str, Any]], ignored: tuple[str, ...]
+) -> None:
+    """Old -> new per cell; a repeated value is no change; an ignored user's change moves the
+    cell on unreported."""
+    from eventmask._routing.aggregate import Changes
+
+    seen = Changes(ignored)
+    got = [r for c in changes([dumps(d) for d in docs], None) for r in seen.add(c)]
+    want, last = [], {}
+    for doc in docs:
+        for item in doc["payload"]:
+            for key in [k for k in item if k not in ("date", "room_type_id", "rate_plan_id")]:
+                cell = ("p", item["room_type_id"], item["rate_plan_id"], item["date"], key)
+                new = _as_meant(key, item[key])
+                old = last.get(cell, "never")
+                last[cell] = new
+                if old != new and doc["user_id"] not in ignored:
+                    want.append((*cell, None if old == "never" else old, new, doc["user_id"]))
+    assert [(*(r[f] for f in CELL), r["old"], r["new"], r["user_id"]) for r in got] == want

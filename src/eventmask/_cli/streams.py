@@ -27,7 +27,7 @@ from .tables import FORMATS
 if TYPE_CHECKING:
     from .._language.mask import Mask
     from .._routing.predicates import Predicates
-    from .summaries import ItemRows, Summary
+    from .summaries import ChangeRows, ItemRows, Summary
 
 __all__ = ["register"]
 
@@ -153,11 +153,13 @@ def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | None:
 
 def _summary(
     args: argparse.Namespace, mask: Mask, out: TextIO, err: TextIO
-) -> Summary | ItemRows | Literal[False] | None:
+) -> Summary | ItemRows | ChangeRows | Literal[False] | None:
     """The table `--count-by`, `--latest` or `--items --format` asks for; None for none (the
     lines as they came), False after an error."""
     from .._errors import PredicateError
 
+    if args.changes:
+        return _change_rows(args, mask, out, err)
     if args.count_by is None and not args.latest:
         return _item_rows(args, mask, out, err)
     from .summaries import Summary
@@ -171,6 +173,18 @@ def _summary(
     except PredicateError as exc:
         err.write(f"eventmask: error: invalid --count-by: {exc}\n")
         return False
+
+
+def _change_rows(
+    args: argparse.Namespace, mask: Mask, out: TextIO, err: TextIO
+) -> ChangeRows | Literal[False]:
+    from .summaries import ChangeRows
+
+    if args.count or args.items or args.count_by is not None or args.latest:
+        err.write("eventmask: error: --changes prints a table of its own: not with --count, "
+                  "--items, --count-by or --latest\n")  # fmt: skip
+        return False
+    return ChangeRows(mask, tuple(args.ignore_user), args.format or "tsv", out)
 
 
 def _item_rows(
@@ -195,7 +209,7 @@ def _item_rows(
 
 def _asked(
     args: argparse.Namespace, out: TextIO, err: TextIO
-) -> tuple[Mask, Predicates, Summary | ItemRows | None] | None:
+) -> tuple[Mask, Predicates, Summary | ItemRows | ChangeRows | None] | None:
     """The mask, the predicates and the summary a filter asks for; None after an error."""
     mask = mask_argument(args.mask, args.lenient, err)
     if mask is None:
@@ -369,6 +383,11 @@ def _value_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latest", action="store_true",
                       help="the last value of each cell (property, room type, rate plan, date, "
                       "restriction): the state the log implies")  # fmt: skip
+    parser.add_argument("--changes", action="store_true",
+                        help="each change of a cell's value, old -> new, with its timestamp "
+                        "and user_id, in the log's order")  # fmt: skip
+    parser.add_argument("--ignore-user", action="append", default=[], metavar="USER_ID",
+                        help="with --changes: skip this user's changes (your own)")  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default=None,
                       help="print a table: of --count-by and --latest (default tsv), or of "
                       "--items (default: each item as sent, JSON Lines)")  # fmt: skip

@@ -12,14 +12,22 @@ from typing import TYPE_CHECKING, TextIO
 from .._catalogue import DEFAULT_RESTRICTIONS
 from .._errors import PredicateError
 from .._json import loads
-from .._routing.aggregate import CELL, Counter, Latest, asked_restrictions, changes, fields_of
+from .._routing.aggregate import (
+    CELL,
+    Changes,
+    Counter,
+    Latest,
+    asked_restrictions,
+    changes,
+    fields_of,
+)
 from .._routing.values import restriction_value
 from .tables import write_rows
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
 
-__all__ = ["ItemRows", "Summary", "item_columns"]
+__all__ = ["ChangeRows", "ItemRows", "Summary", "item_columns"]
 
 # A flush point: lines are decoded in batches of this many.
 _BATCH = 512
@@ -138,6 +146,52 @@ class ItemRows:
                     value = None
                 row[column] = raw if value is None else value
             rows.append(row)
+        self.pending.clear()
+        if rows or self.header:
+            write_rows(rows, self.columns, self.fmt, self.out, header=self.header)
+            self.header = False
+        self.out.flush()
+
+    def finish(self) -> None:
+        """The input has ended."""
+        self.flush()
+
+    def write(self, out: TextIO) -> None:
+        """Nothing more: the rows were written as they came."""
+        del out
+
+
+class ChangeRows:
+    """``filter --changes``: each change of a cell's value as a row, streamed as it is found.
+
+    >>> import io
+    >>> from eventmask import parse
+    >>> out = io.StringIO()
+    >>> rows = ChangeRows(parse("ari:booked:*:*"), (), "tsv", out)
+    >>> rows.add(b'{"event":"ari","payload":[{"date":"2026-06-01","booked":1}]}'); rows.finish()
+    >>> out.getvalue().splitlines()[1]
+    '\\t\\t\\t2026-06-01\\tbooked\\t\\t1\\t\\t'
+    """
+
+    columns = (*CELL, "old", "new", "timestamp", "user_id")
+
+    def __init__(self, mask: Mask, ignore_users: tuple[str, ...], fmt: str, out: TextIO) -> None:
+        self.wanted = asked_restrictions(mask)
+        self.seen = Changes(ignore_users)
+        self.fmt = fmt
+        self.out = out
+        self.pending: list[bytes] = []
+        self.header = True
+
+    def add(self, line: bytes) -> None:
+        """Take one selected notification."""
+        self.pending.append(line)
+        if len(self.pending) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the changes of the lines taken so far."""
+        rows = [row for c in changes(self.pending, self.wanted) for row in self.seen.add(c)]
         self.pending.clear()
         if rows or self.header:
             write_rows(rows, self.columns, self.fmt, self.out, header=self.header)

@@ -32,7 +32,16 @@ from .._language.items import AriFilter, Wildcard
 from .._language.mask import Mask
 from .values import parse_timestamp, restriction_value
 
-__all__ = ["CELL", "FIELDS", "Change", "Counter", "Latest", "asked_restrictions", "changes"]
+__all__ = [
+    "CELL",
+    "FIELDS",
+    "Change",
+    "Changes",
+    "Counter",
+    "Latest",
+    "asked_restrictions",
+    "changes",
+]
 
 # What a group or a cell is made of.
 CELL: Final = ("property_id", "room_type_id", "rate_plan_id", "date", "restriction")
@@ -220,3 +229,39 @@ class Latest:
             row.update(value=value, timestamp=change.timestamp, user_id=change.user_id)
             out.append(row)
         return out
+
+
+class Changes:
+    """Each change of a cell's value, old -> new, in the order of the log.
+
+    The first value seen of a cell has no old value.  A value equal to the
+    cell's last one is no change and is not reported.  Changes made by one of
+    `ignore_users` (Channex sends the ``user_id`` so that a PMS can skip its
+    own) move the cell on without being reported.  Memory is one value per
+    cell; the rows stream out.
+
+    >>> log = [b'{"event":"ari","user_id":"u1","payload":[{"date":"2026-06-01","booked":1}]}',
+    ...        b'{"event":"ari","user_id":"me","payload":[{"date":"2026-06-01","booked":2}]}',
+    ...        b'{"event":"ari","user_id":"u2","payload":[{"date":"2026-06-01","booked":3}]}']
+    >>> seen = Changes(ignore_users={"me"})
+    >>> [(r["old"], r["new"], r["user_id"]) for c in changes(log, None) for r in seen.add(c)]
+    [(None, 1, 'u1'), (2, 3, 'u2')]
+    """
+
+    def __init__(self, ignore_users: Iterable[str] = ()) -> None:
+        self.last: dict[tuple[Any, ...], Any] = {}
+        self.ignore = frozenset(ignore_users)
+
+    def add(self, change: Change) -> list[dict[str, Any]]:
+        """The row `change` makes (none when the value did not change, or was ignored)."""
+        key = change[:5]
+        new = change.raw if change.value is None else change.value
+        missing = object()
+        old = self.last.get(key, missing)
+        self.last[key] = new
+        if old == new or change.user_id in self.ignore:
+            return []
+        row: dict[str, Any] = dict(zip(CELL, key, strict=True))
+        row.update(old=None if old is missing else old, new=new, timestamp=change.timestamp,
+                   user_id=change.user_id)  # fmt: skip
+        return [row]
