@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,9 +102,11 @@ class ChannexStandIn:
         self.tests: list[dict[str, Any]] = []  # what the test endpoint posted, and got
         self.retry_after: str | None = None  # a Retry-After for 429s (Channex shows none)
         self.revisions = Revisions()  # tests/channex_revisions.py
+        self.ari = AriReads()
         self.app = Starlette(
             routes=[
                 *self.revisions.routes(),
+                *self.ari.routes(),
                 Route("/api/v1/webhooks", self.list_, methods=["GET"]),
                 Route("/api/v1/webhooks", self.create, methods=["POST"]),
                 Route("/api/v1/webhooks/test", self.test, methods=["POST"]),
@@ -249,3 +252,69 @@ def serving() -> Iterator[tuple[str, ChannexStandIn]]:
     standin = ChannexStandIn()
     with Server(standin.app) as url:
         yield f"{url}/api/v1", standin
+
+
+class AriReads:
+    """The ARI reads of the "Availability and Rates" page, with the "Rate Limits" budget.
+
+    ``restrictions[property][rate plan][date]`` holds restriction values and
+    ``availability[property][room type][date]`` a count.  Decisions where the
+    pages are silent: a missing ``filter[property_id]`` is a 400 like the
+    documented missing arguments; the budget is 10 reads a minute per
+    property and endpoint, counted over the last 60 s, and the 11th is the
+    documented 429.
+    """
+
+    def __init__(self) -> None:
+        self.restrictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self.availability: dict[str, dict[str, dict[str, int]]] = {}
+        self.reads: list[tuple[float, str, str]] = []  # (when, endpoint, property)
+
+    def routes(self) -> list[Route]:
+        return [Route("/api/v1/restrictions", self.read_restrictions, methods=["GET"]),
+                Route("/api/v1/availability", self.read_availability, methods=["GET"])]  # fmt: skip
+
+    def _checked(self, request: Request, endpoint: str, needs: tuple[str, ...]) -> Any:
+        query = request.query_params
+        for name, key in (("property_id", "filter[property_id]"), ("date", "filter[date][gte]"),
+                          *[(n, f"filter[{n}]") for n in needs]):  # fmt: skip
+            if not query.get(key) and not (name == "date" and query.get("filter[date]")):
+                return _bad_request(f"{name} is required")
+        prop = query["filter[property_id]"]
+        now = time.monotonic()
+        recent = [r for r in self.reads if r[0] > now - 60 and r[1:] == (endpoint, prop)]
+        if len(recent) >= 10:
+            return _error(429, "http_too_many_requests", "Too Many Requests")
+        self.reads.append((now, endpoint, prop))
+        first = query.get("filter[date][gte]") or query["filter[date]"]
+        last = query.get("filter[date][lte]") or first
+        return prop, first, last
+
+    async def read_restrictions(self, request: Request) -> Response:
+        checked = self._checked(request, "restrictions", ("restrictions",))
+        if isinstance(checked, Response):
+            return checked
+        prop, first, last = checked
+        wanted = request.query_params["filter[restrictions]"].split(",")
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for rate_plan, days in self.restrictions.get(prop, {}).items():
+            for day, values in days.items():
+                if first <= day <= last:
+                    kept = {k: v for k, v in values.items() if k in wanted}
+                    out.setdefault(rate_plan, {})[day] = kept
+        return JSONResponse({"data": out})
+
+    async def read_availability(self, request: Request) -> Response:
+        checked = self._checked(request, "availability", ())
+        if isinstance(checked, Response):
+            return checked
+        prop, first, last = checked
+        out = {room: {d: n for d, n in days.items() if first <= d <= last}
+               for room, days in self.availability.get(prop, {}).items()}  # fmt: skip
+        return JSONResponse({"data": {room: days for room, days in out.items() if days}})
+
+
+def _bad_request(detail: str) -> Response:
+    """The page's 400: ``details`` is a list of sentences, not a field map."""
+    errors = {"code": "bad_request", "title": "Bad Request", "details": [detail]}
+    return JSONResponse({"errors": errors}, status_code=400)

@@ -10,14 +10,16 @@ API").  The two clients share everything but the waiting and the sending.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .._catalogue import is_uuid
 from .._errors import ChannexError
+from .ari import availability_items, availability_params, restriction_items, restriction_params
 from .exchange import DEFAULT_API_URL, Base, Pages, _Unsure, data, wait
 from .revision import BookingRevision
 from .webhook import Webhook
@@ -250,6 +252,26 @@ class ChannexClient(Base):
         """Ask Channex to post a test delivery as `webhook` would; what the endpoint answered."""
         return _test_result(self._call("POST", "/webhooks/test", body=webhook.body()))
 
+    # -- ARI read back (docs/ari.md) -------------------------------------------------------
+
+    def restrictions(
+        self,
+        property_id: str,
+        first: dt.date,
+        last: dt.date | None = None,
+        restrictions: Iterable[str] = ("rate",),
+    ) -> list[dict[str, Any]]:
+        """The restrictions of a property's rate plans from `first` to `last`, as ARI items."""
+        params = restriction_params(property_id, first, last, restrictions)
+        return restriction_items(self._call("GET", "/restrictions", params=params))
+
+    def availability(
+        self, property_id: str, first: dt.date, last: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        """The availability of a property's room types from `first` to `last`, as ARI items."""
+        params = availability_params(property_id, first, last)
+        return availability_items(self._call("GET", "/availability", params=params))
+
     # -- booking revisions (docs/bookings.md) ------------------------------------------------
 
     def feed_entries(self, property_id: str | None = None) -> Iterator[Mapping[str, Any]]:
@@ -388,6 +410,26 @@ class AsyncChannexClient(Base):
     async def test(self, webhook: Webhook) -> TestResult:
         """Ask Channex to post a test delivery as `webhook` would."""
         return _test_result(await self._call("POST", "/webhooks/test", body=webhook.body()))
+
+    # -- ARI read back (docs/ari.md) -------------------------------------------------------
+
+    async def restrictions(
+        self,
+        property_id: str,
+        first: dt.date,
+        last: dt.date | None = None,
+        restrictions: Iterable[str] = ("rate",),
+    ) -> list[dict[str, Any]]:
+        """`ChannexClient.restrictions`, awaited."""
+        params = restriction_params(property_id, first, last, restrictions)
+        return restriction_items(await self._call("GET", "/restrictions", params=params))
+
+    async def availability(
+        self, property_id: str, first: dt.date, last: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        """`ChannexClient.availability`, awaited."""
+        params = availability_params(property_id, first, last)
+        return availability_items(await self._call("GET", "/availability", params=params))
 
     # -- booking revisions (docs/bookings.md) ------------------------------------------------
 
