@@ -269,6 +269,7 @@ class AriReads:
         self.restrictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self.availability: dict[str, dict[str, dict[str, int]]] = {}
         self.reads: list[tuple[float, str, str]] = []  # (when, endpoint, property)
+        self.clock: Callable[[], float] = time.monotonic  # a test may move it by hand
 
     def routes(self) -> list[Route]:
         return [Route("/api/v1/restrictions", self.read_restrictions, methods=["GET"]),
@@ -281,7 +282,7 @@ class AriReads:
             if not query.get(key) and not (name == "date" and query.get("filter[date]")):
                 return _bad_request(f"{name} is required")
         prop = query["filter[property_id]"]
-        now = time.monotonic()
+        now = self.clock()
         recent = [r for r in self.reads if r[0] > now - 60 and r[1:] == (endpoint, prop)]
         if len(recent) >= 10:
             return _error(429, "http_too_many_requests", "Too Many Requests")

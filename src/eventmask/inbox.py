@@ -26,6 +26,7 @@ from ._inbox.interface import Inbox
 from ._inbox.settings import InboxSettings
 from ._inbox.sqlite import SQLiteInbox
 from ._inbox.values import AttemptOutcome, Entry, PutResult
+from ._service.ari_pull import AriPull
 from ._service.worker import Worker
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from ._inbox.values import AttemptOutcome as Outcome  # noqa: F401 - renamed, deprecated
 
 __all__ = [
+    "AriPull",
     "AttemptOutcome",
     "DeliveryContext",
     "Entry",

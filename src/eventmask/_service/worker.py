@@ -26,6 +26,7 @@ from .._inbox.values import SUCCESS, AttemptOutcome, Entry, State
 from .._json import loads
 from .._routing.router import Router
 from .._routing.routes import DispatchResult
+from .ari_pull import AriPull, is_signal
 from .metrics import handler_label, metrics
 from .revision_work import handle_revision, pull_for
 from .revisions import RevisionFlow
@@ -97,6 +98,7 @@ class Worker:
         batch: int = 16,
         idle: float = 0.2,
         revisions: RevisionFlow | None = None,
+        ari: AriPull | None = None,
     ) -> None:
         if not isinstance(batch, int) or batch < 1:
             raise ValueError(f"batch must be a whole number of at least 1, not {batch!r}")
@@ -110,6 +112,7 @@ class Worker:
         self.inbox = inbox
         self.router = router
         self.revisions = revisions
+        self.ari = ari
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch = batch
         self.idle = idle
@@ -131,11 +134,16 @@ class Worker:
         started = time.perf_counter()
         body: Any = entry.body
         try:
+            if self.revisions is not None or self.ari is not None:
+                body = loads(entry.body)  # read once, for the pulls and for the router
             if self.revisions is not None:
-                body = loads(entry.body)  # read once, for the pull and for the router
                 pulled = pull_for(entry, body, self.revisions, self.router)
                 if pulled is not None:
                     return pulled
+            if self.ari is not None and is_signal(body):
+                body = self.ari.pull(body)  # a ChannexError: retried after the backoff
+                if body is None:
+                    return SUCCESS  # a later read already gave its values to the handlers
             if self.router.needs_async:
                 result = self._run_async(self.router.adispatch(body))
             else:
