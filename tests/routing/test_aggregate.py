@@ -187,6 +187,9 @@ def test_items_as_a_table_print_rates_as_decimals(capsys: pytest.CaptureFixture[
         (["--format", "csv"], "with --count-by, --latest or --items"),
         (["--items", "--fields", "dates"], "invalid --fields: unknown field 'dates'"),
         (["--items", "--count", "--format", "tsv"], "and not --count"),
+        (["--count-by", "date", "--fields", "date"], "--fields names the columns of --items"),
+        (["--ignore-user", "u1"], "--ignore-user goes with --changes"),
+        (["--changes", "--latest"], "--changes prints a table of its own"),
     ],
 )
 def test_bad_tables_are_usage_errors(

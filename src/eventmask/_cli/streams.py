@@ -158,6 +158,13 @@ def _summary(
     lines as they came), False after an error."""
     from .._errors import PredicateError
 
+    if args.fields is not None and not args.items:
+        err.write("eventmask: error: --fields names the columns of --items --format; "
+                  "--count-by names its own\n")  # fmt: skip
+        return False
+    if args.ignore_user and not args.changes:
+        err.write("eventmask: error: --ignore-user goes with --changes\n")
+        return False
     if args.changes:
         return _change_rows(args, mask, out, err)
     if args.count_by is None and not args.latest:
