@@ -24,7 +24,9 @@ __all__ = ["Inbox"]
 class Inbox(abc.ABC):
     """The interface every inbox provides (`SQLiteInbox`, `PostgresInbox`).
 
-    Every method is abstract: an inbox that leaves one out cannot be made.
+    Every operation is abstract, so an inbox that leaves one out cannot be
+    made; only `wait_for_work` (a plain wait), the context manager and the
+    deprecated `rejections` have a body.
 
     >>> import os, tempfile
     >>> from eventmask.inbox import Envelope, SQLiteInbox
