@@ -7,10 +7,10 @@ It takes the narrowed lines the filter selects (the `_Output` interface:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+import abc
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._catalogue import DEFAULT_RESTRICTIONS
-from .._errors import PredicateError
 from .._json import loads
 from .._routing.aggregate import (
     CELL,
@@ -20,8 +20,8 @@ from .._routing.aggregate import (
     asked_restrictions,
     changes,
     fields_of,
+    shown,
 )
-from .._routing.values import restriction_value
 from .tables import write_rows
 
 if TYPE_CHECKING:
@@ -96,56 +96,37 @@ def item_columns(mask: Mask, fields: str | None) -> tuple[str, ...]:
         wanted = asked_restrictions(mask)
         names = [r for r in DEFAULT_RESTRICTIONS if wanted is None or r in wanted]
         return (*_ITEM_IDS, *names)
-    known = (*_ITEM_IDS, *DEFAULT_RESTRICTIONS)
-    out, at = [], 0
-    for name in fields.split(","):
-        field = name.strip()
-        if field not in known:
-            raise PredicateError(f"unknown field {field!r}: one of {', '.join(known)}", fields, at)
-        out.append(field)
-        at += len(name) + 1
-    return tuple(out)
+    return fields_of(fields, (*_ITEM_IDS, *DEFAULT_RESTRICTIONS))
 
 
-class ItemRows:
-    """``--items --format``: each selected item as a row of `columns`, values as Channex
-    means them (a rate a decimal whichever form it came in), written in blocks.
+class _Streamed(abc.ABC):
+    """A table written in blocks as the filter's lines come: the header once, then rows.
 
-    >>> import io
-    >>> out = io.StringIO()
-    >>> rows = ItemRows(("date", "rate"), "csv", out)
-    >>> rows.add(b'{"property_id":"p","date":"2026-06-01","rate":24833}'); rows.finish()
-    >>> out.getvalue()
-    'date,rate\\r\\n2026-06-01,248.33\\r\\n'
+    A subclass says what rows a block of lines makes (`rows`); the filter calls
+    ``add`` per line, ``flush`` before it reports an error, ``finish`` at the end.
     """
 
-    def __init__(self, columns: tuple[str, ...], fmt: str, out: TextIO) -> None:
-        self.columns = columns
+    columns: tuple[str, ...]
+
+    def __init__(self, fmt: str, out: TextIO) -> None:
         self.fmt = fmt
         self.out = out
         self.pending: list[bytes] = []
         self.header = True
 
+    @abc.abstractmethod
+    def rows(self, lines: list[bytes]) -> list[dict[str, Any]]:
+        """The rows `lines` make."""
+
     def add(self, line: bytes) -> None:
-        """Take one selected item (JSON, with its notification's ``property_id``)."""
+        """Take one selected line."""
         self.pending.append(line)
         if len(self.pending) >= _BATCH:
             self.flush()
 
     def flush(self) -> None:
-        """Write the items taken so far."""
-        rows = []
-        for line in self.pending:
-            item = loads(line)
-            row = {}
-            for column in self.columns:
-                raw = item.get(column)
-                try:
-                    value = restriction_value(column, raw)
-                except (KeyError, ValueError):
-                    value = None
-                row[column] = raw if value is None else value
-            rows.append(row)
+        """Write the rows of the lines taken so far."""
+        rows = self.rows(self.pending)
         self.pending.clear()
         if rows or self.header:
             write_rows(rows, self.columns, self.fmt, self.out, header=self.header)
@@ -161,7 +142,32 @@ class ItemRows:
         del out
 
 
-class ChangeRows:
+class ItemRows(_Streamed):
+    """``--items --format``: each selected item as a row of `columns`, values as Channex
+    means them (a rate a decimal whichever form it came in), written in blocks.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> rows = ItemRows(("date", "rate"), "csv", out)
+    >>> rows.add(b'{"property_id":"p","date":"2026-06-01","rate":24833}'); rows.finish()
+    >>> out.getvalue()
+    'date,rate\\r\\n2026-06-01,248.33\\r\\n'
+    """
+
+    def __init__(self, columns: tuple[str, ...], fmt: str, out: TextIO) -> None:
+        super().__init__(fmt, out)
+        self.columns = columns
+
+    def rows(self, lines: list[bytes]) -> list[dict[str, Any]]:
+        """Each item (JSON, with its notification's ``property_id``) as a row."""
+        out = []
+        for line in lines:
+            item = loads(line)
+            out.append({column: shown(column, item.get(column)) for column in self.columns})
+        return out
+
+
+class ChangeRows(_Streamed):
     """``filter --changes``: each change of a cell's value as a row, streamed as it is found.
 
     >>> import io
@@ -176,32 +182,10 @@ class ChangeRows:
     columns = (*CELL, "old", "new", "timestamp", "user_id")
 
     def __init__(self, mask: Mask, ignore_users: tuple[str, ...], fmt: str, out: TextIO) -> None:
+        super().__init__(fmt, out)
         self.wanted = asked_restrictions(mask)
         self.seen = Changes(ignore_users)
-        self.fmt = fmt
-        self.out = out
-        self.pending: list[bytes] = []
-        self.header = True
 
-    def add(self, line: bytes) -> None:
-        """Take one selected notification."""
-        self.pending.append(line)
-        if len(self.pending) >= _BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the changes of the lines taken so far."""
-        rows = [row for c in changes(self.pending, self.wanted) for row in self.seen.add(c)]
-        self.pending.clear()
-        if rows or self.header:
-            write_rows(rows, self.columns, self.fmt, self.out, header=self.header)
-            self.header = False
-        self.out.flush()
-
-    def finish(self) -> None:
-        """The input has ended."""
-        self.flush()
-
-    def write(self, out: TextIO) -> None:
-        """Nothing more: the rows were written as they came."""
-        del out
+    def rows(self, lines: list[bytes]) -> list[dict[str, Any]]:
+        """The changes the notifications `lines` make, in order."""
+        return [row for c in changes(lines, self.wanted) for row in self.seen.add(c)]

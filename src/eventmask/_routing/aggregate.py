@@ -41,6 +41,9 @@ __all__ = [
     "Latest",
     "asked_restrictions",
     "changes",
+    "fields_of",
+    "readable",
+    "shown",
 ]
 
 # What a group or a cell is made of.
@@ -68,8 +71,8 @@ def asked_restrictions(mask: Mask) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def fields_of(text: str) -> tuple[str, ...]:
-    """``--count-by`` as a tuple of known fields (`PredicateError` naming an unknown one).
+def fields_of(text: str, known: tuple[str, ...] = FIELDS) -> tuple[str, ...]:
+    """A comma list of fields, each one of `known` (`PredicateError` with a caret if not).
 
     >>> fields_of("rate_plan_id,date")
     ('rate_plan_id', 'date')
@@ -78,9 +81,9 @@ def fields_of(text: str) -> tuple[str, ...]:
     at = 0
     for name in text.split(","):
         field = name.strip()
-        if field not in FIELDS:
-            known = ", ".join(FIELDS)
-            raise PredicateError(f"unknown field {field!r}: one of {known}", text, at)
+        if field not in known:
+            names = ", ".join(known)
+            raise PredicateError(f"unknown field {field!r}: one of {names}", text, at)
         out.append(field)
         at += len(name) + 1
     return tuple(out)
@@ -100,6 +103,33 @@ class Change(NamedTuple):
     when: dt.datetime | None  # the timestamp read, once per notification
     user_id: Any
     event: str = "ari"
+
+    @property
+    def shown(self) -> Any:
+        """The value as Channex means it, or as sent when eventmask cannot read it."""
+        return self.raw if self.value is None else self.value
+
+
+def readable(key: str, raw: object) -> Decimal | int | bool | None:
+    """`raw` as Channex means it under `key`; None for an unknown key or a bad value.
+
+    >>> readable("rate", 24833), readable("stop_sell", 9), readable("colour", "red")
+    (Decimal('248.33'), None, None)
+    """
+    try:
+        return restriction_value(key, raw)
+    except (KeyError, ValueError):
+        return None
+
+
+def shown(key: str, raw: object) -> Any:
+    """What a table prints for `raw`: as Channex means it, else as sent.
+
+    >>> shown("rate", "99.5"), shown("stop_sell", 9)
+    (Decimal('99.5'), 9)
+    """
+    value = readable(key, raw)
+    return raw if value is None else value
 
 
 def _when(stamp: object) -> dt.datetime | None:
@@ -128,10 +158,8 @@ def changes(lines: Iterable[bytes], wanted: frozenset[str] | None) -> Iterator[C
             for key, raw in item.items():
                 if key in ARI_ID_KEYS or (wanted is not None and key not in wanted):
                     continue
-                try:
-                    value = restriction_value(key, raw)
-                except (KeyError, ValueError):
-                    value = None  # an unknown restriction, or a bad value: counted, not valued
+                # An unknown restriction, or a bad value: counted, not valued.
+                value = readable(key, raw)
                 yield Change(prop, room, rate, day, key, raw, value, stamp, when, user)
 
 
@@ -225,8 +253,7 @@ class Latest:
         out = []
         for key, change in sorted(self.cells.items(), key=lambda kv: [str(k) for k in kv[0]]):
             row = dict(zip(CELL, key, strict=True))
-            value = change.raw if change.value is None else change.value
-            row.update(value=value, timestamp=change.timestamp, user_id=change.user_id)
+            row.update(value=change.shown, timestamp=change.timestamp, user_id=change.user_id)
             out.append(row)
         return out
 
@@ -255,7 +282,7 @@ class Changes:
     def add(self, change: Change) -> list[dict[str, Any]]:
         """The row `change` makes (none when the value did not change, or was ignored)."""
         key = change[:5]
-        new = change.raw if change.value is None else change.value
+        new = change.shown
         missing = object()
         old = self.last.get(key, missing)
         self.last[key] = new
