@@ -20,6 +20,7 @@ take the notification's ``timestamp``; without one it does not match.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -36,12 +37,12 @@ __all__ = ["Comparison", "Predicates"]
 Operator = Literal["=", "!=", "<", "<=", ">", ">="]
 
 _COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 # Longest first, so that ``>=`` is not read as ``>`` and ``=100``.
 _WHERE: Final = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>)\s*(.*?)\s*")
