@@ -138,8 +138,10 @@ class _Output:
             self.sink.flush()
 
 
-def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | None:
-    """The filter's predicates, or None after a caret error naming the bad one."""
+def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | Literal[False] | None:
+    """The filter's predicates (None: none asked), or False after a caret error."""
+    if args.dates is None and args.since is None and args.until is None and not args.where:
+        return None  # nothing to import: a plain filter starts as quickly as before
     from .._errors import PredicateError
     from .._routing.predicates import Predicates
 
@@ -148,7 +150,7 @@ def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | None:
                              where=args.where)  # fmt: skip
     except PredicateError as exc:
         err.write(f"eventmask: error: invalid predicate: {exc}\n")
-        return None
+        return False
 
 
 def _summary(
@@ -216,13 +218,13 @@ def _item_rows(
 
 def _asked(
     args: argparse.Namespace, out: TextIO, err: TextIO
-) -> tuple[Mask, Predicates, Summary | ItemRows | ChangeRows | None] | None:
+) -> tuple[Mask, Predicates | None, Summary | ItemRows | ChangeRows | None] | None:
     """The mask, the predicates and the summary a filter asks for; None after an error."""
     mask = mask_argument(args.mask, args.lenient, err)
     if mask is None:
         return None
     predicates = _predicates(args, err)
-    if predicates is None:
+    if predicates is False:
         return None
     summary = _summary(args, mask, out, err)
     return None if summary is False else (mask, predicates, summary)

@@ -8,7 +8,6 @@ Values print as Channex means them: a rate as a decimal string, a flag as
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TextIO
@@ -48,6 +47,8 @@ def write_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
             out.write(dumps_text({c: _json(row.get(c)) for c in columns}) + "\n")
         return
     if fmt == "csv":
+        import csv  # only for a CSV table: not at the start of every filter
+
         writer = csv.writer(out)
         if header:
             writer.writerow(columns)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -21,7 +22,11 @@ from .._json import dumps, loads
 from .._language.items import AriFilter, EventItem
 from .._language.mask import Mask
 from .filter_fast import Result, fast_path, narrow
-from .predicates import Predicates
+
+if TYPE_CHECKING:
+    # Only a filter given predicates builds them: `eventmask filter` without any
+    # should not pay for their import at start-up.
+    from .predicates import Predicates
 
 __all__ = ["FilterStats", "filter_lines"]
 
