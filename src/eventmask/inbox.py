@@ -23,6 +23,7 @@ from ._errors import InboxError, InboxUnavailable, NotAnInbox
 from ._inbox.context import DeliveryContext, current_delivery, delivery_context
 from ._inbox.factory import open_inbox
 from ._inbox.interface import Inbox
+from ._inbox.queries import AttemptRecord, DeadGroup, EntryPage, EntryQuery, Timeline
 from ._inbox.settings import InboxSettings
 from ._inbox.sqlite import SQLiteInbox
 from ._inbox.values import AttemptOutcome, Entry, PutResult
@@ -36,8 +37,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AriPull",
     "AttemptOutcome",
+    "AttemptRecord",
+    "DeadGroup",
     "DeliveryContext",
     "Entry",
+    "EntryPage",
+    "EntryQuery",
     "Envelope",
     "Inbox",
     "InboxError",
@@ -47,6 +52,7 @@ __all__ = [
     "PostgresInbox",
     "PutResult",
     "SQLiteInbox",
+    "Timeline",
     "Worker",
     "current_delivery",
     "delivery_context",

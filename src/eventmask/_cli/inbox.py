@@ -7,9 +7,9 @@ records as JSON, times in ISO 8601 too.
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any, TextIO
 
+from .._inbox.failures import one_line
 from .._inbox.states import STATES
 from .commands import about
 from .common import (
@@ -101,35 +101,6 @@ def _entry_doc(entry: Any, *, body: bool = True) -> dict[str, Any]:
     return doc
 
 
-_TRACEBACK = ": Traceback (most recent call last):"
-
-# "eventmask._errors.NotificationError: ..." -> "NotificationError: ...".
-_QUALIFIED = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*(?::|$))")
-
-
-def _first_line(text: str | None, width: int = 160) -> str:
-    r"""A failure in one line: the exception and its message first, then the handler.
-
-    A handler failure is stored as ``route: Traceback ...`` ending in the
-    exception's line; the message comes before the route so that a long
-    route name, not the message, is what the width cuts.
-
-    >>> _first_line("on_booking <- booking: Traceback (most recent call last):\n"
-    ...             "  File ...\neventmask._errors.NotificationError: no revision id")
-    'NotificationError: no revision id (on_booking <- booking)'
-    """
-    if not text:
-        return ""
-    lines = text.strip().splitlines()
-    line = lines[0]
-    if line.endswith(_TRACEBACK):
-        failures = sum(1 for ln in lines if ln.endswith(_TRACEBACK))
-        error = _QUALIFIED.sub("", lines[-1].strip())
-        more = f", and {failures - 1} more" if failures > 1 else ""
-        line = f"{error} ({line.removesuffix(_TRACEBACK)}{more})"
-    return line if len(line) <= width else line[: width - 3] + "..."
-
-
 def _stats(stats: dict[str, Any], out: TextIO) -> None:
     for state in ("pending", "claimed", "done", "dead"):
         count = stats[state]
@@ -145,7 +116,7 @@ def _list(entries: list[Any], limit: int, out: TextIO, err: TextIO) -> None:
     out.write("ID\tSTATE\tEVENT\tATTEMPTS\tRECEIVED\tLAST ERROR\n")
     for e in entries:
         received = iso(e.received_at)
-        error = _first_line(e.last_error)
+        error = one_line(e.last_error)
         out.write(f"{e.id}\t{e.state}\t{e.event}\t{e.attempts}\t{received}\t{error}\n")
     if not entries:
         err.write("eventmask: no entries\n")

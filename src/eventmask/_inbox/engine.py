@@ -25,9 +25,9 @@ from typing import Any, Final
 from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable
 from .interface import Inbox
+from .search import InboxSearch
 from .settings import InboxSettings
 from .values import REFUSAL_SAMPLES, Health, PutResult, RefusalBatch
-from .views import OperatorViews
 from .writer import GroupWriter, Write, WriteKind
 
 __all__ = ["SQLInbox", "dedup_keys", "idempotency_key"]
@@ -63,13 +63,14 @@ def idempotency_key(digest: str, revision: str | None) -> str:
 _FAILURE_MEMORY: Final = 60.0
 
 
-class SQLInbox(OperatorViews, Inbox):
+class SQLInbox(InboxSearch, Inbox):
     """What the SQL backends share; a backend adds its connections and its SQL.
 
     One line of descent, each class one room: `SQLBackend` (connections,
     transactions, the backend's SQL) <- `RevisionStore` (revisions, acks)
     <- `BatchProcessing` (attempts in their transactions) <- `OperatorViews`
-    (reads and repairs) <- `SQLInbox` (intake, schema, health), which
+    (reads and repairs) <- `InboxSearch` (the operator's page's questions)
+    <- `SQLInbox` (intake, schema, health), which
     implements the interface `Inbox`.
     """
 

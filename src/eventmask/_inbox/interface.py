@@ -14,13 +14,14 @@ from typing import Any, ClassVar, Self
 
 from .._envelope import Envelope
 from .context import Attempt
+from .queries import AttemptRecord, DeadGroup, EntryPage, EntryQuery, Range, Timeline
 from .settings import InboxSettings
 from .values import Entry, Health, PutResult, RefusalBatch, State
 
 __all__ = ["Inbox"]
 
 
-# size: an interface of 28 methods, each one signature and one docstring; no code.
+# size: an interface of 33 methods, each one signature and one docstring; no code.
 class Inbox(abc.ABC):
     """The interface every inbox provides (`SQLiteInbox`, `PostgresInbox`).
 
@@ -166,6 +167,33 @@ class Inbox(abc.ABC):
     @abc.abstractmethod
     def refusal_counts(self, since: float) -> list[dict[str, Any]]:
         """Refusals since `since` (epoch seconds), counted per status and kind."""
+        ...
+
+    # -- the operator's page (docs/dashboard.md) ------------------------------------------
+
+    @abc.abstractmethod
+    def search(self, query: EntryQuery) -> EntryPage:
+        """One page of the entries `query` asks for, paged by key, in bounded time."""
+        ...
+
+    @abc.abstractmethod
+    def timeline(self, span: Range = "hour") -> Timeline:
+        """Entries received per bucket (by their state now) and refusals per bucket (by kind)."""
+        ...
+
+    @abc.abstractmethod
+    def dead_letter_groups(self) -> list[DeadGroup]:
+        """Dead letters grouped by exception class and handler, largest first."""
+        ...
+
+    @abc.abstractmethod
+    def retry_dead_group(self, error_class: str, handler: str | None, last_id: int) -> int:
+        """Make one group's dead letters, up to `last_id`, pending again; how many changed."""
+        ...
+
+    @abc.abstractmethod
+    def attempts(self, entry_id: int) -> list[AttemptRecord]:
+        """The failed attempts at one entry, oldest first."""
         ...
 
     @abc.abstractmethod

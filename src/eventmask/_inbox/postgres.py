@@ -35,6 +35,8 @@ from .engine import SQLInbox, dedup_keys, idempotency_key
 from .pg_pool import ReconnectingPool
 from .pg_support import ServerClock, Wakeups, psycopg, redact
 from .revisions import RevisionStatements
+from .search_sql import POSTGRES as POSTGRES_SEARCH
+from .search_sql import POSTGRES_V5
 from .settings import InboxSettings
 from .values import Entry, PutResult
 
@@ -321,7 +323,8 @@ class PostgresInbox(SQLInbox):
 
     backend = "postgresql"
     statements = STATEMENTS
-    MIGRATIONS = (_V1, _V2, _V3, _V4)
+    MIGRATIONS = (_V1, _V2, _V3, _V4, POSTGRES_V5)
+    search_sql = POSTGRES_SEARCH
     revision_sql = REVISIONS
     db_errors = (psycopg.Error,)
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from .._errors import LeaseLost
 from .context import Attempt, DeliveryContext, delivery_context
 from .revisions import REVISION_ENTRY, RevisionStore
+from .search_sql import SearchStatements
 from .settings import InboxSettings
 from .values import AttemptOutcome, Entry, State
 
@@ -117,6 +118,7 @@ class BatchProcessing(RevisionStore):
 
     settings: InboxSettings
     clock: Callable[[], float]
+    search_sql: ClassVar[SearchStatements]
 
     def process(self, entry: Entry, owner: str, attempt: Attempt) -> State:
         """Run `attempt` for a claimed entry; commit with 'done' or record the failure."""
@@ -231,6 +233,10 @@ class BatchProcessing(RevisionStore):
         available = self.clock() + self.settings.retry_delay(entry.attempts)
         error = (outcome.error or "failed")[:MAX_ERROR]
         conn.execute(self.statements.mark_failed, (state, available, error, entry.id, owner))
+        # The history the operator's page shows (docs/dashboard.md): failures only,
+        # so a handled entry costs no extra row.
+        attempt = (entry.id, self.clock(), entry.attempts, owner, error)
+        conn.execute(self.search_sql.record_attempt, attempt)
         return state
 
     def release(self, owner: str) -> int:

@@ -24,6 +24,8 @@ from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable, NotAnInbox
 from .backend import entry_of
 from .engine import SQLInbox, dedup_keys, idempotency_key
+from .search_sql import SQLITE as SQLITE_SEARCH
+from .search_sql import SQLITE_V7
 from .settings import InboxSettings
 from .spool import Spool
 from .sqlite_sql import (
@@ -136,7 +138,8 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (V1, V2, V3, V4, V5, V6)
+    MIGRATIONS = (V1, V2, V3, V4, V5, V6, SQLITE_V7)
+    search_sql = SQLITE_SEARCH
     revision_sql = REVISIONS
     db_errors = (sqlite3.Error,)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .._errors import InboxError
 from .backend import entry_of
 from .processing import BatchProcessing
 from .revisions import revision_key
+from .search_sql import SearchStatements
 from .values import STATES, Entry
 
 __all__ = ["OperatorViews"]
@@ -46,6 +47,7 @@ class OperatorViews(BatchProcessing):
     """The read and repair side of the shared engine, over its processing."""
 
     clock: Callable[[], float]
+    search_sql: ClassVar[SearchStatements]
 
     def stats(self, *, done: bool = True) -> dict[str, Any]:
         """Counts per state, the oldest pending entry's age, refusals in the last 24 hours.
@@ -191,6 +193,9 @@ class OperatorViews(BatchProcessing):
                 size = _next_chunk(size, time.perf_counter() - started)
         with self.transaction() as conn:  # a row per minute and kind: a small table
             conn.execute(self.statements.purge_refusal_counts, (cutoff,))
+            # Failed attempts are rows of their own (docs/dashboard.md); a dead
+            # letter older than the cutoff keeps its last error, not its history.
+            conn.execute(self.search_sql.purge_attempts, (cutoff,))
         return removed
 
     def refusal_counts(self, since: float) -> list[dict[str, Any]]:

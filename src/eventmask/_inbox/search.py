@@ -1,0 +1,188 @@
+"""The operator's questions of the shared engine: search, timeline, dead-letter groups, attempts.
+
+Each answer costs the same at any size of inbox (docs/dashboard.md, "Speed"):
+
+- A time range becomes a range of ids.  Ids are given in the order
+  deliveries arrive, so the first id received at or after a time is found
+  by bisection, about 20 primary-key probes, where a scan of
+  ``received_at`` would read every row (there is no index on it: each index
+  costs every insert).
+- A search walks ids in windows of `_WINDOW` from its cursor, and stops at
+  a full page or after `_BUDGET` seconds, saying where it got to.
+- The timeline counts each bucket's entries per state on the ``(state, id)``
+  index, without reading a row.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar, Final
+
+from .._errors import InboxError
+from .backend import entry_of
+from .failures import failure_of
+from .queries import RANGES, AttemptRecord, DeadGroup, EntryPage, EntryQuery, Range, Timeline
+from .search_sql import SearchStatements
+from .states import STATES
+from .views import OperatorViews
+
+__all__ = ["InboxSearch"]
+
+_WINDOW: Final = 20_000  # ids looked at per statement of a search
+_BUDGET: Final = 0.15  # seconds a search goes on looking for a page before it answers
+_NO_ID: Final = 2**63 - 1
+
+
+class InboxSearch(OperatorViews):
+    """The questions an operator's page asks, over the read and repair side."""
+
+    search_sql: ClassVar[SearchStatements]
+    clock: Callable[[], float]
+
+    def first_id_from(self, conn: Any, at: float, low: int, high: int) -> int:
+        """The first id in ``[low, high)`` received at or after `at` (`high` if none)."""
+        sql = self.search_sql.first_from
+        while low < high:
+            middle = (low + high) // 2
+            row = conn.execute(sql, (middle,)).fetchone()
+            if row is None or row[0] >= high or row[1] >= at:
+                high = middle
+            else:
+                low = row[0] + 1
+        return low
+
+    def _id_range(self, conn: Any, since: float | None, until: float | None) -> tuple[int, int]:
+        first, last = conn.execute(self.search_sql.id_bounds).fetchone()
+        if first is None:
+            return 0, 0
+        low, high = int(first), int(last) + 1
+        if since is not None:
+            low = self.first_id_from(conn, since, low, high)
+        if until is not None:
+            high = self.first_id_from(conn, until, low, high)
+        return low, high
+
+    def search(self, query: EntryQuery) -> EntryPage:
+        """One page of the entries `query` asks for, in its order, from its cursor."""
+        sql = self.search_sql
+        where: list[str] = [sql.search]
+        params: list[object] = []
+        if query.states:
+            where.append("(" + " OR ".join([sql.state_is] * len(query.states)) + ")")
+            params.extend(query.states)
+        for fragment, value in (
+            (sql.event_is, query.event),
+            (sql.property_is, query.property_id),
+            (sql.error_has, query.error_class),
+        ):
+            if value is not None:
+                where.append(fragment)
+                params.append(value)
+        if query.text is not None:
+            where.append(sql.text_in)
+            number = int(query.text) if query.text.isdigit() and len(query.text) < 19 else -1
+            params.extend((number, query.text.encode()))
+        statement = " AND ".join(where)
+        statement += sql.newest_first if query.newest_first else sql.oldest_first
+        started = time.monotonic()
+        found: list[Any] = []
+        with self.connection() as conn:
+            low, high = self._id_range(conn, query.since, query.until)
+            if query.after is not None:
+                if query.newest_first:
+                    high = min(high, query.after)
+                else:
+                    low = max(low, query.after + 1)
+            while low < high and len(found) < query.limit:
+                if query.newest_first:
+                    window = (max(low, high - _WINDOW), high)
+                else:
+                    window = (low, min(high, low + _WINDOW))
+                wanted = query.limit - len(found)
+                rows = conn.execute(statement, (*window, *params, wanted)).fetchall()
+                found.extend(rows)
+                if len(rows) == wanted:  # the page is full within this window
+                    last = rows[-1][0]
+                    high, low = (last, low) if query.newest_first else (high, last + 1)
+                    break
+                high, low = (window[0], low) if query.newest_first else (high, window[1])
+                if time.monotonic() - started > _BUDGET:
+                    break
+        entries = [entry_of(r) for r in found]
+        if query.error_class is not None:  # the statement matched text; keep the class
+            entries = [e for e in entries if _class_of(e.last_error) == query.error_class]
+        more = low < high
+        cursor = (high if query.newest_first else low - 1) if more else None
+        partial = more and len(found) < query.limit
+        return EntryPage(tuple(entries), cursor, partial, cursor if partial else None)
+
+    def timeline(self, span: Range = "hour") -> Timeline:
+        """Entries received per bucket, by state now, and refusals per bucket, by kind."""
+        if span not in RANGES:
+            raise InboxError(f"unknown range {span!r}; expected one of {', '.join(RANGES)}")
+        width, step = RANGES[span]
+        now = self.clock()
+        end = (now // step + 1) * step
+        start = end - width
+        edges = [start + i * step for i in range(int(width // step) + 1)]
+        sql = self.search_sql
+        with self.connection() as conn:
+            low, high = self._id_range(conn, None, None)
+            ids = [self.first_id_from(conn, edges[0], low, high)]
+            for edge in edges[1:]:
+                ids.append(self.first_id_from(conn, edge, ids[-1], high))
+            counts: dict[str, tuple[int, ...]] = {
+                state: tuple(
+                    int(conn.execute(sql.count_between, (state, a, b)).fetchone()[0])
+                    for a, b in itertools.pairwise(ids)
+                )
+                for state in STATES
+            }
+            rows = conn.execute(sql.refusal_buckets, (start, end)).fetchall()
+        buckets = len(edges) - 1
+        refusals: dict[str, list[int]] = {}
+        for bucket, kind, count in rows:
+            row = refusals.setdefault(kind, [0] * buckets)
+            row[min(int((bucket - start) // step), buckets - 1)] += int(count)
+        return Timeline(start, step, counts, {k: tuple(v) for k, v in sorted(refusals.items())})
+
+    def dead_letter_groups(self) -> list[DeadGroup]:
+        """Dead letters grouped by exception class and handler, largest group first."""
+        with self.connection() as conn:
+            rows = conn.execute(self.search_sql.dead_errors).fetchall()
+        groups: dict[tuple[str, str | None], list[Any]] = {}
+        for error, count, first, last in rows:
+            failure = failure_of(error or "")
+            key = (failure.error_class, failure.handler)
+            group = groups.setdefault(key, [0, first, last, failure.message])
+            group[0] += int(count)
+            group[1], group[2] = min(group[1], first), max(group[2], last)
+        found = [DeadGroup(c, h, n, a, b, m) for (c, h), (n, a, b, m) in groups.items()]
+        return sorted(found, key=lambda g: (-g.count, g.error_class, g.handler or ""))
+
+    def retry_dead_group(self, error_class: str, handler: str | None, last_id: int) -> int:
+        """Make the group's dead letters up to `last_id` pending again, in one transaction."""
+        with self.transaction() as conn:
+            rows = conn.execute(self.search_sql.dead_upto, (last_id,)).fetchall()
+            ids = [entry for entry, error in rows if _group_of(error) == (error_class, handler)]
+            if not ids:
+                return 0
+            params = (self.clock(), self.id_list(ids))
+            return int(conn.execute(self.search_sql.retry_ids, params).rowcount)
+
+    def attempts(self, entry_id: int) -> list[AttemptRecord]:
+        """The failed attempts at one entry, oldest first (a success is its ``done_at``)."""
+        with self.connection() as conn:
+            rows = conn.execute(self.search_sql.attempts_of, (entry_id,)).fetchall()
+        return [AttemptRecord(float(at), int(n), owner, error) for at, n, owner, error in rows]
+
+
+def _class_of(error: str | None) -> str | None:
+    return None if error is None else failure_of(error).error_class
+
+
+def _group_of(error: str | None) -> tuple[str, str | None]:
+    failure = failure_of(error or "")
+    return failure.error_class, failure.handler
