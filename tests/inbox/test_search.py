@@ -229,7 +229,8 @@ def test_search_pages_agree_with_a_plain_filter(
         old = search_module._WINDOW
         search_module._WINDOW = 3  # type: ignore[misc]
         try:
-            assert _all_pages(inbox, **query) == expected
+            got = _all_pages(inbox, **query)
+            assert got == expected
         finally:
             search_module._WINDOW = old  # type: ignore[misc]
             inbox.close()
