@@ -2,8 +2,8 @@
 
 Each layer imports only the layers below it: errors -> catalogue -> envelope
 -> mask language -> Channex client -> routing -> webhook configuration -> inbox -> receiver and
-worker -> testing kit -> command line.  Imports are read with `ast`, including those inside
-functions, under ``TYPE_CHECKING``, and the lazy exports of
+worker -> operator's page -> testing kit -> command line.  Imports are read with `ast`,
+including those inside functions, under ``TYPE_CHECKING``, and the lazy exports of
 ``eventmask/__init__.py``.  Imports of third-party packages do not count.
 """
 
@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("webhook configuration", ("eventmask._webhooks", "eventmask", "eventmask.channex")),
     ("inbox", ("eventmask._inbox",)),
     ("receiver and worker", ("eventmask._service", "eventmask.asgi", "eventmask.inbox")),
+    ("operator's page", ("eventmask._dashboard", "eventmask.dashboard")),
     ("testing kit", ("eventmask._testing", "eventmask.testing")),
     ("command line", ("eventmask._cli", "eventmask.__main__")),
 ]
@@ -42,6 +43,7 @@ FACES = (
     "eventmask",
     "eventmask.asgi",
     "eventmask.channex",
+    "eventmask.dashboard",
     "eventmask.inbox",
     "eventmask.testing",
     "eventmask.__main__",

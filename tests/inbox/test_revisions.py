@@ -64,3 +64,14 @@ def test_settled_acks_are_never_due_and_failed_ones_wait(inbox: Any, clock: Cloc
     assert (again.revision_id, again.attempts) == (failed, 1)
     status = inbox.revision_status()[PROPERTY]
     assert (status["acked"], status["gone"], status["handled_not_acked"]) == (1, 1, 1)
+
+
+def test_a_revision_entry_shows_its_ack(inbox: Any) -> None:
+    """What the operator's page shows of one revision: its ack's state and attempts."""
+    (acked,) = handled(inbox, 1)
+    entry = inbox.revision_entry(acked)
+    owed = inbox.ack(entry.id)
+    assert (owed["revision_id"], owed["state"], owed["attempts"]) == (acked, "pending", 0)
+    inbox.due_acks(10)
+    inbox.acks_settled([(acked, "acked", None)])
+    assert inbox.ack(entry.id)["state"] == "acked"

@@ -153,6 +153,7 @@ def test_every_failed_attempt_is_kept_with_its_time_and_error(inbox: Any, clock:
     assert [a.at for a in attempts] == [started, started + 3_600, started + 7_200]
     assert all("KeyError: 'failing on purpose'" in a.error for a in attempts)
     assert inbox.attempts(2) == []
+    assert inbox.ack(1) is None  # not a booking revision
     clock.now += 86_400
     inbox.purge(older_than=60)
     assert inbox.attempts(1) == []

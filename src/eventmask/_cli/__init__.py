@@ -49,6 +49,10 @@ def _register(family: str) -> Callable[[Any], None]:
         from . import revisions
 
         return revisions.register
+    if family == "dashboard":
+        from . import dashboard
+
+        return dashboard.register
     from . import inbox
 
     return inbox.register

@@ -33,6 +33,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "webhooks": ("webhooks", "plan, apply, verify and rotate Channex webhooks"),
     "coverage": ("webhooks", "do the handlers take all the subscriptions deliver?"),
     "revisions": ("revisions", "booking revisions: pull the feed, see the acks"),
+    "dashboard": (
+        "dashboard",
+        "the operator's page: see, search and repair the inbox in a browser",
+    ),
 }
 
 

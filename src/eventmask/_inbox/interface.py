@@ -21,7 +21,7 @@ from .values import Entry, Health, PutResult, RefusalBatch, State
 __all__ = ["Inbox"]
 
 
-# size: an interface of 33 methods, each one signature and one docstring; no code.
+# size: an interface of 34 methods, each one signature and one docstring; no code.
 class Inbox(abc.ABC):
     """The interface every inbox provides (`SQLiteInbox`, `PostgresInbox`).
 
@@ -194,6 +194,11 @@ class Inbox(abc.ABC):
     @abc.abstractmethod
     def attempts(self, entry_id: int) -> list[AttemptRecord]:
         """The failed attempts at one entry, oldest first."""
+        ...
+
+    @abc.abstractmethod
+    def ack(self, entry_id: int) -> dict[str, Any] | None:
+        """The ack a booking revision's entry owes Channex (state, attempts...), or None."""
         ...
 
     @abc.abstractmethod

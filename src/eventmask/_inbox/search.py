@@ -178,6 +178,15 @@ class InboxSearch(OperatorViews):
             rows = conn.execute(self.search_sql.attempts_of, (entry_id,)).fetchall()
         return [AttemptRecord(float(at), int(n), owner, error) for at, n, owner, error in rows]
 
+    def ack(self, entry_id: int) -> dict[str, Any] | None:
+        """The ack a revision's entry owes Channex, or None (not handled, or not a revision)."""
+        with self.connection() as conn:
+            row = conn.execute(self.search_sql.ack_of, (entry_id,)).fetchone()
+        if row is None:
+            return None
+        keys = ("revision_id", "state", "attempts", "created_at", "done_at", "last_error")
+        return dict(zip(keys, row, strict=True))
+
 
 def _class_of(error: str | None) -> str | None:
     return None if error is None else failure_of(error).error_class

@@ -23,6 +23,7 @@ class SearchStatements:
 
     record_attempt: str  # (entry_id, at, attempt, owner, error)
     attempts_of: str  # (entry_id) -> at, attempt, owner, error; oldest first
+    ack_of: str  # (entry_id) -> revision_id, state, attempts, created_at, done_at, last_error
     purge_attempts: str  # (cutoff) -> rowcount
     id_bounds: str  # () -> min(id), max(id)
     first_from: str  # (id) -> id, received_at of the first entry at or above id
@@ -72,6 +73,8 @@ SQLITE: Final = SearchStatements(
     "VALUES (?, ?, ?, ?, ?)",
     attempts_of="SELECT at, attempt, owner, error FROM eventmask_attempts WHERE entry_id = ? "
     "ORDER BY at",
+    ack_of="SELECT revision_id, state, attempts, created_at, done_at, last_error "
+    "FROM eventmask_acks WHERE entry_id = ?",
     purge_attempts="DELETE FROM eventmask_attempts WHERE at < ?",
     id_bounds=f"SELECT min(id), max(id) FROM {_D}",
     first_from=f"SELECT id, received_at FROM {_D} WHERE id >= ? ORDER BY id LIMIT 1",
@@ -102,6 +105,8 @@ POSTGRES: Final = SearchStatements(
     "VALUES (%s, %s, %s, %s, %s)",
     attempts_of="SELECT at, attempt, owner, error FROM eventmask_attempts WHERE entry_id = %s "
     "ORDER BY at",
+    ack_of="SELECT revision_id, state, attempts, created_at, done_at, last_error "
+    "FROM eventmask_acks WHERE entry_id = %s",
     purge_attempts="DELETE FROM eventmask_attempts WHERE at < %s",
     id_bounds=f"SELECT min(id), max(id) FROM {_D}",
     first_from=f"SELECT id, received_at FROM {_D} WHERE id >= %s ORDER BY id LIMIT 1",

@@ -28,7 +28,7 @@ from .health import health
 from .inline import dispatch_inline
 from .metrics import exposition, metrics
 from .refusals import RefusalLog
-from .responses import Receive, Scope, Send, respond, respond_bytes
+from .responses import Receive, Scope, Send, local_path, respond, respond_bytes
 
 __all__ = ["Receiver"]
 
@@ -80,15 +80,6 @@ def _secrets(secrets: Iterable[str]) -> list[bytes]:
     if not out:
         raise ValueError("Receiver needs at least one non-empty secret")
     return out
-
-
-def _local_path(scope: Scope) -> str:
-    """The request's path inside this app (the mount prefix, ``root_path``, taken off)."""
-    path: str = scope.get("path") or "/"
-    root: str = scope.get("root_path") or ""
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    return path or "/"
 
 
 # size: one ASGI application; its checks of the options it is given come first.
@@ -198,7 +189,7 @@ class Receiver:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = _local_path(scope).rstrip("/") or "/"
+        path = local_path(scope).rstrip("/") or "/"
         try:
             if path in (self.health_path, self.metrics_path):
                 await self._operator(scope, send, path)

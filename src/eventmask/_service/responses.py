@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from .._json import dumps
 
-__all__ = ["Message", "Receive", "Scope", "Send", "respond", "respond_bytes"]
+__all__ = ["Message", "Receive", "Scope", "Send", "local_path", "respond", "respond_bytes"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,3 +50,16 @@ async def respond_bytes(
         out.append(_CLOSE)
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
+
+
+def local_path(scope: Scope) -> str:
+    """The request's path inside this app (the mount prefix, ``root_path``, taken off).
+
+    >>> local_path({"path": "/ops/entries", "root_path": "/ops"})
+    '/entries'
+    """
+    path: str = scope.get("path") or "/"
+    root: str = scope.get("root_path") or ""
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path or "/"
