@@ -87,7 +87,15 @@ class Dashboard:
             raise RuntimeError(f"the eventmask dashboard does not handle {scope['type']!r}")
         root = scope.get("root_path") or ""
         try:
-            status, body, headers = await self._answer(scope, receive, root)
+            try:
+                status, body, headers = await self._answer(scope, receive, root)
+            except BadParameter as exc:
+                raise _Answer(400, str(exc)) from None
+            except _Answer:
+                raise
+            except Exception:  # a page never shows a traceback: it goes to the log
+                log.exception("dashboard: the page failed")
+                raise _Answer(500, "The page failed; the log has the details.") from None
         except _Answer as answer:
             if answer.location is not None:
                 location = (root + answer.location).encode()
@@ -160,6 +168,11 @@ class Dashboard:
     async def _read(self, view: Callable[[], Any]) -> Any:
         """Run a page's reads in a thread; an inbox failure is a page, not a traceback."""
         try:
+            # The inbox's own health first: a SQLite file deleted or replaced still
+            # reads through the open connection, and would show what is no longer there.
+            health = await asyncio.to_thread(self.inbox.health)
+            if not health.ok:
+                raise InboxUnavailable(health.reason or "it failed its health check")
             return await asyncio.to_thread(view)
         except InboxUnavailable as exc:
             raise _Answer(503, f"The inbox is unavailable: {exc}") from None
