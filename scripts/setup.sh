@@ -10,6 +10,10 @@ command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 # The PostgreSQL inbox tests start a throwaway server of their own
 # (tests/pgserver.py) from Debian's packaged binaries.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
+# The dashboard's browser tests drive Debian's Chromium with Playwright
+# (tests/dashboard/test_browser.py): Playwright's own browser download is
+# not used.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update -qq

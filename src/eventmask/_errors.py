@@ -12,6 +12,7 @@ data, configuration and storage; each branch names what went wrong::
     │   └── RevisionError                          a booking revision is not usable (.revision_id)
     ├── InputError (EventmaskError, ValueError)    a line of a stream is not usable (file:line:col)
     ├── PredicateError (EventmaskError, ValueError)  a filter predicate is invalid (caret)
+    ├── BadParameter (EventmaskError, ValueError)  a dashboard URL or form field is unusable (400)
     ├── ConfigError (EventmaskError, ValueError)   eventmask is set up wrongly (no API key...)
     │   └── WebhookConfigError                     a webhooks file is invalid (.problems)
     ├── DeliveryFailed (EventmaskError)            deliveries sent were not acknowledged

@@ -37,7 +37,7 @@ _SECURITY: Final = (
     (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; "
      b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer makes a form's Origin "null"
     (b"cache-control", b"no-store"),
     (b"x-frame-options", b"DENY"),
 )  # fmt: skip

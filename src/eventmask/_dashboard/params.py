@@ -13,7 +13,7 @@ from typing import Final
 
 import attrs
 
-from .._errors import InboxError
+from .._errors import EventmaskError, InboxError
 from .._inbox.queries import RANGES, EntryQuery, Range
 from .._inbox.states import STATES
 
@@ -23,8 +23,14 @@ MAX_FIELDS: Final = 64
 MAX_ID: Final = 2**63 - 1
 
 
-class BadParameter(ValueError):
-    """A query-string or form value the page cannot use; the message names the field."""
+class BadParameter(EventmaskError, ValueError):
+    """A query-string or form value the page cannot use; the message names the field.
+
+    The dashboard answers it 400, with the message on the page.
+
+    >>> str(BadParameter("order: expected newest or oldest"))
+    'order: expected newest or oldest'
+    """
 
 
 Params = dict[str, list[str]]
