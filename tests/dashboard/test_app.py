@@ -232,3 +232,29 @@ def test_the_command_refuses_a_public_address_without_a_token(
     status, _, err = run_cli(capsys, "dashboard", "--db", db)
     assert status == 2
     assert "at least 16" in err
+
+
+def test_an_exact_id_goes_straight_to_its_entry(served: str) -> None:
+    """An entry id, or a booking revision's id, is looked up by its index, not searched."""
+    answer = httpx.get(served + "/entries?q=3", follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/entries/3")
+    missing = httpx.get(served + "/entries?q=99999", follow_redirects=False)
+    assert missing.status_code == 200  # no such entry: then it is searched for in bodies
+    assert "No entries" in missing.text
+
+
+def test_a_revision_id_opens_its_entry_with_its_ack(inbox: Any) -> None:
+    from eventmask._json import dumps
+    from eventmask.testing import revision_attributes
+
+    from ..helpers import uuid
+
+    revision = revision_attributes(property_id=uuid(1))
+    row = (revision["id"], uuid(1), dumps({"id": revision["id"], "attributes": revision}))
+    assert inbox.store_revisions([row]) == 1
+    with Server(Dashboard(inbox)) as url:
+        answer = httpx.get(url + "/entries", params={"q": revision["id"].upper()},
+                           follow_redirects=True)  # fmt: skip
+        assert answer.url.path.startswith("/entries/")
+        assert "Booking revision" in answer.text
+        assert "no ack owed yet" in answer.text

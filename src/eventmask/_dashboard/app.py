@@ -10,6 +10,7 @@ went away a 503; never a traceback.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -132,47 +133,59 @@ class Dashboard:
         if method != "GET":
             raise _Answer(405, f"{method} is not answered here: pages are GET, actions POST.")
         params = parse(scope.get("query_string", b""))
-        view = self._view(path, params)
-        template, values = await self._read(view)
+        template, values = await self._page(path, params)
         notice = one(params, "notice")
         body = self.render.page(template, root, self.access.csrf, self.actions,
                                 notice=pages.NOTICES.get(notice or ""), **values)  # fmt: skip
         return 200, body, []
 
-    def _view(self, path: str, params: Params) -> Callable[[], pages.Page]:
-        """The page for a GET, as a call that reads the inbox (BadParameter: 400)."""
+    async def _page(self, path: str, params: Params) -> pages.Page:
+        """The page for a GET: the inbox's health, the parameters (BadParameter: 400), the reads."""
         inbox = self.inbox
-        try:
-            if path == "/":
-                span = time_range(params)
-                return lambda: pages.overview(inbox, span)
-            if path == "/entries":
-                filters = EntryFilters.read(params)
-                return lambda: pages.entries(inbox, filters)
-            if path == "/dead":
-                return lambda: pages.dead_letters(inbox)
-            if path == "/dead/retry":
-                error_class = one(params, "class") or ""
-                handler = one(params, "handler", limit=2_000)
-                return lambda: pages.retry_group(inbox, error_class, handler)
-            if path == "/refusals":
-                return lambda: pages.refusals(inbox)
-            found = _ENTRY.match(path)
-            if found and found[2] is None:
-                number = int(found[1])
-                return lambda: pages.entry(inbox, number)
-        except BadParameter as exc:
-            raise _Answer(400, str(exc)) from None
-        raise _Answer(404, f"No page at {path[:200]!r}.")
+        await self._read(self._healthy)
+        if path == "/":
+            span = time_range(params)
+            stats, timeline, revisions = await asyncio.gather(
+                *(self._read(read) for read in pages.overview_reads(inbox, span))
+            )
+            return pages.overview(span, stats, timeline, revisions)
+        view: Callable[[], pages.Page] | None = None
+        if path == "/entries":
+            filters = EntryFilters.read(params)
+            text = filters.query.text
+            if text is not None and filters.query.after is None:
+                named = await self._read(lambda: pages.entry_named(inbox, text))
+                if named is not None:
+                    raise _Answer(303, "", f"/entries/{named}")
+            view = functools.partial(pages.entries, inbox, filters)
+        elif path == "/dead":
+            view = functools.partial(pages.dead_letters, inbox)
+        elif path == "/dead/retry":
+            error_class = one(params, "class") or ""
+            handler = one(params, "handler", limit=2_000)
+            view = functools.partial(pages.retry_group, inbox, error_class, handler)
+        elif path == "/refusals":
+            view = functools.partial(pages.refusals, inbox)
+        elif (found := _ENTRY.match(path)) and found[2] is None:
+            view = functools.partial(pages.entry, inbox, int(found[1]))
+        if view is None:
+            raise _Answer(404, f"No page at {path[:200]!r}.")
+        result: pages.Page = await self._read(view)
+        return result
+
+    def _healthy(self) -> None:
+        """Raise InboxUnavailable unless the inbox passes its own health check.
+
+        A SQLite file deleted or replaced still reads through the open
+        connection, and would show what is no longer there.
+        """
+        health = self.inbox.health()
+        if not health.ok:
+            raise InboxUnavailable(health.reason or "it failed its health check")
 
     async def _read(self, view: Callable[[], Any]) -> Any:
-        """Run a page's reads in a thread; an inbox failure is a page, not a traceback."""
+        """Run a read (or a repair) in a thread; an inbox failure is a page, not a traceback."""
         try:
-            # The inbox's own health first: a SQLite file deleted or replaced still
-            # reads through the open connection, and would show what is no longer there.
-            health = await asyncio.to_thread(self.inbox.health)
-            if not health.ok:
-                raise InboxUnavailable(health.reason or "it failed its health check")
             return await asyncio.to_thread(view)
         except InboxUnavailable as exc:
             raise _Answer(503, f"The inbox is unavailable: {exc}") from None

@@ -31,7 +31,7 @@ from .views import OperatorViews
 __all__ = ["InboxSearch"]
 
 _WINDOW: Final = 20_000  # ids looked at per statement of a search
-_BUDGET: Final = 0.15  # seconds a search goes on looking for a page before it answers
+_BUDGET: Final = 0.12  # seconds a search goes on looking for a page before it answers
 _NO_ID: Final = 2**63 - 1
 
 
