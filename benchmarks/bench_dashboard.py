@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.helpers import Server
 
 from eventmask.dashboard import Dashboard
 from eventmask.inbox import SQLiteInbox
-from tests.helpers import Server
 
 from ._common import best_of, write_result
 
@@ -95,7 +95,10 @@ def main() -> None:
         fill(db, args.entries)
         result["fill_s"] = round(time.perf_counter() - started, 1)
         inbox = SQLiteInbox(db)
-        with Server(Dashboard(inbox)) as url, httpx.Client(base_url=url) as client:
+        with (
+            Server(Dashboard(inbox)) as url,
+            httpx.Client(base_url=url, follow_redirects=True) as client,
+        ):
             floor = best_of(lambda: client.get("/static/dashboard.css"), repeat=5)
             result["floor_ms"] = round(floor * 1000, 2)
             for name, path in pages.items():
