@@ -258,3 +258,29 @@ def test_a_revision_id_opens_its_entry_with_its_ack(inbox: Any) -> None:
         assert answer.url.path.startswith("/entries/")
         assert "Booking revision" in answer.text
         assert "no ack owed yet" in answer.text
+
+
+def test_the_mounted_example_of_the_docs_serves_under_its_path(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/dashboard.md's block runs; its links follow the mount point."""
+    from ..conftest import ROOT
+
+    page = (ROOT / "docs" / "dashboard.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"^```python\n(.*?)^```", page, re.M | re.S)
+    monkeypatch.setenv("EVENTMASK_SECRET", "a-dashboard-example-secret")
+    monkeypatch.setenv("EVENTMASK_DB", str(tmp_path / "inbox.db"))
+    monkeypatch.delenv("EVENTMASK_DASHBOARD_TOKEN", raising=False)
+    scope: dict[str, Any] = {"__name__": "docs_dashboard"}
+    exec(compile(code, "docs/dashboard.md", "exec"), scope)
+    try:
+        with Server(scope["app"]) as url:
+            overview = httpx.get(url + "/ops/")
+            assert overview.status_code == 200
+            assert 'href="/ops/entries"' in overview.text
+            assert 'href="/ops/static/dashboard.css"' in overview.text
+            assert httpx.get(url + "/ops/static/dashboard.css").status_code == 200
+            assert httpx.get(url + "/ops/entries?state=dead").status_code == 200
+            assert httpx.get(url + "/channex/health").json() == {"status": "ok"}
+    finally:
+        scope["inbox"].close()

@@ -67,7 +67,7 @@ def overview(span: Range, stats: dict[str, Any], timeline: Timeline, revisions: 
         stacked("Dead letters, by time received", ("dead",), timeline.entries, edges,
                 timeline.step, palette=(3,)),
         stacked("Refusals, by kind", tuple(timeline.refusals), timeline.refusals, edges,
-                timeline.step),
+                timeline.step, palette=(3, 1, 2, 0)),
     ]  # fmt: skip
     return "overview.html", {
         "stats": stats,
