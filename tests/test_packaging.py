@@ -48,6 +48,19 @@ def test_the_wheel_registers_the_pytest_plugin_and_the_client_extra(dist: Path) 
                for r in meta.get_all("Requires-Dist") or [])  # fmt: skip
 
 
+def test_the_wheel_carries_the_dashboard_templates_and_its_extra(dist: Path) -> None:
+    """The operator's page renders from an installed wheel: templates, stylesheet, Jinja2."""
+    (wheel,) = dist.glob("eventmask-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    pages = ("base", "overview", "entries", "entry", "dead", "retry_group", "refusals", "error")
+    for page in pages:
+        assert f"eventmask/_dashboard/templates/{page}.html" in names
+    assert "eventmask/_dashboard/static/dashboard.css" in names
+    requires = _metadata(dist).get_all("Requires-Dist") or []
+    assert any(r.startswith("jinja2") and "extra == 'dashboard'" in r for r in requires)
+
+
 def test_the_description_has_no_link_a_package_index_cannot_follow(dist: Path) -> None:
     body = _metadata(dist).get_payload()
     assert isinstance(body, str)
