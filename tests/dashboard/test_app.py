@@ -284,3 +284,16 @@ def test_the_mounted_example_of_the_docs_serves_under_its_path(
             assert httpx.get(url + "/channex/health").json() == {"status": "ok"}
     finally:
         scope["inbox"].close()
+
+
+def test_every_action_is_logged_with_who_and_what(
+    served: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = csrf_of(httpx.get(served + "/entries/1").text)
+    with caplog.at_level("INFO", logger="eventmask.dashboard"):
+        assert post(served, "/entries/1/retry", {"csrf": csrf}).status_code == 303
+    (record,) = [r for r in caplog.records if r.name == "eventmask.dashboard"]
+    fields = record.fields  # type: ignore[attr-defined]
+    assert fields["action"] == "retry"
+    assert fields["entry"] == 1
+    assert fields["who"] == "127.0.0.1 (loopback)"
