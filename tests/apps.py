@@ -65,3 +65,17 @@ def save_revision(revision: BookingRevision) -> None:
     ctx.connection.execute(
         f"INSERT INTO saved VALUES ({mark}, {mark})", (revision.id, revision.status.value)
     )
+
+
+# Saves the rates an ari notification carries, sent or read back (docs/ari.md).
+rates = Router()
+
+
+@rates.on("ari:rate:*:*")
+def save_rates(n: Notification) -> None:
+    ctx = current_delivery()
+    ctx.connection.execute("CREATE TABLE IF NOT EXISTS rates (day TEXT, plan TEXT, rate TEXT)")
+    mark = ctx.placeholder
+    for item in n.items:
+        row = (item.date.isoformat(), item.rate_plan_id, str(item.rate))
+        ctx.connection.execute(f"INSERT INTO rates VALUES ({mark}, {mark}, {mark})", row)

@@ -112,3 +112,68 @@ def test_a_worker_with_revisions_but_no_handler_refuses_to_start(
     assert done.returncode == 2
     assert "needs a handler to save revisions" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_worker_with_pull_ari_answers_a_signal_with_the_values_read(
+    tmp_path: Path, api: tuple[str, ChannexStandIn]
+) -> None:
+    """``worker --pull-ari``: a signal-only ari notification reaches the rate handler."""
+    import datetime as dt
+    import sqlite3
+
+    from eventmask.inbox import Envelope, SQLiteInbox
+
+    url, standin = api
+    today = dt.date.today().isoformat()
+    standin.ari.restrictions[PROPERTY] = {uuid(2): {today: {"rate": "120.00"}}}
+    db = tmp_path / "inbox.db"
+    with SQLiteInbox(db) as inbox:
+        inbox.put(Envelope.read(json.dumps({"event": "ari", "property_id": PROPERTY}).encode()))
+    missing_key = {k: v for k, v in os.environ.items() if k != "CHANNEX_API_KEY"}
+    refused = subprocess.run(
+        [EVENTMASK, "worker", "tests.apps:rates", "--pull-ari", "--api-url", url, "--db", str(db)],
+        cwd=ROOT, env=missing_key, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "CHANNEX_API_KEY" in refused.stderr
+    env = {**os.environ, "CHANNEX_API_KEY": API_KEY, "EVENTMASK_DB": str(db)}
+    worker = subprocess.Popen(
+        [EVENTMASK, "worker", "tests.apps:rates", "--pull-ari", "--ari-days", "3",
+         "--api-url", url],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with SQLiteInbox(db, create=False) as inbox:
+                if inbox.stats()["done"] == 1:
+                    break
+            assert time.monotonic() < deadline
+            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    saved = sqlite3.connect(db).execute("SELECT day, plan, rate FROM rates").fetchall()
+    assert saved == [(today, uuid(2), "120.00")]
+    reads = [path for _, path in standin.requests if path.endswith("/restrictions")]
+    assert reads == ["/api/v1/restrictions"]
+
+
+def test_serve_passes_the_channex_options_to_its_worker_processes() -> None:
+    """What `serve --workers N` gives each `eventmask worker` it starts."""
+    from eventmask._cli import build_parser
+    from eventmask._cli.revisions import revision_arguments
+
+    args = build_parser("serve").parse_args(
+        ["serve", "app:router", "--pull-ari", "--ari-days", "30", "--api-url", "http://x"]
+    )
+    assert revision_arguments(args) == [
+        "--pull-ari", "--ari-days", "30", "--attempts", "5", "--api-url", "http://x",
+    ]  # fmt: skip
+    args = build_parser("serve").parse_args(["serve", "app:router", "--revisions",
+                                             "--property", PROPERTY])  # fmt: skip
+    assert revision_arguments(args) == [
+        "--revisions", "--poll-every", "60.0", "--property", PROPERTY, "--attempts", "5",
+    ]  # fmt: skip
+    assert revision_arguments(build_parser("serve").parse_args(["serve", "app:router"])) == []

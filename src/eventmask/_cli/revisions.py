@@ -15,7 +15,7 @@ from .channex_args import api_options, channex_client, guarded
 from .commands import about
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number, write_json
 
-__all__ = ["register", "revision_arguments", "revision_options", "start_flow"]
+__all__ = ["register", "revision_arguments", "revision_options", "start_ari_pull", "start_flow"]
 
 
 def revision_options(parser: argparse.ArgumentParser) -> None:
@@ -39,18 +39,37 @@ def revision_options(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="with --revisions: seconds between two polls of the feed (default 60)",
     )
+    parser.add_argument(
+        "--pull-ari",
+        action="store_true",
+        help="answer signal-only ari notifications (send_data: false) by reading the "
+        "property's restrictions and availability back, within Channex's budget "
+        "(docs/ari.md; $CHANNEX_API_KEY)",
+    )
+    parser.add_argument(
+        "--ari-days",
+        type=number(int, low=0, high=1_000),
+        default=365,
+        metavar="N",
+        help="with --pull-ari: read today and the N days after it",
+    )
     api_options(parser)
 
 
 def revision_arguments(args: argparse.Namespace) -> list[str]:
-    """The revision options of `args` again, for a worker process that `serve` starts."""
-    if not getattr(args, "revisions", False):
-        return []
-    out = ["--revisions", "--poll-every", str(args.poll_every), "--attempts", str(args.attempts)]
-    if args.api_url:
-        out += ["--api-url", args.api_url]
-    for prop in args.property:
-        out += ["--property", prop]
+    """The Channex options of `args` again (revisions, the ARI pull), for a worker that
+    `serve` starts."""
+    out = []
+    if getattr(args, "revisions", False):
+        out += ["--revisions", "--poll-every", str(args.poll_every)]
+        for prop in args.property:
+            out += ["--property", prop]
+    if getattr(args, "pull_ari", False):
+        out += ["--pull-ari", "--ari-days", str(args.ari_days)]
+    if out:
+        out += ["--attempts", str(args.attempts)]
+        if args.api_url:
+            out += ["--api-url", args.api_url]
     return out
 
 
@@ -65,6 +84,19 @@ def start_flow(args: argparse.Namespace, inbox: Any, stop: threading.Event) -> A
     )
     threading.Thread(target=flow.run, args=(stop,), name="eventmask-revisions", daemon=True).start()
     return flow
+
+
+def start_ari_pull(args: argparse.Namespace) -> Any:
+    """With ``--pull-ari``: the `AriPull` the workers share (else None).
+
+    One per process, shared by its worker threads: the budget is per property,
+    and two pullers in one process would each spend all of it.
+    """
+    if not getattr(args, "pull_ari", False):
+        return None
+    from .._service.ari_pull import AriPull
+
+    return AriPull(channex_client(args), days=args.ari_days)
 
 
 def _open(args: argparse.Namespace, err: TextIO) -> Any:

@@ -27,7 +27,7 @@ from .children import WorkerProcesses
 from .commands import about
 from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, number
 from .receivers import receiver_children, receiver_options
-from .revisions import revision_arguments, revision_options, start_flow
+from .revisions import revision_arguments, revision_options, start_ari_pull, start_flow
 from .serve_options import limit_options, worker_options
 
 __all__ = ["exit_with_parent", "register"]
@@ -276,12 +276,15 @@ def _run_workers(args: argparse.Namespace, db: str, err: TextIO) -> int:
         return EXIT_USAGE
     try:
         flow = start_flow(args, inbox, stop)
+        ari = start_ari_pull(args)
     except (ValueError, ChannexError) as exc:  # no API key, a bad property id
         err.write(f"eventmask: {exc}\n")
         inbox.close()
         return EXIT_USAGE
     try:
-        workers = [Worker(inbox, router, revisions=flow).start() for _ in range(args.workers)]
+        workers = [
+            Worker(inbox, router, revisions=flow, ari=ari).start() for _ in range(args.workers)
+        ]
     except ValueError as exc:  # --revisions without an on_revision handler
         err.write(f"eventmask: {exc}\n")
         inbox.close()
