@@ -26,8 +26,12 @@ class SearchStatements:
     ack_of: str  # (entry_id) -> revision_id, state, attempts, created_at, done_at, last_error
     purge_attempts: str  # (cutoff) -> rowcount
     id_bounds: str  # () -> min(id), max(id)
-    first_from: str  # (id) -> id, received_at of the first entry at or above id
-    count_between: str  # (state, low id, high id) -> count, over the (state, id) index
+    # (ids) -> for each id, in order: the id and received_at of the first entry at or
+    # above it (NULLs when there is none): many probes of a search in one statement.
+    first_from_each: str
+    # (state, low ids, high ids) -> for each range, in order: its count of `state`,
+    # over the (state, id) index.
+    count_each: str
     refusal_buckets: str  # (since, until) -> bucket, kind, count
     dead_errors: str  # () -> last_error, count, min(id), max(id) of dead entries
     dead_upto: str  # (id) -> id, last_error of dead entries at or below id
@@ -79,10 +83,12 @@ SQLITE: Final = SearchStatements(
     # Two subqueries: each is one step down the primary key, where min and max
     # side by side in one SELECT made SQLite scan the table.
     id_bounds=f"SELECT (SELECT min(id) FROM {_D}), (SELECT max(id) FROM {_D})",
-    first_from=f"SELECT id, received_at FROM {_D} WHERE id >= ? ORDER BY id LIMIT 1",
+    first_from_each=f"SELECT d.id, d.received_at FROM json_each(?) j LEFT JOIN {_D} d "
+    f"ON d.id = (SELECT min(id) FROM {_D} WHERE id >= j.value) ORDER BY j.key",
     # INDEXED BY: the (state, id) index answers a count without reading a row.
-    count_between=f"SELECT count(*) FROM {_D} INDEXED BY eventmask_deliveries_claim "
-    "WHERE state = ? AND id >= ? AND id < ?",
+    count_each=f"SELECT (SELECT count(*) FROM {_D} INDEXED BY eventmask_deliveries_claim "
+    "WHERE state = ?1 AND id >= a.value AND id < b.value) "
+    "FROM json_each(?2) a JOIN json_each(?3) b ON a.key = b.key ORDER BY a.key",
     refusal_buckets="SELECT bucket, kind, sum(count) FROM eventmask_refusal_counts "
     "WHERE bucket >= ? AND bucket < ? GROUP BY bucket, kind",
     dead_errors=f"SELECT last_error, count(*), min(id), max(id) FROM {_D} "
@@ -111,8 +117,12 @@ POSTGRES: Final = SearchStatements(
     "FROM eventmask_acks WHERE entry_id = %s",
     purge_attempts="DELETE FROM eventmask_attempts WHERE at < %s",
     id_bounds=f"SELECT (SELECT min(id) FROM {_D}), (SELECT max(id) FROM {_D})",
-    first_from=f"SELECT id, received_at FROM {_D} WHERE id >= %s ORDER BY id LIMIT 1",
-    count_between=f"SELECT count(*) FROM {_D} WHERE state = %s AND id >= %s AND id < %s",
+    first_from_each="SELECT d.id, d.received_at FROM unnest(%s::bigint[]) WITH ORDINALITY "
+    f"AS g(v, n) LEFT JOIN LATERAL (SELECT id, received_at FROM {_D} WHERE id >= g.v "
+    "ORDER BY id LIMIT 1) d ON true ORDER BY g.n",
+    count_each=f"SELECT (SELECT count(*) FROM {_D} WHERE state = %s AND id >= r.a "
+    "AND id < r.b) FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS r(a, b, n) "
+    "ORDER BY r.n",
     refusal_buckets="SELECT bucket, kind, sum(count) FROM eventmask_refusal_counts "
     "WHERE bucket >= %s AND bucket < %s GROUP BY bucket, kind",
     dead_errors=f"SELECT last_error, count(*), min(id), max(id) FROM {_D} "
