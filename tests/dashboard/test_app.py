@@ -297,3 +297,9 @@ def test_every_action_is_logged_with_who_and_what(
     assert fields["action"] == "retry"
     assert fields["entry"] == 1
     assert fields["who"] == "127.0.0.1 (loopback)"
+
+
+def test_the_stylesheet_is_served_as_css_once(served: str) -> None:
+    answer = httpx.get(served + "/static/dashboard.css")
+    assert answer.headers.get_list("content-type") == ["text/css; charset=utf-8"]
+    assert ":focus-visible" in answer.text

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Callable
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from .._errors import InboxError, InboxUnavailable
 from .._inbox.interface import Inbox
@@ -33,6 +33,7 @@ MAX_FORM: Final = 16_384
 FORM_TIMEOUT: Final = 10.0
 _ENTRY: Final = re.compile(r"^/entries/(\d{1,19})(/retry|/replay)?$")
 _HTML: Final = (b"content-type", b"text/html; charset=utf-8")
+_CSS: Final = (b"content-type", b"text/css; charset=utf-8")
 # No script at all, styles from this app only, no framing, forms post only here.
 _SECURITY: Final = (
     (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -87,9 +88,12 @@ class Dashboard:
         if scope["type"] != "http":
             raise RuntimeError(f"the eventmask dashboard does not handle {scope['type']!r}")
         root = scope.get("root_path") or ""
+        kind = _HTML
         try:
             try:
                 status, body, headers = await self._answer(scope, receive, root)
+                if body is self._css:
+                    kind = _CSS
             except BadParameter as exc:
                 raise _Answer(400, str(exc)) from None
             except _Answer:
@@ -104,7 +108,7 @@ class Dashboard:
                                                                      *_SECURITY])  # fmt: skip
                 return
             status, body, headers = answer.status, self._error(root, answer), []
-        await respond_bytes(send, status, body, _HTML, headers=[*headers, *_SECURITY])
+        await respond_bytes(send, status, body, kind, headers=[*headers, *_SECURITY])
 
     def _error(self, root: str, answer: _Answer) -> bytes:
         return self.render.page(
@@ -118,7 +122,7 @@ class Dashboard:
         path = local_path(scope).rstrip("/") or "/"
         method = scope["method"]
         if path == "/static/dashboard.css" and method == "GET":
-            return 200, self._css, [(b"content-type", b"text/css; charset=utf-8")]
+            return 200, self._css, []
         if path == "/login":
             return await self._login(scope, receive, root, method)
         visitor = self.access.visitor(scope)
@@ -128,8 +132,7 @@ class Dashboard:
                               "start it with a token to serve it further.")  # fmt: skip
             raise _Answer(401, "Sign in with the dashboard token to see this page.")
         if method == "POST":
-            form = await _form(receive)
-            return 200, await self._act(scope, visitor, path, form), []
+            await self._act(scope, visitor, path, await _form(receive))
         if method != "GET":
             raise _Answer(405, f"{method} is not answered here: pages are GET, actions POST.")
         params = parse(scope.get("query_string", b""))
@@ -196,7 +199,8 @@ class Dashboard:
             log.exception("dashboard: reading the inbox failed")
             raise _Answer(503, f"The inbox did not answer: {type(exc).__name__}") from None
 
-    async def _act(self, scope: Scope, visitor: Visitor, path: str, form: Params) -> bytes:
+    async def _act(self, scope: Scope, visitor: Visitor, path: str, form: Params) -> NoReturn:
+        """Do one action, then answer with a redirect to its result (an `_Answer`)."""
         if not self.actions:
             raise _Answer(403, "This dashboard is read-only: start it with --allow-actions "
                           "(or actions=True) to retry and replay.")  # fmt: skip

@@ -9,13 +9,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from .._errors import InboxError
 from .backend import entry_of
 from .processing import BatchProcessing
 from .revisions import revision_key
-from .search_sql import SearchStatements
 from .values import STATES, Entry
 
 __all__ = ["OperatorViews"]
@@ -47,7 +46,6 @@ class OperatorViews(BatchProcessing):
     """The read and repair side of the shared engine, over its processing."""
 
     clock: Callable[[], float]
-    search_sql: ClassVar[SearchStatements]
 
     def stats(self, *, done: bool = True) -> dict[str, Any]:
         """Counts per state, the oldest pending entry's age, refusals in the last 24 hours.
