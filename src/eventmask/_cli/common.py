@@ -193,6 +193,19 @@ def database(args: argparse.Namespace) -> str | None:
     return given or os.environ.get("EVENTMASK_DB") or None
 
 
+def open_existing(db: str, err: TextIO) -> Any:
+    """The inbox at `db`, never created or migrated; None, the reason on `err`, if it
+    cannot be opened (reading, repairing and showing an inbox never make one)."""
+    from .._errors import InboxError
+    from .._inbox.factory import open_inbox
+
+    try:
+        return open_inbox(db, create=False)
+    except InboxError as exc:
+        err.write(f"eventmask: {exc}\n")
+        return None
+
+
 def write_json(doc: object, out: TextIO) -> None:
     """`doc` as indented JSON, one document per call."""
     from .._json import dumps_pretty

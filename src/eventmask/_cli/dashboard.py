@@ -15,7 +15,7 @@ import signal
 from typing import Any, TextIO
 
 from .commands import about
-from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database
+from .common import EXIT_OK, EXIT_USAGE, add_db_argument, database, open_existing
 
 __all__ = ["register"]
 
@@ -52,13 +52,8 @@ def _dashboard(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ImportError as exc:
         err.write(f"eventmask: dashboard needs {exc.name}: pip install 'eventmask[dashboard]'\n")
         return EXIT_USAGE
-    from .._errors import InboxError
-    from .._inbox.factory import open_inbox
-
-    try:
-        inbox = open_inbox(db, create=False)
-    except InboxError as exc:
-        err.write(f"eventmask: {exc}\n")
+    inbox = open_existing(db, err)
+    if inbox is None:
         return EXIT_USAGE
     from .._dashboard.app import Dashboard
     from .logs import setup_logging, stop_logging

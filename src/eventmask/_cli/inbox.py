@@ -21,6 +21,7 @@ from .common import (
     iso,
     moment,
     number,
+    open_existing,
     write_json,
 )
 
@@ -48,7 +49,6 @@ def _migrate(db: str, out: TextIO, err: TextIO) -> int:
 
 def _inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .._errors import InboxError
-    from .._inbox.factory import open_inbox
 
     db = database(args)
     if db is None:
@@ -58,11 +58,8 @@ def _inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _migrate(db, out, err)
     if args.action == "purge" and not _purge_allowed(args, err):
         return EXIT_USAGE
-    try:
-        # Reading, retrying and purging never create or migrate an inbox.
-        inbox = open_inbox(db, create=False)
-    except InboxError as exc:
-        err.write(f"eventmask: {exc}\n")
+    inbox = open_existing(db, err)
+    if inbox is None:
         return EXIT_USAGE
     try:
         return _act(inbox, args, out, err)
