@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from eventmask.inbox import InboxSettings, open_inbox
+from eventmask import Router
+from eventmask.inbox import InboxSettings, Worker, open_inbox
 
 
 class Clock:
@@ -18,6 +19,13 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def run_until_dead(inbox: Any, clock: Clock, router: Router) -> None:
+    """Run until every failing entry is dead (3 attempts, backoff moved past by hand)."""
+    for _ in range(3):
+        Worker(inbox, router).run_once()
+        clock.now += 3_600
 
 
 @pytest.fixture

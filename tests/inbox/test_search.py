@@ -21,7 +21,7 @@ from eventmask._inbox.values import RefusalBatch
 from eventmask.inbox import EntryQuery, InboxError, InboxSettings, SQLiteInbox, Worker
 
 from ..helpers import body
-from .conftest import Clock
+from .conftest import Clock, run_until_dead
 
 
 def _router(fail: dict[str, type[Exception]]) -> Router:
@@ -34,12 +34,6 @@ def _router(fail: dict[str, type[Exception]]) -> Router:
             raise kind("failing on purpose")
 
     return router
-
-
-def _kill(inbox: Any, clock: Clock, router: Router) -> None:
-    for _ in range(3):
-        Worker(inbox, router).run_once()
-        clock.now += 3_600
 
 
 def _all_pages(inbox: Any, **filters: Any) -> list[int]:
@@ -57,7 +51,7 @@ def test_filters_combine_and_states_are_any_of(inbox: Any, clock: Clock) -> None
     """State (several), event, property, error class and text: AND of all given."""
     for n in range(1, 7):
         inbox.put(body(n, event="review" if n % 2 else "message"))
-    _kill(inbox, clock, _router({"d1": KeyError, "d2": ValueError, "d3": KeyError}))
+    run_until_dead(inbox, clock, _router({"d1": KeyError, "d2": ValueError, "d3": KeyError}))
     assert _all_pages(inbox) == [6, 5, 4, 3, 2, 1]
     assert _all_pages(inbox, newest_first=False) == [1, 2, 3, 4, 5, 6]
     assert _all_pages(inbox, states=("dead",)) == [3, 2, 1]
@@ -94,7 +88,7 @@ def test_timeline_counts_entries_by_state_and_refusals_by_kind(inbox: Any, clock
     clock.now += 60
     inbox.put(body(2))  # minute 1: done
     inbox.put(body(3))  # minute 1: dead
-    _kill(inbox, clock, _router({"d1": KeyError, "d3": KeyError}))
+    run_until_dead(inbox, clock, _router({"d1": KeyError, "d3": KeyError}))
     clock.now = 1_000_020.0 + 180  # minute 3, now
     inbox.put(body(4))  # minute 3: pending
     minute = 1_000_020.0 // 60 * 60
@@ -130,7 +124,7 @@ def test_dead_letters_group_by_class_and_handler_and_retry_as_counted(
     """A group's retry touches only its entries, none newer than it was counted."""
     for n in range(1, 5):
         inbox.put(body(n))
-    _kill(inbox, clock, _router({"d1": KeyError, "d2": KeyError, "d3": ValueError}))
+    run_until_dead(inbox, clock, _router({"d1": KeyError, "d2": KeyError, "d3": ValueError}))
     groups = inbox.dead_letter_groups()
     assert [(g.error_class, g.count, g.first_id, g.last_id) for g in groups] == [
         ("KeyError", 2, 1, 2),
@@ -147,7 +141,7 @@ def test_every_failed_attempt_is_kept_with_its_time_and_error(inbox: Any, clock:
     """Three attempts, three rows; a purge past them removes them."""
     inbox.put(body(1))
     started = clock.now
-    _kill(inbox, clock, _router({"d1": KeyError}))
+    run_until_dead(inbox, clock, _router({"d1": KeyError}))
     attempts = inbox.attempts(1)
     assert [a.attempt for a in attempts] == [1, 2, 3]
     assert [a.at for a in attempts] == [started, started + 3_600, started + 7_200]

@@ -12,7 +12,7 @@ from eventmask.inbox import InboxError, Worker, current_delivery
 from eventmask.testing import revision_attributes
 
 from ..helpers import body, uuid
-from .conftest import Clock
+from .conftest import Clock, run_until_dead
 
 
 def _failing_router(fail: set[str]) -> Router:
@@ -26,13 +26,6 @@ def _failing_router(fail: set[str]) -> Router:
     return router
 
 
-def _dead(inbox: Any, clock: Clock, router: Router) -> None:
-    """Run until every failing entry is dead (3 attempts, backoff moved past by hand)."""
-    for _ in range(3):
-        Worker(inbox, router).run_once()
-        clock.now += 3_600
-
-
 def test_bulk_retry_takes_state_time_and_event(inbox: Any, clock: Clock) -> None:
     """Only the dead entries that match every filter become pending, attempts reset."""
     inbox.put(body(1))
@@ -40,7 +33,7 @@ def test_bulk_retry_takes_state_time_and_event(inbox: Any, clock: Clock) -> None
     since = clock.now
     inbox.put(body(2))
     inbox.put(body(3, event="review"))
-    _dead(inbox, clock, _failing_router({"d1", "d2", "d3"}))
+    run_until_dead(inbox, clock, _failing_router({"d1", "d2", "d3"}))
     assert inbox.stats()["dead"] == 3
     assert inbox.retry_matching("dead", since=since, event="message") == 1
     (pending,) = inbox.entries("pending")
@@ -80,7 +73,7 @@ def test_only_done_entries_are_replayed(inbox: Any, clock: Clock) -> None:
     inbox.put(body(1))
     with pytest.raises(InboxError, match="entry 1 is pending; only done entries are replayed"):
         inbox.replay(1)
-    _dead(inbox, clock, _failing_router({"d1"}))
+    run_until_dead(inbox, clock, _failing_router({"d1"}))
     with pytest.raises(InboxError, match="use retry for a dead entry"):
         inbox.replay(1)
     with pytest.raises(InboxError, match="no inbox entry 99"):
@@ -91,7 +84,7 @@ def test_listing_pages_by_key_newest_first(inbox: Any, clock: Clock) -> None:
     """Each page starts below the last id of the one before; together they hold every entry once."""
     for n in range(7):
         inbox.put(body(n))
-    _dead(inbox, clock, _failing_router({"d1", "d4", "d6"}))
+    run_until_dead(inbox, clock, _failing_router({"d1", "d4", "d6"}))
     pages, before = [], None
     while page := inbox.entries(limit=3, before=before):
         pages.append([e.id for e in page])
@@ -106,7 +99,7 @@ def test_entries_of_one_event_page_by_key_and_take_a_state(inbox: Any, clock: Cl
     """``event=`` narrows the listing; it combines with ``state=`` and pages with ``before=``."""
     for n, event in enumerate(["message", "review", "message", "message", "review"]):
         inbox.put(body(n, event=event))
-    _dead(inbox, clock, _failing_router({"d0"}))
+    run_until_dead(inbox, clock, _failing_router({"d0"}))
     assert [e.id for e in inbox.entries(event="message")] == [4, 3, 1]
     assert [e.id for e in inbox.entries(event="message", limit=2)] == [4, 3]
     assert [e.id for e in inbox.entries(event="message", before=3)] == [1]
