@@ -7,15 +7,16 @@ and every error must be the same.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eventmask import Catalogue, FilterStats, InputError, Mask, filter_lines, parse
+from eventmask import Catalogue, FilterStats, InputError, Mask, Predicates, filter_lines, parse
 from eventmask._routing.filter_fast import fast_path
 
 from ..strategies import PROPERTIES, UNMENTIONED_ID
@@ -34,7 +35,13 @@ MASKS = [
 ]
 
 
-def run(mask: Mask, lines: list[bytes], fast: bool, property_id: str | None = None) -> Any:
+def run(
+    mask: Mask,
+    lines: list[bytes],
+    fast: bool,
+    property_id: str | None = None,
+    predicates: Predicates | None = None,
+) -> Any:
     """Outputs, reported problems and counts of one filter run."""
     problems: list[str] = []
     stats = FilterStats()
@@ -47,6 +54,7 @@ def run(mask: Mask, lines: list[bytes], fast: bool, property_id: str | None = No
             stats=stats,
             fast=fast,
             source="feed",
+            predicates=predicates,
         )
     )
     counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
@@ -54,8 +62,14 @@ def run(mask: Mask, lines: list[bytes], fast: bool, property_id: str | None = No
     return out, problems, counts
 
 
-def assert_same(mask: Mask, lines: list[bytes], property_id: str | None = None) -> None:
-    assert run(mask, lines, True, property_id) == run(mask, lines, False, property_id)
+def assert_same(
+    mask: Mask,
+    lines: list[bytes],
+    property_id: str | None = None,
+    predicates: Predicates | None = None,
+) -> None:
+    fast = run(mask, lines, True, property_id, predicates)
+    assert fast == run(mask, lines, False, property_id, predicates)
 
 
 _ids = st.sampled_from([*ROOM_TYPES, *RATE_PLANS, UNMENTIONED_ID]) | st.sampled_from(
@@ -73,7 +87,7 @@ _values = st.one_of(
 def items(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 20)) == 0:
         return draw(st.sampled_from([1, "x", None, [], [1]]))  # not an object
-    item: dict[str, Any] = {"date": "2026-05-01"}
+    item: dict[str, Any] = {"date": draw(st.sampled_from(["2026-05-01", "2026-06-15", 5]))}
     for key in ("room_type_id", "rate_plan_id"):
         if draw(st.integers(0, 5)):
             item[key] = draw(_ids)
@@ -96,7 +110,9 @@ def documents(draw: st.DrawFn) -> Any:
     elif shape == 7:
         doc["payload"] = {"revision_id": "R"}
     if draw(st.booleans()):
-        doc["timestamp"] = "2026-05-01T10:00:00.000000Z"
+        doc["timestamp"] = draw(
+            st.sampled_from(["2026-05-01T10:00:00.000000Z", "2026-04-30T23:59:59Z", "late", 7])
+        )
     return doc
 
 
@@ -127,6 +143,50 @@ def lines(draw: st.DrawFn) -> bytes:
 def test_fast_and_general_paths_agree(text: str, batch: list[bytes], scope: str | None) -> None:
     """On generated lines the fast path's outputs, errors and counts are the general path's."""
     assert_same(parse(text), batch, scope)
+
+
+# Predicates on the generated values: the fast path asks them of its typed items.
+PREDICATES = [
+    Predicates.of(where=["rate>=1.00"]),
+    Predicates.of(where=["stop_sell=true", "availability<=3"]),
+    Predicates.of(dates="2026-05-01"),
+    Predicates.of(dates="2026-06-01..2026-06-30", where=["min_stay>0"]),
+    Predicates.of(since=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)),
+    Predicates.of(until=dt.datetime(2026, 5, 1, tzinfo=dt.UTC), where=["booked!=0"]),
+]
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from(MASKS),
+    st.lists(lines(), max_size=8),
+    st.sampled_from([None, *PROPERTIES]),
+    st.sampled_from(PREDICATES),
+)
+@example(
+    MASKS[4],
+    [b'{"event":"ari","timestamp":"2026-04-30T23:59:59Z","payload":[{"min_stay":1}]}'],
+    None,
+    PREDICATES[4],
+)
+@example(
+    MASKS[4],
+    [b'{"event":"ari","payload":[{"date":"2026-05-01","min_stay":1},{"min_stay":2}]}'],
+    None,
+    PREDICATES[3],
+)
+@example(
+    MASKS[0],
+    [b'{"event":"ari","payload":[{"rate_plan_id":"%s","rate":5},{"rate_plan_id":"%s","rate":"1.00"}]}'
+     % (RATE_PLANS[0].encode(), RATE_PLANS[0].encode())],
+    None,
+    PREDICATES[0],
+)  # fmt: skip
+def test_fast_and_general_paths_agree_with_predicates(
+    text: str, batch: list[bytes], scope: str | None, asked: Predicates
+) -> None:
+    """With value, date and time predicates, too: the same outputs, errors and counts."""
+    assert_same(parse(text), batch, scope, asked)
 
 
 ADVERSARIAL = [

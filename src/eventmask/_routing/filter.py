@@ -18,7 +18,7 @@ import attrs
 from .._catalogue import ARI, Catalogue
 from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
-from .._json import dumps, loads
+from .._json import dumps
 from .._language.items import AriFilter, EventItem
 from .._language.mask import Mask
 from .filter_fast import Result, fast_path, narrow
@@ -156,33 +156,6 @@ class _General:
         return (narrow(raw, keep), read, len(chosen), True)
 
 
-class _Refine:
-    """The predicates applied to what the fast path selected: only those lines are decoded."""
-
-    def __init__(self, asked: Predicates, catalogue: Catalogue) -> None:
-        self.asked = asked
-        self.resolve = catalogue.resolve
-
-    def __call__(self, result: Result) -> Result:
-        out, read, _, matched = result
-        if not matched or out.__class__ is not bytes:
-            return result
-        assert isinstance(out, bytes)
-        doc = loads(out)
-        asked = self.asked
-        if not asked.notification(doc):
-            return (None, read, 0, False)
-        if not asked.on_items:
-            return result
-        payload = doc.get("payload")
-        if payload.__class__ is not list or self.resolve(doc["event"]) != ARI:
-            return (None, read, 0, False)  # an item predicate needs items
-        keep = [n for n, item in enumerate(payload) if isinstance(item, dict) and asked.item(item)]
-        if not keep:
-            return (None, read, 0, False)
-        return (out if len(keep) == len(payload) else narrow(out, keep), read, len(keep), True)
-
-
 # size: one generator with its counters in locals: a helper per line would
 # add a call to the hottest loop of `eventmask filter` (docs/filter.md, "Speed").
 def filter_lines(
@@ -208,8 +181,8 @@ def filter_lines(
     the line skipped.  ``fast=False`` sends every line through the general
     path (the two give the same output; the tests compare them).
     `predicates` narrow further by item values and dates and by the
-    notification's time (`Predicates`); the fast path's selections are then
-    decoded to ask them, and no other line is.
+    notification's time (`Predicates`); the fast path asks them of the items
+    it decodes, so a line is still decoded once.
 
     >>> from eventmask import parse
     >>> lines = [b'{"event":"ari","payload":[{"rate":1},{"booked":2}]}', b'{"event":"message"}']
@@ -218,9 +191,7 @@ def filter_lines(
     """
     catalogue = catalogue or mask.catalogue or Catalogue.default()
     asked = predicates if predicates is not None and not predicates.empty else None
-    quick = fast_path(mask, property_id, catalogue) if fast and not items else None
-    # The fast path reads no values: what it selects is decoded for the predicates.
-    refine = _Refine(asked, catalogue) if asked is not None and quick is not None else None
+    quick = fast_path(mask, property_id, catalogue, asked) if fast and not items else None
     general: _General | None = None
     counts = stats if stats is not None else FilterStats()
     # Counters live in locals on the hot path and reach `counts` every 256
@@ -244,8 +215,6 @@ def filter_lines(
             # JSON whitespace), sparing a copy of every line; the general
             # path strips it, keeping the left side so that columns stay true.
             result = quick(raw) if quick is not None and raw.__class__ is bytes else None
-            if refine is not None and result is not None:
-                result = refine(result)
             if result is None:
                 line = raw.rstrip()
                 if not line:

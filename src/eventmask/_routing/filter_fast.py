@@ -8,6 +8,10 @@ notification with a cheap typed decode that builds almost nothing, and only
 for the few lines that may match decodes the items typed, selects them, and
 writes the selected items' original bytes back in place of the payload.
 
+Value, date and time predicates (``--where``, ``--dates``, ``--since``) are
+asked here too, of the same typed items, so a selected line is decoded once
+and narrowed once (docs/filter.md, "Values, dates and times").
+
 It answers only lines it is sure of: pure ASCII (so no invalid UTF-8 hides
 in a skipped string), no backslash (so no escape hides an id, a key or an
 event name), and every decode that succeeds.  Anything else, and every
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -28,6 +32,9 @@ from .._catalogue import ARI, Catalogue
 from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
+
+if TYPE_CHECKING:
+    from .predicates import Predicates
 
 __all__ = ["FastLine", "Result", "fast_path", "narrow"]
 
@@ -45,6 +52,7 @@ class _Shape(msgspec.Struct, gc=False):
 
     event: str
     property_id: Any = None
+    timestamp: Any = None
     payload: msgspec.Raw | msgspec.UnsetType = _UNSET
 
 
@@ -83,8 +91,13 @@ def narrow(line: bytes, keep: list[int]) -> bytes:
     return dumps(top)
 
 
-def fast_path(mask: Mask, property_id: str | None, catalogue: Catalogue) -> FastLine | None:
-    """The fast path for `mask`, or None when the mask does not fit it.
+def fast_path(
+    mask: Mask,
+    property_id: str | None,
+    catalogue: Catalogue,
+    predicates: Predicates | None = None,
+) -> FastLine | None:
+    """The fast path for `mask` (and `predicates`), or None when the mask does not fit it.
 
     >>> from eventmask import parse
     >>> fast_path(parse("*"), None, Catalogue.default()) is None
@@ -95,7 +108,7 @@ def fast_path(mask: Mask, property_id: str | None, catalogue: Catalogue) -> Fast
         return None
     if any(isinstance(i, AriFilter) and i.is_all for i in mask.items):
         return None
-    return FastLine(mask.items, property_id, catalogue)
+    return FastLine(mask.items, property_id, catalogue, predicates)
 
 
 # One thing a line must hold for a mask item to match it: one of some ids
@@ -136,32 +149,43 @@ class FastLine:
     """The fast path for one mask: call it with a line; None means "ask the general path"."""
 
     def __init__(
-        self, items: Iterable[Item], property_id: str | None, catalogue: Catalogue
+        self,
+        items: Iterable[Item],
+        property_id: str | None,
+        catalogue: Catalogue,
+        predicates: Predicates | None = None,
     ) -> None:
         items = tuple(items)
+        self._asked = predicates if predicates is not None and not predicates.empty else None
         self._scope = property_id.lower() if property_id else None
         self._events = catalogue.spellings(i.name for i in items if isinstance(i, EventItem))
         self._ari = catalogue.spellings([ARI])
         self._wanted = self._events | self._ari
         self._filters = [i for i in items if isinstance(i, AriFilter)]
         self._needs = [_needs(i, catalogue) for i in items]
-        names = sorted({r for f in self._filters for r in f.restrictions or ()})
+        asked = self._asked
+        # A --where key is decoded to its value; a key the mask only asks for
+        # is kept as its bytes, never built.
+        valued = {c.key for c in asked.where} if asked is not None else set()
+        names = sorted({r for f in self._filters for r in f.restrictions or ()} | valued)
         self._keys = {name: f"k{n}" for n, name in enumerate(names)}
         item_type = msgspec.defstruct(
             "AriItem",
             [
                 ("room", Any, None),
                 ("rate", Any, None),
+                ("date", Any, None),
                 *(
-                    (field, msgspec.Raw | msgspec.UnsetType, _UNSET)
-                    for field in self._keys.values()
+                    (field, Any if name in valued else msgspec.Raw | msgspec.UnsetType, _UNSET)
+                    for name, field in self._keys.items()
                 ),
             ],
             rename={"room": "room_type_id", "rate": "rate_plan_id"}
             | {field: name for name, field in self._keys.items()},
             gc=False,
         )
-        self._items = msgspec.json.Decoder(list[item_type])  # type: ignore[valid-type]
+        # float_hook as in `_json`: a number beyond a double's range is infinity there too.
+        self._items = msgspec.json.Decoder(list[item_type], float_hook=float)  # type: ignore[valid-type]
         self._tests = [self._test(f) for f in self._filters]
 
     def __call__(self, line: bytes) -> Result | None:
@@ -213,6 +237,8 @@ class FastLine:
         if payload is _UNSET or payload == _NULL:
             return None
         typed = self._items.decode(payload)
+        if self._asked is not None and not self._asked.at(doc.timestamp):
+            return (None, len(typed), 0, False)
         if len(self._tests) == 1:
             test = self._tests[0]
             chosen = [n for n, item in enumerate(typed) if test(item)]
@@ -225,13 +251,18 @@ class FastLine:
         return (narrow(line, chosen), len(typed), len(chosen), True)
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:
-        """A predicate on a typed item: does filter `f` select it?
+        """A predicate on a typed item: does filter `f` select it, and do the item
+        predicates hold?
 
         The rate plan is checked first (the most selective in real masks),
-        with plain loops: this runs once per item of every line that may match.
+        with plain loops in one function: this runs once per item of every
+        line that may match.
         """
         fields = tuple(self._keys[name] for name in sorted(f.restrictions or ()))
         rooms, rates = f.room_type_ids, f.rate_plan_ids
+        asked = self._asked if self._asked is not None and self._asked.on_items else None
+        dates = asked.dates if asked is not None else None
+        where = tuple((c.holds_value, self._keys[c.key]) for c in asked.where) if asked else ()
 
         def selects(item: Any) -> bool:
             if rates is not None:
@@ -242,12 +273,21 @@ class FastLine:
                 room = item.room
                 if room.__class__ is not str or room.lower() not in rooms:
                     return False
-            if not fields:
-                return True
-            for field in fields:  # noqa: SIM110 - a loop is cheaper than any(genexpr)
-                if getattr(item, field) is not _UNSET:
-                    return True
-            return False
+            if fields:
+                for field in fields:
+                    if getattr(item, field) is not _UNSET:
+                        break
+                else:
+                    return False
+            if dates is not None:  # as `Predicates.in_dates`
+                day = item.date
+                if day.__class__ is not str or not dates[0] <= day[:10] <= dates[1]:
+                    return False
+            for holds, field in where:
+                value = getattr(item, field)
+                if value is _UNSET or not holds(value):
+                    return False
+            return True
 
         return selects
 

@@ -77,6 +77,15 @@ class Comparison:
     key: str
     op: Operator
     value: Any
+    # A rate sent in minor units compares with the value in minor units: the
+    # same answer as the Decimal it means (scaling by 100 is exact and keeps
+    # order), without building one per item.  An int when the value allows.
+    _minor: Any = attrs.field(init=False, eq=False, repr=False,
+                              default=attrs.Factory(lambda self: _in_minor_units(self),
+                                                    takes_self=True))  # fmt: skip
+    _compare: Callable[[Any, Any], bool] = attrs.field(
+        init=False, eq=False, repr=False,
+        default=attrs.Factory(lambda self: _COMPARE[self.op], takes_self=True))  # fmt: skip
 
     @classmethod
     def parse(cls, text: str) -> Comparison:
@@ -117,13 +126,29 @@ class Comparison:
 
         A value of the wrong type (a rate that is not a number) does not match.
         """
-        if self.key not in item:
-            return False
+        return self.key in item and self.holds_value(item[self.key])
+
+    def holds_value(self, raw: object) -> bool:
+        """Whether the key's value `raw`, as sent, compares true.
+
+        >>> Comparison.parse("rate>=100.00").holds_value("99.99")
+        False
+        """
+        if raw.__class__ is int and self._minor is not None:
+            return self._compare(raw, self._minor)
         try:
-            value = restriction_value(self.key, item[self.key])
+            value = restriction_value(self.key, raw)
         except ValueError:
             return False
-        return value is not None and _COMPARE[self.op](value, self.value)
+        return value is not None and self._compare(value, self.value)
+
+
+def _in_minor_units(comparison: Comparison) -> int | Decimal | None:
+    """A price comparison's value in minor units (None for another key)."""
+    if comparison.key not in PRICE_RESTRICTIONS:
+        return None
+    minor: Decimal = comparison.value.scaleb(2)
+    return int(minor) if minor == minor.to_integral_value() else minor
 
 
 def _day(text: str, whole: str, at: int) -> str:
@@ -216,11 +241,19 @@ class Predicates:
 
     def item(self, item: Mapping[str, Any]) -> bool:
         """Whether one ARI item passes every item predicate."""
-        if self.dates is not None:
-            day = item.get("date")
-            if day.__class__ is not str or not self.dates[0] <= day[:10] <= self.dates[1]:
-                return False
+        if self.dates is not None and not self.in_dates(item.get("date")):
+            return False
         return all(c.holds(item) for c in self.where)
+
+    def in_dates(self, day: object) -> bool:
+        """Whether an item's ``date`` is in the `dates` range (a date of any other type is not).
+
+        >>> Predicates.of(dates="2026-06-01..2026-06-30").in_dates("2026-06-30")
+        True
+        """
+        if self.dates is None:
+            return True
+        return isinstance(day, str) and self.dates[0] <= day[:10] <= self.dates[1]
 
     def notification(self, doc: Mapping[str, Any]) -> bool:
         """Whether a notification's ``timestamp`` is inside the time window.
@@ -230,10 +263,17 @@ class Predicates:
         >>> p.notification({"timestamp": "2026-03-01T00:00:00.000Z"}), p.notification({})
         (True, False)
         """
+        return self.at(doc.get("timestamp"))
+
+    def at(self, stamp: object) -> bool:
+        """Whether a notification sent at `stamp` (its ``timestamp``, as sent) is in the window.
+
+        >>> Predicates().at(None), Predicates.of(since=0.0).at(None)
+        (True, False)
+        """
         if self.since is None and self.until is None:
             return True
-        stamp = doc.get("timestamp")
-        if stamp.__class__ is not str:
+        if not isinstance(stamp, str):
             return False
         try:
             when = parse_timestamp(stamp)
