@@ -12,13 +12,14 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
 
+from .._catalogue import Catalogue
 from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
-from .._routing.filter import FilterStats, filter_lines
+from .._routing.filter import FilterStats, filter_lines, filter_with
 from .._routing.inputs import open_input, read_notifications
 from .commands import about
 from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, moment, open_binary
@@ -230,6 +231,32 @@ def _asked(
     return None if summary is False else (mask, predicates, summary)
 
 
+def _selected(
+    args: argparse.Namespace,
+    mask: Mask,
+    lines: Iterable[bytes],
+    summary: Summary | ItemRows | ChangeRows | None,
+    predicates: Predicates | None,
+    path: str,
+    stats: FilterStats,
+    on_invalid: Callable[[InputError], None] | None,
+) -> Iterator[bytes]:
+    """The filter's selected lines; a summary that reads the fast path's items sums them
+    there, and gets only the lines the fast path declines."""
+    from .summaries import Summary
+
+    if isinstance(summary, Summary):
+        catalogue = mask.catalogue or Catalogue.default()
+        asked = predicates if predicates is not None and not predicates.empty else None
+        quick = summary.fast_path(args.property, catalogue, asked)
+        if quick is not None:
+            return filter_with(quick, mask, lines, property_id=args.property, items=False,
+                               source=path, catalogue=catalogue, on_invalid=on_invalid,
+                               stats=stats, predicates=asked)  # fmt: skip
+    return filter_lines(mask, lines, property_id=args.property, items=args.items, source=path,
+                        on_invalid=on_invalid, stats=stats, predicates=predicates)  # fmt: skip
+
+
 def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     asked = _asked(args, out, err)
     if asked is None:
@@ -256,16 +283,8 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             with _reading(path, err, output.flush):
                 lines = read_notifications(open_input(raw), path)
-                selected = filter_lines(
-                    mask,
-                    lines,
-                    property_id=args.property,
-                    items=args.items,
-                    source=path,
-                    on_invalid=invalid if args.skip_invalid else None,
-                    stats=stats,
-                    predicates=predicates,
-                )
+                selected = _selected(args, mask, lines, summary, predicates, path, stats,
+                                     invalid if args.skip_invalid else None)  # fmt: skip
                 for number, line in enumerate(selected):
                     output.add(line)
                     if progress is not None and not number % 256:

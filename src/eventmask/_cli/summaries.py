@@ -25,7 +25,11 @@ from .._routing.aggregate import (
 from .tables import write_rows
 
 if TYPE_CHECKING:
+    from .._catalogue import Catalogue
     from .._language.mask import Mask
+    from .._routing.aggregate import Change
+    from .._routing.aggregate_fast import SummingLine
+    from .._routing.predicates import Predicates
 
 __all__ = ["ChangeRows", "ItemRows", "Summary", "item_columns"]
 
@@ -46,6 +50,7 @@ class Summary:
     """
 
     def __init__(self, mask: Mask, count_by: str | None, latest: bool, fmt: str) -> None:
+        self.mask = mask
         self.wanted = asked_restrictions(mask)
         self.fields = fields_of(count_by) if count_by is not None else CELL
         self.counter = Counter(self.fields) if count_by is not None else None
@@ -61,12 +66,33 @@ class Summary:
 
     def flush(self) -> None:
         """Sum up the lines taken so far."""
-        for change in changes(self.pending, self.wanted):
-            if self.counter is not None:
-                self.counter.add(change)
-            if self.latest is not None:
-                self.latest.add(change)
-        self.pending.clear()
+        pending, self.pending = self.pending, []
+        self.take(list(changes(pending, self.wanted)))
+
+    def take(self, found: list[Change]) -> None:
+        """Sum up changes the fast path read, after the lines taken before them (the
+        log's order breaks ties)."""
+        if self.pending:
+            self.flush()
+        if self.counter is not None:
+            self.counter.add_all(found)
+        if self.latest is not None:
+            self.latest.add_all(found)
+
+    def fast_path(
+        self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
+    ) -> SummingLine | None:
+        """A fast path that sums what it selects into this summary, or None where the
+        mask does not fit one, or the order of an item's keys could show (a group of
+        several restrictions, whose ``last`` is the item's last key)."""
+        from .._routing.aggregate_fast import summing_path
+
+        wanted = self.wanted
+        if wanted is None:
+            return None
+        if self.counter is not None and len(wanted) > 1 and "restriction" not in self.fields:
+            return None
+        return summing_path(self.mask, property_id, catalogue, predicates, self.take)
 
     def finish(self) -> None:
         """The input has ended."""

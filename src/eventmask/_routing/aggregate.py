@@ -44,6 +44,7 @@ __all__ = [
     "fields_of",
     "readable",
     "shown",
+    "when_of",
 ]
 
 # What a group or a cell is made of.
@@ -132,7 +133,12 @@ def shown(key: str, raw: object) -> Any:
     return raw if value is None else value
 
 
-def _when(stamp: object) -> dt.datetime | None:
+def when_of(stamp: object) -> dt.datetime | None:
+    """A notification's ``timestamp`` read, or None when it is missing or unreadable.
+
+    >>> when_of("2026-05-01T10:00:00Z").year, when_of("late")
+    (2026, None)
+    """
     try:
         return parse_timestamp(stamp) if isinstance(stamp, str) else None
     except ValueError:
@@ -150,7 +156,7 @@ def changes(lines: Iterable[bytes], wanted: frozenset[str] | None) -> Iterator[C
         if doc.get("event") != "ari" or doc.get("payload").__class__ is not list:
             continue
         prop, user, stamp = doc.get("property_id"), doc.get("user_id"), doc.get("timestamp")
-        when = _when(stamp)
+        when = when_of(stamp)
         for item in doc["payload"]:
             if not isinstance(item, Mapping):
                 continue
@@ -161,10 +167,6 @@ def changes(lines: Iterable[bytes], wanted: frozenset[str] | None) -> Iterator[C
                 # An unknown restriction, or a bad value: counted, not valued.
                 value = readable(key, raw)
                 yield Change(prop, room, rate, day, key, raw, value, stamp, when, user)
-
-
-def _numeric(value: object) -> bool:
-    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
 
 
 @attrs.define(slots=True)
@@ -195,21 +197,27 @@ class Counter:
 
     def add(self, change: Change) -> None:
         """Count one cell value in its group."""
-        key = self._key(change)
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = _Group()
-        group.count += 1
-        value = change.value
-        if value is None:
-            group.last = change.raw
-            return
-        group.last = value
-        if _numeric(value):
-            if group.low is None or value < group.low:
-                group.low = value
-            if group.high is None or value > group.high:
-                group.high = value
+        self.add_all((change,))
+
+    def add_all(self, found: Iterable[Change]) -> None:
+        """Count cell values in their groups, in order (one loop: it runs per value)."""
+        groups, key_of = self.groups, self._key
+        for change in found:
+            key = key_of(change)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group()
+            group.count += 1
+            value = change.value
+            if value is None:
+                group.last = change.raw
+                continue
+            group.last = value
+            if value.__class__ is not bool:  # a number: an int or a Decimal
+                if group.low is None or value < group.low:
+                    group.low = value
+                if group.high is None or value > group.high:
+                    group.high = value
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per group, the largest count first (ties in the fields' order)."""
@@ -240,13 +248,19 @@ class Latest:
 
     def add(self, change: Change) -> None:
         """Keep `change` if it is the cell's latest so far."""
-        key = change[:5]
-        held = self.cells.get(key)
-        if held is not None and held.when is not None:
-            when = change.when
-            if when is None or when < held.when:
-                return
-        self.cells[key] = change
+        self.add_all((change,))
+
+    def add_all(self, found: Iterable[Change]) -> None:
+        """Keep each change that is its cell's latest so far, in order."""
+        cells = self.cells
+        for change in found:
+            key = change[:5]
+            held = cells.get(key)
+            if held is not None and held.when is not None:
+                when = change.when
+                if when is None or when < held.when:
+                    continue
+            cells[key] = change
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per cell, in the cell's order."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     # should not pay for their import at start-up.
     from .predicates import Predicates
 
-__all__ = ["FilterStats", "filter_lines"]
+__all__ = ["FilterStats", "filter_lines", "filter_with"]
 
 
 @attrs.define(slots=True)
@@ -156,8 +156,6 @@ class _General:
         return (narrow(raw, keep), read, len(chosen), True)
 
 
-# size: one generator with its counters in locals: a helper per line would
-# add a call to the hottest loop of `eventmask filter` (docs/filter.md, "Speed").
 def filter_lines(
     mask: Mask,
     lines: Iterable[bytes | str],
@@ -192,6 +190,32 @@ def filter_lines(
     catalogue = catalogue or mask.catalogue or Catalogue.default()
     asked = predicates if predicates is not None and not predicates.empty else None
     quick = fast_path(mask, property_id, catalogue, asked) if fast and not items else None
+    return filter_with(quick, mask, lines, property_id=property_id, items=items, source=source,
+                       catalogue=catalogue, on_invalid=on_invalid, stats=stats,
+                       predicates=asked)  # fmt: skip
+
+
+# size: one generator with its counters in locals: a helper per line would
+# add a call to the hottest loop of `eventmask filter` (docs/filter.md, "Speed").
+def filter_with(
+    quick: Callable[[bytes], Result | None] | None,
+    mask: Mask,
+    lines: Iterable[bytes | str],
+    *,
+    property_id: str | None,
+    items: bool,
+    source: str,
+    catalogue: Catalogue,
+    on_invalid: Callable[[InputError], None] | None,
+    stats: FilterStats | None,
+    predicates: Predicates | None,
+) -> Iterator[bytes]:
+    """`filter_lines` with the fast path `quick` (None: the general path alone).
+
+    The aggregates pass one that sums what it selects instead of yielding it
+    (`aggregate_fast`); every line it declines is filtered as usual.
+    """
+    asked = predicates
     general: _General | None = None
     counts = stats if stats is not None else FilterStats()
     # Counters live in locals on the hot path and reach `counts` every 256

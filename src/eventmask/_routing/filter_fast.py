@@ -36,7 +36,7 @@ from .._language.mask import Mask
 if TYPE_CHECKING:
     from .predicates import Predicates
 
-__all__ = ["FastLine", "Result", "fast_path", "narrow"]
+__all__ = ["FastLine", "Result", "fast_path", "fits", "narrow"]
 
 # What the filter learns from one line: the output (None: nothing to write;
 # a list with --items), ARI items read, ARI items selected, and whether the
@@ -53,6 +53,7 @@ class _Shape(msgspec.Struct, gc=False):
     event: str
     property_id: Any = None
     timestamp: Any = None
+    user_id: Any = None
     payload: msgspec.Raw | msgspec.UnsetType = _UNSET
 
 
@@ -103,12 +104,20 @@ def fast_path(
     >>> fast_path(parse("*"), None, Catalogue.default()) is None
     True
     """
+    return FastLine(mask.items, property_id, catalogue, predicates) if fits(mask) else None
+
+
+def fits(mask: Mask) -> bool:
+    """Whether the fast path takes `mask`: ``ari`` filters and events, no ``*``, no ``ari``.
+
+    >>> from eventmask import parse
+    >>> fits(parse("ari:rate:*:*;booking")), fits(parse("ari;booking"))
+    (True, False)
+    """
     filters = [i for i in mask.items if isinstance(i, AriFilter) and not i.is_all]
     if not filters or any(not isinstance(i, (AriFilter, EventItem)) for i in mask.items):
-        return None
-    if any(isinstance(i, AriFilter) and i.is_all for i in mask.items):
-        return None
-    return FastLine(mask.items, property_id, catalogue, predicates)
+        return False
+    return not any(isinstance(i, AriFilter) and i.is_all for i in mask.items)
 
 
 # One thing a line must hold for a mask item to match it: one of some ids
@@ -148,6 +157,10 @@ def _met(need: Need, line: bytes) -> bool:
 class FastLine:
     """The fast path for one mask: call it with a line; None means "ask the general path"."""
 
+    # Whether every restriction the mask names is decoded to its value (a
+    # subclass that reads them), or only the --where keys.
+    values_kept = False
+
     def __init__(
         self,
         items: Iterable[Item],
@@ -166,8 +179,9 @@ class FastLine:
         asked = self._asked
         # A --where key is decoded to its value; a key the mask only asks for
         # is kept as its bytes, never built.
-        valued = {c.key for c in asked.where} if asked is not None else set()
-        names = sorted({r for f in self._filters for r in f.restrictions or ()} | valued)
+        compared = {c.key for c in asked.where} if asked is not None else set()
+        names = sorted({r for f in self._filters for r in f.restrictions or ()} | compared)
+        valued = set(names) if self.values_kept else compared
         self._keys = {name: f"k{n}" for n, name in enumerate(names)}
         item_type = msgspec.defstruct(
             "AriItem",

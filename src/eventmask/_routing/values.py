@@ -130,6 +130,27 @@ def opt_bool(value: object) -> bool | None:
     raise ValueError(f"expected a boolean, got {type_name(value)}")
 
 
+def _opt_rate(value: object) -> Decimal | None:
+    return None if value is None else parse_rate(value)
+
+
+def value_reader(key: str) -> Callable[[object], Decimal | int | bool | None]:
+    """The reader of `key`'s values, as `restriction_value` reads them (KeyError if unknown).
+
+    For a loop over many values of one key: the key is looked up once.
+
+    >>> value_reader("rate")(11100), value_reader("stop_sell")(0)
+    (Decimal('111.00'), False)
+    """
+    if key in PRICE_RESTRICTIONS:
+        return _opt_rate
+    if key in FLAG_RESTRICTIONS:
+        return opt_bool
+    if key in COUNT_RESTRICTIONS:
+        return opt_int
+    raise KeyError(key)
+
+
 def restriction_value(key: str, value: object) -> Decimal | int | bool | None:
     """A restriction's value as Channex means it: a rate a `Decimal`, a count an `int`, a
     flag a `bool`; None when null.  A bad value raises ValueError; an unknown key KeyError.
@@ -137,10 +158,4 @@ def restriction_value(key: str, value: object) -> Decimal | int | bool | None:
     >>> restriction_value("rate", 11100), restriction_value("stop_sell", 1)
     (Decimal('111.00'), True)
     """
-    if key in PRICE_RESTRICTIONS:
-        return None if value is None else parse_rate(value)
-    if key in FLAG_RESTRICTIONS:
-        return opt_bool(value)
-    if key in COUNT_RESTRICTIONS:
-        return opt_int(value)
-    raise KeyError(key)
+    return value_reader(key)(value)

@@ -1,0 +1,126 @@
+"""The aggregates' fast path: the filter's typed decode, summed as it reads.
+
+``filter --count-by`` and ``--latest`` do not print the lines they select,
+so nothing needs narrowing: this path (a `FastLine` that keeps the values
+of the restrictions the mask names) turns the items it selects straight
+into `Change` records and hands them on, and the line is decoded once.
+It answers exactly the lines `FastLine` answers; every other line goes
+through the general path, and the aggregate reads it there
+(`aggregate.changes`, the reference; tests/routing/test_aggregate_fast.py
+checks the two agree).  docs/filter.md, "Counting and the latest state".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._catalogue import ARI, Catalogue
+from .aggregate import Change, when_of
+from .filter_fast import _NULL, _UNSET, FastLine, Result, fits
+from .values import value_reader
+
+if TYPE_CHECKING:
+    from .._language.mask import Mask
+    from .filter_fast import _Shape
+    from .predicates import Predicates
+
+__all__ = ["SummingLine", "summing_path"]
+
+
+def summing_path(
+    mask: Mask,
+    property_id: str | None,
+    catalogue: Catalogue,
+    predicates: Predicates | None,
+    take: Callable[[list[Change]], None],
+) -> SummingLine | None:
+    """The summing fast path for `mask`, handing each line's changes to `take`; None when
+    the mask does not fit the fast path.
+
+    >>> from eventmask import parse
+    >>> got = []
+    >>> line = summing_path(parse("ari:rate:*:*"), None, Catalogue.default(), None, got.extend)
+    >>> line(b'{"event":"ari","payload":[{"date":"2026-06-01","rate":100},{"booked":1}]}')
+    (None, 2, 1, True)
+    >>> [(c.restriction, c.value) for c in got]
+    [('rate', Decimal('1.00'))]
+    """
+    if not fits(mask):
+        return None
+    return SummingLine(mask.items, property_id, catalogue, predicates, take)
+
+
+def _reader(key: str) -> Callable[[object], Any]:
+    """`aggregate.readable` for one key: a value it cannot read is None."""
+    try:
+        read = value_reader(key)
+    except KeyError:
+        return lambda raw: None  # an unknown restriction: counted, not valued
+
+    def readable_value(raw: object) -> Any:
+        try:
+            return read(raw)
+        except ValueError:
+            return None
+
+    return readable_value
+
+
+class SummingLine(FastLine):
+    """A `FastLine` whose selected items become `Change` records instead of output.
+
+    A restriction is one change when the item carries it, in the order of the
+    mask's restriction names (the caller uses this path only where that
+    order cannot show: one restriction, or groups that tell them apart).
+    """
+
+    values_kept = True
+
+    def __init__(
+        self,
+        items: Any,
+        property_id: str | None,
+        catalogue: Catalogue,
+        predicates: Predicates | None,
+        take: Callable[[list[Change]], None],
+    ) -> None:
+        super().__init__(items, property_id, catalogue, predicates)
+        self._take = take
+        # Only the restrictions a filter names count (`aggregate.asked_restrictions`):
+        # a --where key that no filter names narrows, but is not a change.
+        named = {r for f in self._filters for r in f.restrictions or ()}
+        self._fields = tuple(
+            (key, field, _reader(key)) for key, field in self._keys.items() if key in named
+        )
+
+    def _maybe(self, line: bytes, doc: _Shape) -> Result | None:
+        # The reference reads only the event spelled "ari"; so does this path.
+        if doc.event != ARI or not self._in_scope(doc.property_id):
+            return None
+        payload = doc.payload
+        if payload is _UNSET or payload == _NULL:
+            return None
+        typed: list[Any] = self._items.decode(payload)
+        if self._asked is not None and not self._asked.at(doc.timestamp):
+            return (None, len(typed), 0, False)
+        tests = self._tests
+        if len(tests) == 1:
+            test = tests[0]
+            chosen = [item for item in typed if test(item)]
+        else:
+            chosen = [item for item in typed if any(t(item) for t in tests)]
+        if not chosen:
+            return (None, len(typed), 0, False)
+        prop, user, stamp = doc.property_id, doc.user_id, doc.timestamp
+        when = when_of(stamp)
+        found = []
+        for item in chosen:
+            room, rate, day = item.room, item.rate, item.date
+            for key, field, read in self._fields:
+                raw = getattr(item, field)
+                if raw is not _UNSET:
+                    value = read(raw)
+                    found.append(Change(prop, room, rate, day, key, raw, value, stamp, when, user))
+        self._take(found)
+        return (None, len(typed), len(chosen), True)

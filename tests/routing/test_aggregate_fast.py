@@ -1,0 +1,140 @@
+"""The aggregates' fast path sums exactly what the general path and `changes` sum.
+
+The reference: every line through the general path, the narrowed lines read
+again by `aggregate.changes`.  Generated and adversarial lines go through
+both; the tables, the problems reported and the counts must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from eventmask import Catalogue, FilterStats, Predicates, parse
+from eventmask._cli.summaries import Summary
+from eventmask._routing.filter import filter_lines, filter_with
+
+from ..strategies import PROPERTIES
+from .test_filter_fast import ADVERSARIAL, MASKS, PREDICATES, RATE_PLANS, lines
+
+# (count-by fields or None for --latest alone, and --latest)
+SUMMARIES = [
+    ("rate_plan_id", False),
+    ("restriction", False),
+    ("property_id,restriction", True),
+    ("date,user_id", False),
+    (None, True),
+]
+
+
+def summed(text: str, batch: list[bytes], scope: str | None, asked: Predicates | None,
+           shape: tuple[str | None, bool], fast: bool) -> Any:  # fmt: skip
+    """The tables, problems and counts of one run, by the fast path or the reference."""
+    mask = parse(text)
+    summary = Summary(mask, shape[0], shape[1], "tsv")
+    problems: list[str] = []
+    stats = FilterStats()
+    quick = summary.fast_path(scope, Catalogue.default(), asked) if fast else None
+    assert not fast or quick is not None, "the summing path does not take this mask and table"
+    common: dict[str, Any] = {"property_id": scope, "stats": stats, "source": "feed",
+                              "on_invalid": lambda e: problems.append(str(e)),
+                              "predicates": asked}  # fmt: skip
+    if fast:
+        selected = filter_with(quick, mask, batch, items=False, catalogue=Catalogue.default(),
+                               **common)  # fmt: skip
+    else:
+        selected = filter_lines(mask, batch, fast=False, **common)
+    for line in selected:
+        summary.add(line)
+    summary.finish()
+    tables = (
+        summary.counter.rows() if summary.counter is not None else None,
+        summary.latest.rows() if summary.latest is not None else None,
+    )
+    counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
+              stats.items_selected, stats.bytes_read)  # fmt: skip
+    return tables, problems, counts
+
+
+# Masks the summing path takes (every ARI filter names its restrictions).
+SUMMED_MASKS = [m for m in MASKS if ":*:" in m and not m.startswith("ari:*")] + [
+    "ari:rate,stop_sell:*:*",
+]
+
+
+def _takes(text: str, shape: tuple[str | None, bool]) -> bool:
+    summary = Summary(parse(text), shape[0], shape[1], "tsv")
+    return summary.fast_path(None, Catalogue.default(), None) is not None
+
+
+_STAMPS = ["2026-05-01T10:00:00Z", "2026-04-30T23:59:59Z", "2026-05-02T00:00:00.5Z", "late"]
+
+
+@st.composite
+def ari_lines(draw: st.DrawFn) -> bytes:
+    """An ARI notification that the masks above mostly select: the cases that sum."""
+    payload = []
+    for _ in range(draw(st.integers(1, 4))):
+        item: dict[str, Any] = {"date": draw(st.sampled_from(["2026-05-01", "2026-06-15"]))}
+        if draw(st.booleans()):
+            item["rate_plan_id"] = draw(st.sampled_from([RATE_PLANS[0], RATE_PLANS[2]]))
+        for key in draw(st.lists(st.sampled_from(["rate", "min_stay", "stop_sell"]), max_size=2)):
+            item[key] = draw(st.sampled_from([5, 100, "1.00", 0, 1, True, None, "x"]))
+        payload.append(item)
+    doc = {"event": "ari", "property_id": draw(st.sampled_from(PROPERTIES)),
+           "user_id": draw(st.sampled_from(["u1", None])),
+           "timestamp": draw(st.sampled_from(_STAMPS)), "payload": payload}  # fmt: skip
+    return json.dumps(doc).encode() + b"\n"
+
+
+# Each mask with each table the summing path takes for it.
+TAKEN = [(m, shape) for m in SUMMED_MASKS for shape in SUMMARIES if _takes(m, shape)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(TAKEN),
+    st.lists(ari_lines() | lines(), max_size=8),
+    st.sampled_from([None, *PROPERTIES]),
+    st.sampled_from([None, *PREDICATES]),
+)
+@example(
+    (f"ari:rate:*:{RATE_PLANS[0]}", ("rate_plan_id", True)),
+    [b'{"event":"ari","timestamp":"2026-05-01T10:00:00Z","payload":[{"rate_plan_id":"%s",'
+     b'"date":"2026-05-01","rate":5},{"rate_plan_id":"%s","rate":"1.00","rate":"2.5"}]}'
+     % (RATE_PLANS[0].encode(), RATE_PLANS[0].upper().encode())],
+    None,
+    None,
+)  # fmt: skip
+def test_the_summing_path_sums_what_the_reference_sums(
+    taken: tuple[str, tuple[str | None, bool]],
+    batch: list[bytes],
+    scope: str | None,
+    asked: Predicates | None,
+) -> None:
+    """Counts per group and the latest state: the same tables, problems and counts."""
+    text, shape = taken
+    assert summed(text, batch, scope, asked, shape, True) == summed(
+        text, batch, scope, asked, shape, False
+    )
+
+
+@pytest.mark.parametrize("line", ADVERSARIAL)
+def test_adversarial_lines_sum_as_the_reference_sums(line: bytes) -> None:
+    text, shape = f"ari:rate:*:{RATE_PLANS[0]}", ("rate_plan_id", True)
+    assert summed(text, [line], None, None, shape, True) == summed(
+        text, [line], None, None, shape, False
+    )
+
+
+def test_the_summing_path_takes_the_masks_it_is_for() -> None:
+    """It serves the common questions; where an item's key order could show, it stands aside."""
+    assert _takes("ari:rate:*:*", ("rate_plan_id", False))
+    assert _takes("ari:rate,stop_sell:*:*", ("restriction", False))
+    assert _takes("ari:rate,stop_sell:*:*", (None, True))
+    assert not _takes("ari:rate,stop_sell:*:*", ("rate_plan_id", False))  # last: key order
+    assert not _takes("ari", (None, True))  # every key: the general path
