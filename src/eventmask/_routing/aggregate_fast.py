@@ -16,9 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._catalogue import ARI, Catalogue
-from .aggregate import Change, when_of
+from .aggregate import Change, reader_of, when_of
 from .filter_fast import _NULL, _UNSET, FastLine, Result, fits
-from .values import value_reader
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -51,22 +50,6 @@ def summing_path(
     return SummingLine(mask.items, property_id, catalogue, predicates, take)
 
 
-def _reader(key: str) -> Callable[[object], Any]:
-    """`aggregate.readable` for one key: a value it cannot read is None."""
-    try:
-        read = value_reader(key)
-    except KeyError:
-        return lambda raw: None  # an unknown restriction: counted, not valued
-
-    def readable_value(raw: object) -> Any:
-        try:
-            return read(raw)
-        except ValueError:
-            return None
-
-    return readable_value
-
-
 class SummingLine(FastLine):
     """A `FastLine` whose selected items become `Change` records instead of output.
 
@@ -91,7 +74,7 @@ class SummingLine(FastLine):
         # a --where key that no filter names narrows, but is not a change.
         named = {r for f in self._filters for r in f.restrictions or ()}
         self._fields = tuple(
-            (key, field, _reader(key)) for key, field in self._keys.items() if key in named
+            (key, field, reader_of(key)) for key, field in self._keys.items() if key in named
         )
 
     def _maybe(self, line: bytes, doc: _Shape) -> Result | None:
