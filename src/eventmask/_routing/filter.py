@@ -214,6 +214,12 @@ def filter_with(
 
     The aggregates pass one that sums what it selects instead of yielding it
     (`aggregate_fast`); every line it declines is filtered as usual.
+
+    >>> from eventmask import parse
+    >>> list(filter_with(None, parse("booking"), [b'{"event":"booking"}'], property_id=None,
+    ...                  items=False, source="-", catalogue=Catalogue.default(),
+    ...                  on_invalid=None, stats=None, predicates=None))
+    [b'{"event":"booking"}']
     """
     asked = predicates
     general: _General | None = None
