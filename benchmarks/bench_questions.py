@@ -10,12 +10,16 @@ the equal-result checks run first:
   of a predicate), one item per line (``--items``) and whole notifications;
 - ``--count-by rate_plan_id`` against ``jq -r … | sort | uniq -c``, the
   counts compared group by group;
-- ``--latest``: its time and the peak memory of its process.
+- ``--latest`` against a jq ``reduce`` that keeps, per cell, the value with
+  the latest timestamp (fractions of a second padded, so that they compare
+  as text; ties to the later line, as eventmask does); the cells and each
+  cell's winning timestamp are compared.  Also the peak memory of its process.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +34,33 @@ JQ_COUNT = (
     'jq -r \'select(.event=="ari") | .payload[]? | select(has("rate")) | '
     '(.rate_plan_id // "")\' {log} | sort | uniq -c'
 )
+# The latest value per cell, in jq: the cell and the winning timestamp (normalised), a line each.
+JQ_LATEST = r"""
+def stamp: if type == "string" and test("^[^.Z]+(\\.[0-9]+)?Z$")
+  then capture("^(?<s>[^.Z]+)(?<f>\\.[0-9]+)?Z$") | .s + (((.f // ".") + "000000")[0:7])
+  else "" end;
+reduce (inputs | select(.event == "ari" and (.payload | type) == "array") | .property_id as $p
+        | (.timestamp | stamp) as $t | .payload[] | objects | . as $i
+        | to_entries[] | select(.key | IN("date", "room_type_id", "rate_plan_id") | not)
+        | {k: [$p, $i.room_type_id, $i.rate_plan_id, $i.date, .key] | tojson, t: $t, v: .value})
+  as $c ({}; if (.[$c.k] == null) or (.[$c.k].t <= $c.t) then .[$c.k] = $c else . end)
+| to_entries[] | [(.key | fromjson | map(. // "" | tostring) | join("\t")), .value.t]
+| join("\t")
+"""
+
+
+def _stamp(text: str) -> str:
+    """A timestamp as the jq program writes it (fractions padded to six digits)."""
+    found = re.fullmatch(r"([^.Z]+)(\.[0-9]+)?Z", text)
+    return found.group(1) + ((found.group(2) or ".") + "000000")[:7] if found else ""
+
+
+def cells_of_eventmask(out: bytes) -> set[str]:
+    cells = set()
+    for line in out.decode().splitlines()[1:]:
+        fields = line.split("\t")
+        cells.add("\t".join([*fields[:5], _stamp(fields[6])]))
+    return cells
 
 
 def best(command: list[str] | str, repeat: int = 3) -> tuple[float, bytes]:
@@ -108,7 +139,13 @@ def main() -> None:
 
     latest = [*base, "ari", str(log), "--latest"]
     latest_s, table = best(latest)
+    program = Path(tempfile.gettempdir()) / "eventmask-latest.jq"
+    program.write_text(JQ_LATEST)
+    jq_latest_s, jq_table = best(["jq", "-n", "-r", "-f", str(program), str(log)])
+    assert cells_of_eventmask(table) == set(jq_table.decode().splitlines()), "latest differs"
     figures.update(latest_s=round(latest_s, 3), latest_cells=table.count(b"\n") - 1,
+                   jq_latest_s=round(jq_latest_s, 3),
+                   latest_vs_jq=round(jq_latest_s / latest_s, 2),
                    latest_peak_rss_kib=peak_rss_kib(latest))  # fmt: skip
     for key, value in figures.items():
         print(f"{key:>22}  {value}")
