@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -117,6 +118,40 @@ def test_the_latest_state_is_the_last_timestamp_per_cell(docs: list[dict[str, An
                     want[cell] = (doc["timestamp"], _as_meant(key, item[key]))
     got = {tuple(r[f] for f in CELL): (r["timestamp"], r["value"]) for r in state.rows()}
     assert got == want
+
+
+# A notification whose timestamp is missing or unreadable loses to any timed one.
+ANY_TIME = st.builds(
+    lambda doc, stamp: {**doc, "timestamp": stamp} if stamp != "-" else dict(doc, timestamp=None),
+    DOC,
+    st.sampled_from(["2026-05-01T10:00:00Z", "2026-05-01T09:00:00.5Z", "late", "-"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(DOC, ANY_TIME), max_size=10),
+    st.lists(st.integers(0, 10), max_size=3),
+    st.sampled_from(GROUPINGS),
+)
+def test_tables_of_consecutive_runs_merge_into_the_table_of_the_whole(
+    docs: list[dict[str, Any]], cuts: list[int], fields: tuple[str, ...]
+) -> None:
+    """What ``filter --jobs`` relies on: sum the pieces apart, merge them in order."""
+    lines = [dumps(d) for d in docs]
+    points = [0, *sorted({min(c, len(lines)) for c in cuts}), len(lines)]
+    whole_counts, whole_state = Counter(fields), Latest()
+    whole_counts.add_all(changes(lines, None))
+    whole_state.add_all(changes(lines, None))
+    counts, state = Counter(fields), Latest()
+    for start, end in itertools.pairwise(points):
+        part_counts, part_state = Counter(fields), Latest()
+        part_counts.add_all(changes(lines[start:end], None))
+        part_state.add_all(changes(lines[start:end], None))
+        counts.merge(part_counts.groups)
+        state.merge(part_state.cells)
+    assert counts.rows() == whole_counts.rows()
+    assert state.rows() == whole_state.rows()
 
 
 def test_the_sample_counts_per_rate_plan(capsys: pytest.CaptureFixture[str]) -> None:

@@ -244,6 +244,32 @@ class Counter:
                 if group.high is None or value > group.high:
                     group.high = value
 
+    def merge(self, later: Mapping[tuple[Any, ...], _Group]) -> None:
+        """Add the `groups` of a counter that read the lines after this one's.
+
+        The same as having read them all here: counts add up, min and max
+        combine, and the later lines' last value is the last.
+
+        >>> first, second = Counter(("restriction",)), Counter(("restriction",))
+        >>> log = [b'{"event":"ari","payload":[{"booked":3}]}',
+        ...        b'{"event":"ari","payload":[{"booked":1}]}']
+        >>> first.add_all(changes(log[:1], None)); second.add_all(changes(log[1:], None))
+        >>> first.merge(second.groups); first.rows()
+        [{'restriction': 'booked', 'count': 2, 'min': 1, 'max': 3, 'last': 1}]
+        """
+        groups = self.groups
+        for key, new in later.items():
+            group = groups.get(key)
+            if group is None:
+                groups[key] = attrs.evolve(new)
+                continue
+            group.count += new.count
+            group.last = new.last  # a group is only made by a value, so `last` was set
+            if new.low is not None and (group.low is None or new.low < group.low):
+                group.low = new.low
+            if new.high is not None and (group.high is None or new.high > group.high):
+                group.high = new.high
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per group, the largest count first (ties in the fields' order)."""
         ordered = sorted(self.groups.items(),
@@ -286,6 +312,22 @@ class Latest:
                 if when is None or when < held.when:
                     continue
             cells[key] = change
+
+    def merge(self, later: Mapping[tuple[Any, ...], Change]) -> None:
+        """Take the `cells` of a state that read the lines after this one's.
+
+        The same as having read them all here: a cell's latest in the later
+        lines is its latest unless this one holds a later timestamp (the
+        rule of `add_all`, whose outcome depends only on the latest of each).
+
+        >>> first, second = Latest(), Latest()
+        >>> log = [b'{"event":"ari","timestamp":"2026-05-02T10:00:00Z","payload":[{"booked":3}]}',
+        ...        b'{"event":"ari","timestamp":"2026-05-01T10:00:00Z","payload":[{"booked":1}]}']
+        >>> first.add_all(changes(log[:1], None)); second.add_all(changes(log[1:], None))
+        >>> first.merge(second.cells); [row["value"] for row in first.rows()]
+        [3]
+        """
+        self.add_all(later.values())
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per cell, in the cell's order."""
