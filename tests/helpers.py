@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -111,6 +112,17 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         status = int(exit_.code or 0)
     out, err = capsys.readouterr()
     return status, out, err
+
+
+EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
+
+
+def run_eventmask(
+    *argv: str, stdin: bytes | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed ``eventmask ARGV`` in a process of its own (bytes in and out)."""
+    return subprocess.run([EVENTMASK, *argv], input=stdin, capture_output=True, check=False,
+                          timeout=timeout)  # fmt: skip
 
 
 def python_output(code: str) -> str:

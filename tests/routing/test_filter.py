@@ -7,7 +7,6 @@ import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,7 @@ import pytest
 from eventmask import AriFilter, EventItem, InputError, Mask, filter_lines, parse
 
 from ..conftest import ROOT
-from ..helpers import dumps, loads, python_output
-
-EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
+from ..helpers import EVENTMASK, dumps, loads, python_output, run_eventmask
 
 
 def _make_stream() -> Any:
@@ -42,10 +39,7 @@ def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run(*argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [EVENTMASK, *argv], input=stdin, capture_output=True, check=False, timeout=120
-    )
+run = run_eventmask
 
 
 # -- jq as the outside oracle --------------------------------------------------------------

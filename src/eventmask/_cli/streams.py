@@ -12,17 +12,20 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
 
-from .._catalogue import Catalogue
+import attrs
+
 from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
-from .._routing.filter import FilterStats, filter_lines, filter_with
+from .._routing.filter import FilterStats
 from .._routing.inputs import open_input, read_notifications
 from .commands import about
 from .common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, mask_argument, moment, open_binary
+from .parallel import Job, plan, run
+from .selection import LineOutput, selected
 from .tables import FORMATS
 
 if TYPE_CHECKING:
@@ -68,11 +71,6 @@ def _reading(path: str, err: TextIO, before_message: Callable[[], None]) -> Iter
         raise _ReadFailed(EXIT_INVALID) from None
 
 
-def _binary(stream: TextIO) -> IO[bytes]:
-    stream.flush()
-    return stream.buffer if hasattr(stream, "buffer") else stream  # type: ignore[return-value]
-
-
 class _Progress:
     """A tqdm bar over the bytes of one input file, with items per second."""
 
@@ -94,8 +92,9 @@ class _Progress:
         self.items = stats.items_read
         self.started = time.perf_counter()
 
-    def tick(self) -> None:
-        position = self.raw.tell()
+    def tick(self, position: int | None = None) -> None:
+        """Show the figures so far: of the bytes read, or up to `position` (``--jobs``)."""
+        position = self.raw.tell() if position is None else position
         if position > self.seen:
             self.bar.update(position - self.seen)
             self.seen = position
@@ -107,36 +106,6 @@ class _Progress:
         self.tick()
         self.bar.refresh()  # show the final figures once, however short the run
         self.bar.close()
-
-
-class _Output:
-    """Selected lines, written in whole lines and in blocks (or only counted)."""
-
-    def __init__(self, out: TextIO, count_only: bool) -> None:
-        self.sink = _binary(out)
-        self.count_only = count_only
-        self.count = 0
-        self.pending: list[bytes] = []
-
-    def add(self, line: bytes) -> None:
-        if self.count_only:
-            self.count += 1
-            return
-        self.pending.append(line)
-        if len(self.pending) >= 512:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.sink.write(b"\n".join(self.pending) + b"\n")
-            self.pending.clear()
-        self.sink.flush()
-
-    def finish(self) -> None:
-        self.flush()
-        if self.count_only:
-            self.sink.write(f"{self.count}\n".encode())
-            self.sink.flush()
 
 
 def _predicates(args: argparse.Namespace, err: TextIO) -> Predicates | Literal[False] | None:
@@ -231,38 +200,12 @@ def _asked(
     return None if summary is False else (mask, predicates, summary)
 
 
-def _selected(
-    args: argparse.Namespace,
-    mask: Mask,
-    lines: Iterable[bytes],
-    summary: Summary | ItemRows | ChangeRows | None,
-    predicates: Predicates | None,
-    path: str,
-    stats: FilterStats,
-    on_invalid: Callable[[InputError], None] | None,
-) -> Iterator[bytes]:
-    """The filter's selected lines; a summary that reads the fast path's items sums them
-    there, and gets only the lines the fast path declines."""
-    from .summaries import Summary
-
-    if isinstance(summary, Summary):
-        catalogue = mask.catalogue or Catalogue.default()
-        asked = predicates if predicates is not None and not predicates.empty else None
-        quick = summary.fast_path(args.property, catalogue, asked)
-        if quick is not None:
-            return filter_with(quick, mask, lines, property_id=args.property, items=False,
-                               source=path, catalogue=catalogue, on_invalid=on_invalid,
-                               stats=stats, predicates=asked)  # fmt: skip
-    return filter_lines(mask, lines, property_id=args.property, items=args.items, source=path,
-                        on_invalid=on_invalid, stats=stats, predicates=predicates)  # fmt: skip
-
-
 def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     asked = _asked(args, out, err)
     if asked is None:
         return EXIT_USAGE
     mask, predicates, summary = asked
-    output = _Output(out, args.count) if summary is None else summary
+    output = LineOutput(out, args.count) if summary is None else summary
     stats = FilterStats()
     reported = 0
 
@@ -278,22 +221,12 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if raw is None:
             output.flush()
             return EXIT_USAGE
-        show = args.progress if args.progress is not None else (path != "-" and err.isatty())
-        progress = _Progress(raw, path, err, stats) if show and path != "-" else None
+        reading = _Reading(args, path, raw, mask, predicates, summary, output, stats, err)
         try:
-            with _reading(path, err, output.flush):
-                lines = read_notifications(open_input(raw), path)
-                selected = _selected(args, mask, lines, summary, predicates, path, stats,
-                                     invalid if args.skip_invalid else None)  # fmt: skip
-                for number, line in enumerate(selected):
-                    output.add(line)
-                    if progress is not None and not number % 256:
-                        progress.tick()
+            reading.run(invalid)
         except _ReadFailed as failed:
             status = failed.status
         finally:
-            if progress is not None:
-                progress.close()
             if raw is not sys.stdin.buffer:
                 raw.close()
         if status != EXIT_OK:
@@ -306,6 +239,56 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.stats:
         err.write(f"eventmask: {stats.summary()}\n")
     return status
+
+
+@attrs.define
+class _Reading:
+    """One input of ``filter``, read by one process or cut into pieces for ``--jobs``."""
+
+    args: argparse.Namespace
+    path: str
+    raw: IO[bytes]
+    mask: Mask
+    predicates: Predicates | None
+    summary: Summary | ItemRows | ChangeRows | None
+    output: LineOutput | Summary | ItemRows | ChangeRows
+    stats: FilterStats
+    err: TextIO
+    progress: _Progress | None = None
+
+    def run(self, invalid: Callable[[InputError], None]) -> None:
+        """Filter the input into the output; raise `_ReadFailed` after reporting a bad read."""
+        args, path = self.args, self.path
+        try:
+            with _reading(path, self.err, self.output.flush):
+                cuts = plan(self.raw, args.jobs, self.summary) if path != "-" else []
+                if cuts:
+                    job = Job(args, self.mask, self.predicates, self.summary, path,
+                              self.raw.fileno())  # fmt: skip
+                    run(job, cuts, args.jobs, self.output, self.stats, invalid, self.start)
+                    return
+                self.start()
+                progress = self.progress
+                lines = read_notifications(open_input(self.raw), path)
+                chosen = selected(args, self.mask, lines, self.summary, self.predicates, path,
+                                  self.stats, invalid if args.skip_invalid else None)  # fmt: skip
+                for number, line in enumerate(chosen):
+                    self.output.add(line)
+                    if progress is not None and not number % 256:
+                        progress.tick()
+        finally:
+            if self.progress is not None:
+                self.progress.close()
+
+    def start(self) -> Callable[[int | None], None] | None:
+        """Show the progress bar, if asked (once any processes have started)."""
+        show = self.args.progress
+        if show is None:
+            show = self.path != "-" and self.err.isatty()
+        if show and self.path != "-":
+            self.progress = _Progress(self.raw, self.path, self.err, self.stats)
+            return self.progress.tick
+        return None
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -347,6 +330,21 @@ def _explain_line(router: Any, line: bytes, source: str, number: int, out: TextI
             out.write(f"  item {item.index}: rejected: {'; '.join(item.reasons)}\n")
 
 
+def _jobs(text: str) -> int:
+    """``--jobs N``: a number of processes, 0 for one per core."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, got {text!r}")
+    if jobs:
+        return jobs
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))  # the cores this process may run on
+    return os.cpu_count() or 1
+
+
 def _ignore(_: object) -> None:
     return None
 
@@ -365,6 +363,9 @@ def register(sub: Any) -> None:
     filt.add_argument("--count", action="store_true", help="print only the number of matches")
     filt.add_argument("--stats", action="store_true", help="print counts and throughput to stderr")
     filt.add_argument("--skip-invalid", action="store_true", help="report and skip malformed lines")
+    filt.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                      help="filter a large JSON Lines file in N processes (same output, "
+                      "in order; 0: one per core)")  # fmt: skip
     _value_options(filt)
     filt.set_defaults(run=_filter)
 

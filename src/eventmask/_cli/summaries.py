@@ -8,7 +8,7 @@ It takes the narrowed lines the filter selects (the `_Output` interface:
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 from .._catalogue import DEFAULT_RESTRICTIONS
 from .._json import loads
@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from .._routing.aggregate_fast import SummingLine
     from .._routing.predicates import Predicates
 
-__all__ = ["ChangeRows", "ItemRows", "Summary", "item_columns"]
+__all__ = ["ChangeRows", "ItemRows", "Summary", "Tables", "item_columns"]
+
+# What a summary holds: the counter's groups and the latest cells (None: not asked).
+Tables: TypeAlias = "tuple[dict[tuple[Any, ...], Any] | None, dict[tuple[Any, ...], Change] | None]"
 
 # A flush point: lines are decoded in batches of this many.
 _BATCH = 512
@@ -51,6 +54,7 @@ class Summary:
 
     def __init__(self, mask: Mask, count_by: str | None, latest: bool, fmt: str) -> None:
         self.mask = mask
+        self.asked = (count_by, latest)
         self.wanted = asked_restrictions(mask)
         self.fields = fields_of(count_by) if count_by is not None else CELL
         self.counter = Counter(self.fields) if count_by is not None else None
@@ -93,6 +97,38 @@ class Summary:
         if self.counter is not None and len(wanted) > 1 and "restriction" not in self.fields:
             return None
         return summing_path(self.mask, property_id, catalogue, predicates, self.take)
+
+    def twin(self) -> Summary:
+        """An empty summary asked the same: one per piece of ``--jobs``.
+
+        >>> from eventmask import parse
+        >>> Summary(parse("ari:rate:*:*"), "date", False, "csv").twin().fields
+        ('date',)
+        """
+        return Summary(self.mask, *self.asked, self.fmt)
+
+    def tables(self) -> Tables:
+        """What this summary holds, to be merged into another (`merge`)."""
+        self.flush()
+        return (None if self.counter is None else self.counter.groups,
+                None if self.latest is None else self.latest.cells)  # fmt: skip
+
+    def merge(self, later: Tables) -> None:
+        """Add what a twin summed from the lines after this one's (`tables`).
+
+        >>> from eventmask import parse
+        >>> first = Summary(parse("ari:rate:*:*"), "restriction", False, "tsv")
+        >>> second = first.twin()
+        >>> second.add(b'{"event":"ari","payload":[{"date":"2026-06-01","rate":"1.50"}]}')
+        >>> first.merge(second.tables()); first.counter.rows()[0]["count"]
+        1
+        """
+        self.flush()
+        groups, cells = later
+        if self.counter is not None and groups is not None:
+            self.counter.merge(groups)
+        if self.latest is not None and cells is not None:
+            self.latest.merge(cells)
 
     def finish(self) -> None:
         """The input has ended."""
@@ -183,6 +219,13 @@ class ItemRows(_Streamed):
     def __init__(self, columns: tuple[str, ...], fmt: str, out: TextIO) -> None:
         super().__init__(fmt, out)
         self.columns = columns
+
+    def twin(self, out: TextIO) -> ItemRows:
+        """Rows asked the same, written to `out` without a header: one per piece of
+        ``--jobs``, whose rows follow this one's header."""
+        twin = ItemRows(self.columns, self.fmt, out)
+        twin.header = False
+        return twin
 
     def rows(self, lines: list[bytes]) -> list[dict[str, Any]]:
         """Each item (JSON, with its notification's ``property_id``) as a row."""

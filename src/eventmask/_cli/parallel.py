@@ -1,0 +1,365 @@
+"""``filter --jobs N``: one file filtered by N processes, its output in the file's order.
+
+The file is cut at line boundaries into pieces; each process filters whole
+pieces the way one process filters the file (`selection.selected`) and
+hands back what it selected, its counts and the lines it skipped, and the
+parent writes the pieces in the file's order.  So the output is byte for
+byte that of one process, every invalid line is still found, and each is
+reported with its own number in the file: a piece numbers its lines from 1,
+and the parent adds the lines of the pieces before it.  A table
+(``--count-by``, ``--latest``) is summed per piece and the pieces' tables
+merged in order, which is exact (`Counter.merge`, `Latest.merge`).
+
+Only what can be cut is cut (`plan`): a regular JSON Lines file of at least
+`SPLIT_AT` bytes, on Linux (the processes are forked, so they start in
+milliseconds with the mask already parsed).  Anything else is read by one
+process, as is ``--changes``, which needs each cell's value before a change.
+docs/filter.md, "Several cores".
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import os
+import stat
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Final
+
+import attrs
+
+from .._errors import InputError, InvalidJSON
+from .._json import loads
+from .._routing.filter import FilterStats
+from .selection import LineOutput, selected
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from .._language.mask import Mask
+    from .._routing.predicates import Predicates
+    from .summaries import ChangeRows, ItemRows, Summary, Tables
+
+__all__ = ["SPLIT_AT", "Job", "plan", "run"]
+
+# Below this a file is read by one process: starting a second costs more than
+# it saves (forking and the pieces' round trips are a few milliseconds).
+SPLIT_AT: Final = 1 << 20
+# A piece is an eighth of a process's share, so that the processes finish
+# together, and at most 16 MiB: the pieces in flight (two per process) bound
+# the parent's memory, whatever the file's size.
+_SMALLEST: Final = 64 << 10
+_LARGEST: Final = 16 << 20
+# How far the first line is looked at to tell JSON Lines from one document.
+_HEAD: Final = 1 << 20
+_COUNTERS: Final = ("lines", "blank", "invalid", "matched", "items_read", "items_selected",
+                    "bytes_read")  # fmt: skip
+
+
+@attrs.frozen
+class Job:
+    """What every process of one ``filter --jobs`` run filters with (forked to them)."""
+
+    args: argparse.Namespace
+    mask: Mask
+    predicates: Predicates | None
+    summary: Summary | ItemRows | ChangeRows | None  # never ChangeRows: `plan` declines it
+    path: str
+    fd: int
+
+
+@attrs.frozen
+class _Piece:
+    """What one process gives back for one piece of the file."""
+
+    block: bytes  # the selected lines (or rows) in order, each ending in a newline
+    selected: int  # how many lines the block holds
+    lines: int  # the piece's lines, which number the next piece's
+    skipped: list[InputError]  # the invalid lines skipped, numbered in the piece
+    failure: InputError | None  # the invalid line that stopped the piece
+    counts: tuple[int, ...]  # the piece's FilterStats, in the order of _COUNTERS
+    tables: Tables | None  # the summary's tables, to merge
+
+
+def plan(raw: IO[bytes], jobs: int, summary: Summary | ItemRows | ChangeRows | None) -> list[int]:
+    """Where to cut the file `raw` for `jobs` processes: the offsets where pieces start,
+    then its size; an empty list when it is read by one process.
+
+    >>> plan(io.BytesIO(b'{"event":"x"}\\n'), 2, None)
+    []
+    """
+    from .summaries import ChangeRows
+
+    if jobs < 2 or isinstance(summary, ChangeRows) or not sys.platform.startswith("linux"):
+        return []
+    try:
+        fd = raw.fileno()
+        info = os.fstat(fd)
+    except (OSError, io.UnsupportedOperation):
+        return []
+    size = info.st_size
+    if not stat.S_ISREG(info.st_mode) or size < SPLIT_AT or not _json_lines(fd):
+        return []
+    return _cuts(fd, size, min(_LARGEST, max(_SMALLEST, size // (jobs * 8))))
+
+
+def _json_lines(fd: int) -> bool:
+    """Whether the file reads as JSON Lines (`inputs.read_notifications`' rule), and is not
+    gzip: a first non-blank line that is a JSON object, or that is not JSON at all."""
+    head = os.pread(fd, _HEAD, 0)
+    if head[:2] == b"\x1f\x8b":
+        return False
+    for line in io.BytesIO(head):
+        first = line.strip()
+        if not first:
+            continue
+        if not line.endswith(b"\n") or first.startswith(b"["):
+            return False  # longer than the look, or one array: read by one process
+        if first.startswith(b"{"):
+            try:
+                loads(first)
+            except InvalidJSON:
+                return False  # perhaps one pretty-printed object
+        return True
+    return False
+
+
+def _cuts(fd: int, size: int, piece: int) -> list[int]:
+    """Offsets of line starts about `piece` bytes apart, from 0, then `size`."""
+    cuts = [0]
+    at = piece
+    while at < size:
+        start = _next_line(fd, at, size)
+        if start >= size:
+            break
+        cuts.append(start)
+        at = start + piece
+    cuts.append(size)
+    return cuts
+
+
+def _next_line(fd: int, at: int, size: int) -> int:
+    """The first offset at or after `at` where a line starts (`size`: none does)."""
+    probe = at - 1  # `at` starts a line when the byte before it ends one
+    while probe < size:
+        block = os.pread(fd, 1 << 16, probe)
+        if not block:
+            return size
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return probe + newline + 1
+        probe += len(block)
+    return size
+
+
+# The job of this process: set by the parent before it forks its processes.
+_job: Job | None = None
+
+
+class _Collected:
+    """A piece's selected lines, kept to be handed back."""
+
+    def __init__(self, count_only: bool) -> None:
+        self.count_only = count_only
+        self.lines: list[bytes] = []
+        self.count = 0
+
+    def add(self, line: bytes) -> None:
+        self.count += 1
+        if not self.count_only:
+            self.lines.append(line)
+
+    def block(self) -> bytes:
+        return b"\n".join(self.lines) + b"\n" if self.lines else b""
+
+
+def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
+    """Filter the byte ranges `spans` of the job's file, one after the other (in a process
+    of the pool): the lines are numbered from the first range's first line."""
+    job = _job
+    assert job is not None, "a piece is filtered only in a process forked with a job"
+    from .summaries import ItemRows, Summary
+
+    text = io.StringIO()
+    summary: Summary | ItemRows | None = None
+    if isinstance(job.summary, ItemRows):
+        summary = job.summary.twin(text)
+    elif isinstance(job.summary, Summary):
+        summary = job.summary.twin()
+    sink = _Collected(job.args.count) if summary is None else summary
+    stats = FilterStats()
+    skipped: list[InputError] = []
+    failure: InputError | None = None
+    numbered = 0  # the lines of the ranges before this one
+
+    def skip(problem: InputError) -> None:
+        problem.line += numbered
+        skipped.append(problem)
+
+    for start, end in spans:
+        data = _read(job.fd, start, end)
+        lines = io.BytesIO(data)  # iterated as a file is: lines end at b"\n" only
+        try:
+            for line in selected(job.args, job.mask, lines, summary, job.predicates, job.path,
+                                 stats, skip if job.args.skip_invalid else None):  # fmt: skip
+                sink.add(line)
+        except InputError as exc:
+            exc.line += numbered
+            failure = exc
+            break
+        numbered += data.count(b"\n")
+    if isinstance(sink, _Collected):
+        block, count, tables = sink.block(), sink.count, None
+    elif isinstance(sink, ItemRows):
+        sink.finish()
+        block, count, tables = text.getvalue().encode(), 0, None
+    else:
+        block, count, tables = b"", 0, sink.tables()
+    counts = tuple(getattr(stats, name) for name in _COUNTERS)
+    return _Piece(block, count, numbered, skipped, failure, counts, tables)
+
+
+def _tasks(cuts: list[int], jobs: int, tables: bool) -> deque[tuple[tuple[int, int], ...]]:
+    """The ranges each task of the pool filters, in the file's order.
+
+    Lines and rows are handed back piece by piece, so that the parent writes
+    them as they come and holds only the pieces in flight.  A table hands
+    back one record per group whatever it read, and merging costs as much
+    as summing (20,480 cells of `--latest` per task on the benchmark's log),
+    so its pieces go in one run per process: as many merges as processes.
+    """
+    spans = list(itertools.pairwise(cuts))
+    if not tables:
+        return deque((span,) for span in spans)
+    n = len(spans)
+    runs = (tuple(spans[k * n // jobs : (k + 1) * n // jobs]) for k in range(jobs))
+    return deque(run for run in runs if run)
+
+
+def _read(fd: int, start: int, end: int) -> bytes:
+    """Bytes `start` to `end` of `fd` (fewer if the file has since shrunk)."""
+    parts = []
+    while start < end:
+        part = os.pread(fd, end - start, start)
+        if not part:
+            break
+        parts.append(part)
+        start += len(part)
+    return b"".join(parts)
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the run, and a
+    # process of the pool must not print a traceback of its own.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run(
+    job: Job,
+    cuts: list[int],
+    jobs: int,
+    output: LineOutput | Summary | ItemRows | ChangeRows,
+    stats: FilterStats,
+    invalid: Callable[[InputError], None],
+    progress: Callable[[], Callable[[int], None] | None],
+) -> None:
+    """Filter the pieces between `cuts` in `jobs` processes into `output`, in order.
+
+    `invalid` hears each skipped line, numbered in the file; an invalid line
+    that stops the run is raised as `InputError` after the output before it
+    is written, as one process would.  `progress` is called once the
+    processes have started and may return a callable that hears the bytes
+    done so far.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .summaries import ItemRows, Summary
+
+    global _job
+    _job = job
+    try:
+        with _pool(jobs) as pool:
+            spans = _tasks(cuts, jobs, isinstance(output, Summary))
+            waiting: deque[tuple[Future[_Piece], int]] = deque()  # each with where it ends
+
+            def submit() -> None:
+                task = spans.popleft()
+                waiting.append((pool.submit(_filter_piece, task), task[-1][1]))
+
+            while spans and len(waiting) < 2 * jobs:
+                submit()
+            tick = progress()
+            if isinstance(output, ItemRows):
+                output.flush()  # the header, once, before the pieces' rows
+            numbered = 0  # lines before the piece being written
+            while waiting:
+                future, end = waiting.popleft()
+                try:
+                    piece = future.result()
+                except BrokenProcessPool:
+                    raise OSError(f"a filter process stopped unexpectedly ({jobs} jobs)") from None
+                if spans:
+                    submit()
+                _write(piece, numbered, output, stats, invalid)
+                numbered += piece.lines
+                if tick is not None:
+                    tick(end)
+    finally:
+        _job = None
+
+
+@contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """`jobs` forked processes, stopped at once if the run stops early."""
+    # Imported here: a filter of one process does not pay for them at start-up.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_ignore_interrupts)  # fmt: skip
+    finished = False
+    try:
+        yield pool
+        finished = True
+    finally:
+        if not finished:
+            # A run stopped by a bad line, Ctrl-C or a closed pipe does not wait
+            # for the pieces in flight (a table's run is a whole share of the file).
+            pool.shutdown(wait=False, cancel_futures=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+        # Then wait for the pool's threads: leaving them races its exit hook on 3.11.
+        pool.shutdown(wait=True)
+
+
+def _write(
+    piece: _Piece,
+    numbered: int,
+    output: LineOutput | Summary | ItemRows | ChangeRows,
+    stats: FilterStats,
+    invalid: Callable[[InputError], None],
+) -> None:
+    """Write one piece, the `numbered` lines before it written already."""
+    from .summaries import ItemRows, Summary
+
+    for problem in piece.skipped:
+        problem.line += numbered
+        invalid(problem)
+    for name, value in zip(_COUNTERS, piece.counts, strict=True):
+        setattr(stats, name, getattr(stats, name) + value)
+    if isinstance(output, Summary):
+        if piece.tables is not None:
+            output.merge(piece.tables)
+    elif isinstance(output, ItemRows):
+        output.out.write(piece.block.decode())
+    elif isinstance(output, LineOutput):
+        output.add_block(piece.block, piece.selected)
+    if piece.failure is not None:
+        piece.failure.line += numbered
+        raise piece.failure

@@ -1,0 +1,112 @@
+"""What ``filter`` selects from one run of lines, and where its lines go (docs/filter.md).
+
+One process (`streams`) and each process of ``--jobs`` (`parallel`) filter
+lines the same way, through `selected`; `LineOutput` writes the lines in
+whole lines and blocks, or only counts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, TextIO
+
+from .._catalogue import Catalogue
+from .._errors import InputError
+from .._routing.filter import FilterStats, filter_lines, filter_with
+
+if TYPE_CHECKING:
+    from .._language.mask import Mask
+    from .._routing.predicates import Predicates
+    from .summaries import ChangeRows, ItemRows, Summary
+
+__all__ = ["LineOutput", "binary", "selected"]
+
+
+def binary(stream: TextIO) -> IO[bytes]:
+    """The bytes under a text stream (flushed first, so that what it holds comes first)."""
+    stream.flush()
+    return stream.buffer if hasattr(stream, "buffer") else stream  # type: ignore[return-value]
+
+
+class LineOutput:
+    """Selected lines, written in whole lines and in blocks (or only counted).
+
+    >>> import io
+    >>> out = io.TextIOWrapper(io.BytesIO())
+    >>> lines = LineOutput(out, count_only=True)
+    >>> lines.add(b'{"event":"booking"}'); lines.finish()
+    >>> out.buffer.getvalue()
+    b'1\\n'
+    """
+
+    def __init__(self, out: TextIO, count_only: bool) -> None:
+        self.sink = binary(out)
+        self.count_only = count_only
+        self.count = 0
+        self.pending: list[bytes] = []
+
+    def add(self, line: bytes) -> None:
+        """Take one selected line."""
+        if self.count_only:
+            self.count += 1
+            return
+        self.pending.append(line)
+        if len(self.pending) >= 512:
+            self.flush()
+
+    def add_block(self, block: bytes, count: int) -> None:
+        """Take `count` selected lines already joined, each ending in a newline."""
+        if self.count_only:
+            self.count += count
+            return
+        self.flush()
+        self.sink.write(block)
+
+    def flush(self) -> None:
+        """Write the lines taken so far."""
+        if self.pending:
+            self.sink.write(b"\n".join(self.pending) + b"\n")
+            self.pending.clear()
+        self.sink.flush()
+
+    def finish(self) -> None:
+        """The input has ended: write the rest (or the count)."""
+        self.flush()
+        if self.count_only:
+            self.sink.write(f"{self.count}\n".encode())
+            self.sink.flush()
+
+
+def selected(
+    args: argparse.Namespace,
+    mask: Mask,
+    lines: Iterable[bytes],
+    summary: Summary | ItemRows | ChangeRows | None,
+    predicates: Predicates | None,
+    path: str,
+    stats: FilterStats,
+    on_invalid: Callable[[InputError], None] | None,
+) -> Iterator[bytes]:
+    """The filter's selected lines; a summary that reads the fast path's items sums them
+    there, and gets only the lines the fast path declines.
+
+    >>> from eventmask import parse
+    >>> args = argparse.Namespace(property=None, items=False)
+    >>> list(selected(args, parse("booking"), [b'{"event":"booking"}', b'{"event":"ari"}'],
+    ...               None, None, "-", FilterStats(), None))
+    [b'{"event":"booking"}']
+    """
+    if summary is not None:
+        from .summaries import Summary  # only a table pays for its import
+
+        if isinstance(summary, Summary):
+            catalogue = mask.catalogue or Catalogue.default()
+            asked = predicates if predicates is not None and not predicates.empty else None
+            quick = summary.fast_path(args.property, catalogue, asked)
+            if quick is not None:
+                return filter_with(quick, mask, lines, property_id=args.property, items=False,
+                                   source=path, catalogue=catalogue, on_invalid=on_invalid,
+                                   stats=stats, predicates=asked)  # fmt: skip
+    return filter_lines(mask, lines, property_id=args.property, items=args.items, source=path,
+                        on_invalid=on_invalid, stats=stats, predicates=predicates)  # fmt: skip

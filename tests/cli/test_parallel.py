@@ -1,0 +1,233 @@
+"""``eventmask filter --jobs N``: the same output as one process, byte for byte.
+
+One process is the oracle: every option set is run both ways on a log whose
+bad and blank lines fall in many pieces, and the outputs, the reports of
+skipped lines and the exit statuses must be equal.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from eventmask._cli.parallel import SPLIT_AT, plan
+
+from ..conftest import ROOT
+from ..helpers import EVENTMASK, run_eventmask
+
+SAMPLE = ROOT / "examples" / "sample.jsonl"
+PROPERTY = "76cc0573-08ec-479a-a025-33dc0a68013d"
+BAD = (b'{"event": "ari", "payload": [', b'{"event": 7}', b"[1, 2]", b"not json at all")
+
+
+def _numbers_of(stderr: bytes) -> list[int]:
+    return [int(n) for n in re.findall(rb"log\.jsonl:(\d+):", stderr)]
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    """The sample twice, with blank lines and bad lines scattered: the path, and the
+    numbers of the bad lines."""
+    rng = random.Random(7)
+    lines = SAMPLE.read_bytes().splitlines() * 2
+    bad_numbers = []
+    out = []
+    for line in lines:
+        if rng.random() < 0.02:
+            out.append(b"   ")
+        if rng.random() < 0.03:
+            out.append(rng.choice(BAD))
+            bad_numbers.append(len(out))
+        out.append(line)
+    path = tmp_path_factory.mktemp("parallel") / "log.jsonl"
+    path.write_bytes(b"\n".join(out))  # no newline after the last line
+    assert path.stat().st_size > SPLIT_AT
+    assert len(bad_numbers) > 20
+    return path, bad_numbers
+
+
+OPTION_SETS = [
+    ("*",),
+    ("ari:rate:*:*",),
+    ("ari:rate:*:*", "--items"),
+    ("ari:stop_sell,closed_to_arrival:*:*", "--property", PROPERTY),
+    ("booking_new;booking_cancellation", "--count"),
+    ("ari:rate:*:*", "--where", "rate>=250", "--dates", "2026-06-01..2026-06-30"),
+    ("ari:rate:*:*", "--count-by", "rate_plan_id,date"),
+    ("ari", "--count-by", "property_id,restriction"),
+    ("ari:availability:*:*", "--latest", "--format", "csv"),
+    ("ari", "--latest", "--until", "2026-03-02T00:00:00Z"),
+    ("ari:rate,min_stay_arrival:*:*", "--items", "--format", "csv"),
+    ("ari:booked:*:*", "--items", "--format", "tsv", "--fields", "date,booked"),
+]
+
+
+@pytest.mark.parametrize("options", OPTION_SETS, ids=lambda o: " ".join(o))
+def test_several_processes_print_what_one_does(
+    log: tuple[Path, list[int]], options: tuple[str, ...]
+) -> None:
+    path, bad = log
+    mask, *rest = options
+    one = run_eventmask("filter", mask, str(path), "--skip-invalid", *rest)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.strip(), "the option set selects something"
+    assert _numbers_of(one.stderr) == bad[:20]
+    for jobs in ("2", "3"):
+        many = run_eventmask("filter", mask, str(path), "--skip-invalid", "--jobs", jobs, *rest)
+        assert (many.returncode, many.stderr) == (0, one.stderr)
+        assert many.stdout == one.stdout
+
+
+def test_each_skipped_line_is_numbered_in_the_file(log: tuple[Path, list[int]]) -> None:
+    """Every bad line is found, and named by its number in the whole file."""
+    path, bad = log
+    done = run_eventmask("filter", "*", str(path), "--skip-invalid", "--jobs", "3", "--stats")
+    assert done.returncode == 0
+    assert _numbers_of(done.stderr) == bad[:20]
+    assert f"skipped {len(bad) - 20} more invalid lines".encode() in done.stderr
+    assert f"{len(bad)} invalid lines".encode() in done.stderr
+    one = run_eventmask("filter", "*", str(path), "--skip-invalid", "--stats")
+    counts = re.compile(rb"read .* invalid lines")
+    assert counts.search(done.stderr).group() == counts.search(one.stderr).group()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("options", [(), ("--count-by", "restriction"), ("--items",)])
+def test_a_bad_line_stops_where_one_process_stops(
+    log: tuple[Path, list[int]], options: tuple[str, ...]
+) -> None:
+    """Without --skip-invalid: what came before the first bad line, then its message."""
+    path, bad = log
+    one = run_eventmask("filter", "ari:rate:*:*", str(path), *options)
+    many = run_eventmask("filter", "ari:rate:*:*", str(path), "--jobs", "2", *options)
+    assert one.returncode == many.returncode == 1
+    assert many.stderr == one.stderr
+    assert _numbers_of(many.stderr) == [bad[0]]
+    assert many.stdout == one.stdout
+
+
+@pytest.mark.parametrize("options", [(), ("--latest",)])
+def test_a_bad_line_deep_in_a_process_share_has_its_own_number(
+    tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    """A table's process reads many pieces in a row; a bad line in its last ones is
+    still named by its number in the file."""
+    lines = SAMPLE.read_bytes().splitlines() * 2
+    lines.insert(1899, b'{"event": "ari", "payload": [')
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    for jobs in ("1", "2"):
+        done = run_eventmask("filter", "ari", str(path), "--jobs", jobs, *options)
+        assert done.returncode == 1
+        assert _numbers_of(done.stderr) == [1900]
+
+
+def test_what_cannot_be_cut_is_read_by_one_process(tmp_path: Path) -> None:
+    """gzip, one JSON array and standard input give the same output with --jobs."""
+    lines = SAMPLE.read_bytes()
+    expected = run_eventmask("filter", "ari:rate:*:*", str(SAMPLE)).stdout
+    packed = tmp_path / "log.jsonl.gz"
+    packed.write_bytes(gzip.compress(lines))
+    array = tmp_path / "log.json"
+    array.write_bytes(b"[" + b",".join(lines.splitlines()) + b"]")
+    for source in (str(packed), "-"):
+        done = run_eventmask("filter", "ari:rate:*:*", source, "--jobs", "2", stdin=lines)
+        assert (done.returncode, done.stdout) == (0, expected)
+    done = run_eventmask("filter", "ari:rate:*:*", str(array), "--jobs", "2")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == expected.splitlines()
+    changes = run_eventmask("filter", "ari:booked:*:*", str(SAMPLE), "--changes")
+    many = run_eventmask("filter", "ari:booked:*:*", str(SAMPLE), "--changes", "--jobs", "2")
+    assert (many.returncode, many.stdout) == (0, changes.stdout)
+
+
+def test_a_bad_jobs_value_is_a_usage_error() -> None:
+    done = run_eventmask("filter", "*", str(SAMPLE), "--jobs", "many")
+    assert done.returncode == 2
+    assert b"--jobs: expected a number of processes, got 'many'" in done.stderr
+
+
+def test_jobs_zero_is_one_per_core() -> None:
+    one = run_eventmask("filter", "ari:booked:*:*", str(SAMPLE))
+    every = run_eventmask("filter", "ari:booked:*:*", str(SAMPLE), "--jobs", "0")
+    assert (every.returncode, every.stdout) == (0, one.stdout)
+
+
+def test_a_closed_pipe_or_ctrl_c_ends_quietly(tmp_path: Path) -> None:
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(SAMPLE.read_bytes() * 40)  # 90 MB: several seconds of work
+    piped = subprocess.run(["bash", "-c", f"set -o pipefail; {EVENTMASK} filter '*' {big} "
+                            "--jobs 2 | head -1"], capture_output=True, timeout=60)  # fmt: skip
+    assert (piped.returncode, piped.stderr) == (0, b"")
+    assert piped.stdout.count(b"\n") == 1
+    started = subprocess.Popen([EVENTMASK, "filter", "ari", str(big), "--latest", "--jobs", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(1.5)
+    started.send_signal(signal.SIGINT)
+    _, err = started.communicate(timeout=10)
+    assert started.returncode == 130
+    assert b"Traceback" not in err
+
+
+# -- where the file is cut ---------------------------------------------------------------
+
+
+def test_cuts_fall_on_line_starts_and_cover_the_file(log: tuple[Path, list[int]]) -> None:
+    path, _ = log
+    data = path.read_bytes()
+    with path.open("rb") as raw:
+        cuts = plan(raw, 3, None)
+    assert cuts[0] == 0
+    assert cuts[-1] == len(data)
+    assert cuts == sorted(set(cuts))
+    assert len(cuts) > 10
+    assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:-1])
+
+
+def test_a_line_longer_than_a_piece_stays_whole(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    long_line = b'{"event":"ari","payload":[' + b'{"booked":1},' * 300_000 + b'{"booked":2}]}'
+    path.write_bytes(b'{"event":"booking"}\n' + long_line + b"\n" + b'{"event":"booking"}\n' * 10)
+    with path.open("rb") as raw:
+        cuts = plan(raw, 2, None)
+    assert cuts[:2] == [0, len(b'{"event":"booking"}\n') + len(long_line) + 1][: len(cuts[:2])]
+    done = run_eventmask("filter", "ari:booked:*:*", str(path), "--count", "--items", "--jobs", "2")
+    assert (done.returncode, done.stdout) == (0, b"300001\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b'{"event":"x"}\n' * 10, "small"),
+        (gzip.compress(b'{"event":"x"}\n' * 200_000), "gzip"),
+        (b"[" + b'{"event":"x"},' * 200_000 + b'{"event":"x"}]', "array"),
+        (b'{\n  "event": "x",\n  "payload": "' + b"y" * SPLIT_AT + b'"\n}\n', "one object"),
+    ],
+)
+def test_only_json_lines_of_a_megabyte_or_more_are_cut(
+    tmp_path: Path, content: bytes, why: str
+) -> None:
+    path = tmp_path / why
+    path.write_bytes(content)
+    with path.open("rb") as raw:
+        assert plan(raw, 2, None) == []
+    with path.open("rb") as raw:
+        assert plan(raw, 1, None) == []
+        assert plan(io.BytesIO(content), 2, None) == []
+
+
+def test_a_large_json_lines_file_is_cut(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"\n\n" + b'{"event":"x"}\n' * 200_000)
+    with path.open("rb") as raw:
+        cuts = plan(raw, 2, None)
+    assert len(cuts) > 2
+    assert cuts[-1] == os.path.getsize(path)
