@@ -1,6 +1,7 @@
 """The filter's value predicates and aggregates, side by side with the mask alone and jq.
 
-Run: .venv/bin/python -m benchmarks.bench_questions [--copies 20]
+Run: .venv/bin/python -m benchmarks.bench_questions [--copies 20] [--repeat 3]
+(the 10x log: ``--copies 200 --repeat 1 --name questions_10x``)
 
 The log is ``examples/sample.jsonl`` repeated `copies` times.  Each figure
 is the best of three runs of the whole command, taken in the same run, and
@@ -8,8 +9,10 @@ the equal-result checks run first:
 
 - ``--where`` and ``--dates`` against the same mask without them (the cost
   of a predicate), one item per line (``--items``) and whole notifications;
-- ``--count-by rate_plan_id`` against ``jq -r … | sort | uniq -c``, the
-  counts compared group by group;
+- ``--count-by rate_plan_id`` (one process and ``--jobs 2``) against
+  ``jq -r … | sort | uniq -c``, which gives the counts alone (compared group
+  by group), and against a jq ``reduce`` that gives the same table: count,
+  min, max and last rate (compared to the cent);
 - ``--latest`` against a jq ``reduce`` that keeps, per cell, the value with
   the latest timestamp (fractions of a second padded, so that they compare
   as text; ties to the later line, as eventmask does); the cells and each
@@ -34,6 +37,19 @@ JQ_COUNT = (
     'jq -r \'select(.event=="ari") | .payload[]? | select(has("rate")) | '
     '(.rate_plan_id // "")\' {log} | sort | uniq -c'
 )
+# The same table as `--count-by rate_plan_id` (count, min, max and last rate as a decimal:
+# minor units divided by 100), in one jq `reduce` that streams the log.
+JQ_COUNT_BY = r"""
+def value: if type == "number" then . / 100 elif type == "string" then (tonumber? // null)
+  else null end;
+reduce (inputs | select(.event == "ari") | .payload[]? | objects | select(has("rate"))
+        | [(.rate_plan_id // ""), (.rate | value)]) as [$k, $v]
+  ({}; .[$k] |= {n: ((.n // 0) + 1),
+                 lo: (if $v == null then .lo elif .lo == null or $v < .lo then $v else .lo end),
+                 hi: (if $v == null then .hi elif .hi == null or $v > .hi then $v else .hi end),
+                 last: $v})
+| to_entries[] | [.key, .value.n, .value.lo, .value.hi, .value.last] | @tsv
+"""
 # The latest value per cell, in jq: the cell and the winning timestamp (normalised), a line each.
 JQ_LATEST = r"""
 def stamp: if type == "string" and test("^[^.Z]+(\\.[0-9]+)?Z$")
@@ -63,10 +79,13 @@ def cells_of_eventmask(out: bytes) -> set[str]:
     return cells
 
 
-def best(command: list[str] | str, repeat: int = 3) -> tuple[float, bytes]:
-    """The fastest of `repeat` runs, and what the command printed."""
+REPEAT = [3]  # runs of each command: --repeat
+
+
+def best(command: list[str] | str) -> tuple[float, bytes]:
+    """The fastest of ``--repeat`` runs, and what the command printed."""
     fastest, out = float("inf"), b""
-    for _ in range(repeat):
+    for _ in range(REPEAT[0]):
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, check=True,
                               shell=isinstance(command, str))  # fmt: skip
@@ -78,6 +97,21 @@ def best(command: list[str] | str, repeat: int = 3) -> tuple[float, bytes]:
 def counts_of_eventmask(out: bytes) -> dict[str, int]:
     rows = [line.split("\t") for line in out.decode().splitlines()[1:]]
     return {r[0]: int(r[1]) for r in rows}
+
+
+def table_of(out: bytes, header: bool) -> dict[str, tuple[float, ...]]:
+    """Rate plan -> (count, min, max, last) of a tab-separated table, as numbers."""
+    rows = [line.split("\t") for line in out.decode().splitlines()[1 if header else 0 :]]
+    return {r[0]: tuple(float(v) if v else float("nan") for v in r[1:5]) for r in rows}
+
+
+def same_tables(ours: dict[str, tuple[float, ...]], theirs: dict[str, tuple[float, ...]]) -> bool:
+    """Equal groups and counts, and values equal to the cent (jq's are binary floats)."""
+    return ours.keys() == theirs.keys() and all(
+        abs(a - b) < 1e-6 or (a != a and b != b)
+        for key in ours
+        for a, b in zip(ours[key], theirs[key], strict=True)
+    )
 
 
 def counts_of_jq(out: bytes) -> dict[str, int]:
@@ -103,7 +137,10 @@ def peak_rss_kib(command: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command (the best)")
+    parser.add_argument("--name", default="questions", help="the results file's name")
     args = parser.parse_args()
+    REPEAT[0] = args.repeat
     if shutil.which("jq") is None:
         sys.exit("bench_questions needs jq (bash scripts/setup.sh installs it)")
     sample = (ROOT / "examples" / "sample.jsonl").read_bytes()
@@ -131,25 +168,40 @@ def main() -> None:
                    where_cost=round(where / alone, 2), rate_mask_s=round(rates_alone, 3),
                    dates_s=round(dates, 3), dates_cost=round(dates / rates_alone, 2))  # fmt: skip
 
-    ours, counted = best([*base, "ari:rate:*:*", str(log), "--count-by", "rate_plan_id"])
+    count_by = [*base, "ari:rate:*:*", str(log), "--count-by", "rate_plan_id"]
+    ours, counted = best(count_by)
+    ours_2, counted_2 = best([*count_by, "--jobs", "2"])
+    assert counted_2 == counted, "--jobs 2 changed the count-by table"
     theirs, jq_counted = best(JQ_COUNT.format(log=log))
     assert counts_of_eventmask(counted) == counts_of_jq(jq_counted), "count-by differs from jq"
-    figures.update(count_by_s=round(ours, 3), jq_count_s=round(theirs, 3),
-                   count_by_vs_jq=round(theirs / ours, 2))  # fmt: skip
+    program = Path(tempfile.gettempdir()) / "eventmask-count-by.jq"
+    program.write_text(JQ_COUNT_BY)
+    same, jq_table = best(["jq", "-n", "-r", "-f", str(program), str(log)])
+    assert same_tables(table_of(counted, True), table_of(jq_table, False)), "count-by table"
+    figures.update(count_by_s=round(ours, 3), count_by_jobs_2_s=round(ours_2, 3),
+                   jq_count_s=round(theirs, 3), count_by_vs_jq=round(theirs / ours, 2),
+                   count_by_jobs_2_vs_jq=round(theirs / ours_2, 2),
+                   jq_count_table_s=round(same, 3),
+                   count_by_vs_jq_table=round(same / ours, 2),
+                   count_by_jobs_2_vs_jq_table=round(same / ours_2, 2))  # fmt: skip
 
     latest = [*base, "ari", str(log), "--latest"]
     latest_s, table = best(latest)
+    latest_2_s, table_2 = best([*latest, "--jobs", "2"])
+    assert table_2 == table, "--jobs 2 changed the latest state"
     program = Path(tempfile.gettempdir()) / "eventmask-latest.jq"
     program.write_text(JQ_LATEST)
     jq_latest_s, jq_table = best(["jq", "-n", "-r", "-f", str(program), str(log)])
     assert cells_of_eventmask(table) == set(jq_table.decode().splitlines()), "latest differs"
-    figures.update(latest_s=round(latest_s, 3), latest_cells=table.count(b"\n") - 1,
+    figures.update(latest_s=round(latest_s, 3), latest_jobs_2_s=round(latest_2_s, 3),
+                   latest_jobs_2_vs_jq=round(jq_latest_s / latest_2_s, 2),
+                   latest_cells=table.count(b"\n") - 1,
                    jq_latest_s=round(jq_latest_s, 3),
                    latest_vs_jq=round(jq_latest_s / latest_s, 2),
                    latest_peak_rss_kib=peak_rss_kib(latest))  # fmt: skip
     for key, value in figures.items():
         print(f"{key:>22}  {value}")
-    write_result("questions", figures)
+    write_result(args.name, figures)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from eventmask._cli.parallel import SPLIT_AT, plan
 
 from ..conftest import ROOT
 from ..helpers import EVENTMASK, run_eventmask
+from ..procs import children_of
 
 SAMPLE = ROOT / "examples" / "sample.jsonl"
 PROPERTY = "76cc0573-08ec-479a-a025-33dc0a68013d"
@@ -174,6 +175,23 @@ def test_a_closed_pipe_or_ctrl_c_ends_quietly(tmp_path: Path) -> None:
     started.send_signal(signal.SIGINT)
     _, err = started.communicate(timeout=10)
     assert started.returncode == 130
+    assert b"Traceback" not in err
+
+
+def test_a_process_that_dies_ends_the_run_with_a_message(tmp_path: Path) -> None:
+    """A process killed mid-run (by the kernel for memory, say) is status 2, never a hang."""
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(SAMPLE.read_bytes() * 40)
+    started = subprocess.Popen([EVENTMASK, "filter", "ari", str(big), "--latest", "--jobs", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not (children := children_of(started.pid, b"filter")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children, "the filter forks its processes"
+    os.kill(min(children), signal.SIGKILL)
+    _, err = started.communicate(timeout=30)
+    assert started.returncode == 2
+    assert b"a filter process stopped unexpectedly" in err
     assert b"Traceback" not in err
 
 
