@@ -96,3 +96,17 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({**payload, "machine": machine()}, indent=2) + "\n")
     return path
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot drawing to files, or None (with a line saying so) when the
+    ``bench`` extra is not installed: the figures are written either way."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("no chart drawn: matplotlib is missing (pip install -e '.[bench]')")
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

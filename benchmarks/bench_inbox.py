@@ -36,7 +36,7 @@ from tests.pgserver import ThrowawayPostgres
 
 from eventmask.inbox import Envelope, open_inbox
 
-from ._common import RESULTS, ROOT, write_result
+from ._common import RESULTS, ROOT, pyplot, write_result
 from .bench_receiver import LUA, _port, _start, wrk
 
 EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
@@ -193,10 +193,9 @@ def ingest(url: str, receivers: int, seconds: int, connections: int, work: Path)
 
 
 def plot(rows: list[dict[str, Any]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is None:
+        return
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for backend in ("sqlite", "postgresql"):

@@ -18,7 +18,7 @@ from tests.routing.test_router import reference
 
 from eventmask import Route, Router, parse
 
-from ._common import RESULTS, best_of, uuid, write_result
+from ._common import RESULTS, best_of, pyplot, uuid, write_result
 
 ITEMS = 50
 KEYS = ["rate", "availability", "stop_sell", "min_stay", "closed_to_arrival", "booked"]
@@ -292,10 +292,9 @@ def main() -> None:
 
 
 def plot(rows: list[dict[str, Any]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is None:
+        return
 
     routes = [r["routes"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
