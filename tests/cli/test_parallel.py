@@ -150,6 +150,15 @@ def test_what_cannot_be_cut_is_read_by_one_process(tmp_path: Path) -> None:
     assert (many.returncode, many.stdout) == (0, changes.stdout)
 
 
+def test_the_progress_bar_follows_the_pieces_written(log: tuple[Path, list[int]]) -> None:
+    path, _ = log
+    done = run_eventmask("filter", "*", str(path), "--skip-invalid", "--jobs", "2", "--progress")
+    assert done.returncode == 0
+    last = done.stderr.replace(b"\r", b"\n").split(b"log.jsonl: ")[-1]
+    assert last.startswith(b"100%")
+    assert b"items/s" in last
+
+
 def test_a_bad_jobs_value_is_a_usage_error() -> None:
     done = run_eventmask("filter", "*", str(SAMPLE), "--jobs", "many")
     assert done.returncode == 2
