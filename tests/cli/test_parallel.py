@@ -131,6 +131,20 @@ def test_a_bad_line_deep_in_a_process_share_has_its_own_number(
         assert _numbers_of(done.stderr) == [1900]
 
 
+def test_stopping_early_never_hangs_or_leaves_a_traceback(log: tuple[Path, list[int]]) -> None:
+    """A run stopped by a bad line, again and again: a race between the parent stopping
+    the processes and their answers would show as a hang or a traceback in some runs."""
+    path, bad = log
+    expected = f"eventmask: {path}:{bad[0]}:1: ".encode()
+    for attempt in range(24):
+        options = ("--latest",) if attempt % 3 == 2 else ()
+        mask = "ari" if options else "ari:rate:*:*"
+        done = run_eventmask("filter", mask, str(path), "--jobs", "2", *options, timeout=30)
+        assert done.returncode == 1
+        assert done.stderr.startswith(expected)
+        assert done.stderr.count(b"\n") == 1, done.stderr
+
+
 def test_what_cannot_be_cut_is_read_by_one_process(tmp_path: Path) -> None:
     """gzip, one JSON array and standard input give the same output with --jobs."""
     lines = SAMPLE.read_bytes()

@@ -26,8 +26,7 @@ import os
 import stat
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Final
 
 import attrs
@@ -38,8 +37,6 @@ from .._routing.filter import FilterStats
 from .selection import LineOutput, selected
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
-
     from .._language.mask import Mask
     from .._routing.predicates import Predicates
     from .summaries import ChangeRows, ItemRows, Summary, Tables
@@ -252,14 +249,6 @@ def _read(fd: int, start: int, end: int) -> bytes:
     return b"".join(parts)
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the run, and a
-    # process of the pool must not print a traceback of its own.
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def run(
     job: Job,
     cuts: list[int],
@@ -273,38 +262,35 @@ def run(
 
     `invalid` hears each skipped line, numbered in the file; an invalid line
     that stops the run is raised as `InputError` after the output before it
-    is written, as one process would.  `progress` is called once the
-    processes have started and may return a callable that hears the bytes
-    done so far.
+    is written, as one process would.  A process that dies is `ProcessDied`
+    (an `OSError`).  `progress` is called once the processes have started
+    and may return a callable that hears the bytes done so far.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
+    from .forked import Forked
     from .summaries import ItemRows, Summary
 
     global _job
-    _job = job
+    _job = job  # read by the processes, which are forked with it
     try:
-        with _pool(jobs) as pool:
-            spans = _tasks(cuts, jobs, isinstance(output, Summary))
-            waiting: deque[tuple[Future[_Piece], int]] = deque()  # each with where it ends
+        with Forked(_filter_piece, jobs) as pool:
+            tasks = _tasks(cuts, jobs, isinstance(output, Summary))
+            ends: deque[int] = deque()  # where each piece in flight ends
 
             def submit() -> None:
-                task = spans.popleft()
-                waiting.append((pool.submit(_filter_piece, task), task[-1][1]))
+                task = tasks.popleft()
+                pool.submit(task)
+                ends.append(task[-1][1])
 
-            while spans and len(waiting) < 2 * jobs:
+            while tasks and pool.room:
                 submit()
             tick = progress()
             if isinstance(output, ItemRows):
                 output.flush()  # the header, once, before the pieces' rows
             numbered = 0  # lines before the piece being written
-            while waiting:
-                future, end = waiting.popleft()
-                try:
-                    piece = future.result()
-                except BrokenProcessPool:
-                    raise OSError(f"a filter process stopped unexpectedly ({jobs} jobs)") from None
-                if spans:
+            while ends:
+                piece = pool.next()
+                end = ends.popleft()
+                if tasks:
                     submit()
                 _write(piece, numbered, output, stats, invalid)
                 numbered += piece.lines
@@ -312,30 +298,6 @@ def run(
                     tick(end)
     finally:
         _job = None
-
-
-@contextmanager
-def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
-    """`jobs` forked processes, stopped at once if the run stops early."""
-    # Imported here: a filter of one process does not pay for them at start-up.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_ignore_interrupts)  # fmt: skip
-    finished = False
-    try:
-        yield pool
-        finished = True
-    finally:
-        if not finished:
-            # A run stopped by a bad line, Ctrl-C or a closed pipe does not wait
-            # for the pieces in flight (a table's run is a whole share of the file).
-            pool.shutdown(wait=False, cancel_futures=True)
-            for child in multiprocessing.active_children():
-                child.terminate()
-        # Then wait for the pool's threads: leaving them races its exit hook on 3.11.
-        pool.shutdown(wait=True)
 
 
 def _write(
