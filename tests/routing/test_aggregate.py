@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventmask import filter_lines, parse
+from eventmask._cli.tables import write_rows
 from eventmask._routing.aggregate import CELL, Counter, Latest, asked_restrictions, changes
 
 from ..conftest import ROOT
@@ -165,6 +167,26 @@ def test_the_sample_counts_per_rate_plan(capsys: pytest.CaptureFixture[str]) -> 
     assert sum(int(r[1]) for r in rows[1:]) == int(total)
     counts = [int(r[1]) for r in rows[1:]]
     assert counts == sorted(counts, reverse=True)
+
+
+@pytest.mark.parametrize("mask_text", ["ari", "ari:rate,availability:*:*"])
+def test_the_command_prints_the_latest_state_as_channex_means_it(
+    capsys: pytest.CaptureFixture[str], mask_text: str
+) -> None:
+    """The command reads only each cell's winning value; it prints what reading every
+    value on the general path gives (rates as decimals: 24833 is 248.33)."""
+    status, out, _ = run_cli(capsys, "filter", mask_text, str(SAMPLE), "--latest")
+    assert status == 0
+    mask = parse(mask_text)
+    state = Latest()
+    state.add_all(changes(filter_lines(mask, SAMPLE.read_bytes().splitlines(), fast=False),
+                          asked_restrictions(mask)))  # fmt: skip
+    want = io.StringIO()
+    write_rows(state.rows(), [*CELL, "value", "timestamp", "user_id"], "tsv", want)
+    assert out == want.getvalue()
+    rates = [line.split("\t")[5] for line in out.splitlines() if "\trate\t" in line]
+    assert rates
+    assert all(re.fullmatch(r"\d+\.\d+", rate) for rate in rates)
 
 
 def test_csv_opens_in_a_spreadsheet(capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,7 +71,7 @@ class Summary:
     def flush(self) -> None:
         """Sum up the lines taken so far."""
         pending, self.pending = self.pending, []
-        self.take(list(changes(pending, self.wanted)))
+        self.take(list(changes(pending, self.wanted, valued=self.counter is not None)))
 
     def take(self, found: list[Change]) -> None:
         """Sum up changes the fast path read, after the lines taken before them (the
@@ -96,7 +96,8 @@ class Summary:
             return None
         if self.counter is not None and len(wanted) > 1 and "restriction" not in self.fields:
             return None
-        return summing_path(self.mask, property_id, catalogue, predicates, self.take)
+        return summing_path(self.mask, property_id, catalogue, predicates, self.take,
+                            valued=self.counter is not None)  # fmt: skip
 
     def twin(self) -> Summary:
         """An empty summary asked the same: one per piece of ``--jobs``.

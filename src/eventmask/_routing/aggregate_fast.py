@@ -27,12 +27,17 @@ if TYPE_CHECKING:
 __all__ = ["SummingLine", "summing_path"]
 
 
+def _unread(raw: object) -> None:
+    return None
+
+
 def summing_path(
     mask: Mask,
     property_id: str | None,
     catalogue: Catalogue,
     predicates: Predicates | None,
     take: Callable[[list[Change]], None],
+    valued: bool = True,
 ) -> SummingLine | None:
     """The summing fast path for `mask`, handing each line's changes to `take`; None when
     the mask does not fit the fast path.
@@ -47,7 +52,7 @@ def summing_path(
     """
     if not fits(mask):
         return None
-    return SummingLine(mask.items, property_id, catalogue, predicates, take)
+    return SummingLine(mask.items, property_id, catalogue, predicates, take, valued)
 
 
 class SummingLine(FastLine):
@@ -67,14 +72,18 @@ class SummingLine(FastLine):
         catalogue: Catalogue,
         predicates: Predicates | None,
         take: Callable[[list[Change]], None],
+        valued: bool = True,
     ) -> None:
         super().__init__(items, property_id, catalogue, predicates)
         self._take = take
         # Only the restrictions a filter names count (`aggregate.asked_restrictions`):
         # a --where key that no filter names narrows, but is not a change.
         named = {r for f in self._filters for r in f.restrictions or ()}
+        # Unvalued (`aggregate.changes(valued=False)`): the latest state reads only winners.
         self._fields = tuple(
-            (key, field, reader_of(key)) for key, field in self._keys.items() if key in named
+            (key, field, reader_of(key) if valued else _unread)
+            for key, field in self._keys.items()
+            if key in named
         )
 
     def _maybe(self, line: bytes, doc: _Shape) -> Result | None:
