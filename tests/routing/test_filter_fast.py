@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eventmask import Catalogue, FilterStats, InputError, Mask, Predicates, filter_lines, parse
-from eventmask._routing.filter_fast import fast_path
+from eventmask._routing.filter_fast import FastLine, WholeLine, fast_path
 
 from ..strategies import PROPERTIES, UNMENTIONED_ID
 
@@ -32,6 +32,11 @@ MASKS = [
     f"booking_new;ari:stop_sell:*:{RATE_PLANS[2]}",
     "ari:min_stay:*:*;message",
     f"ari:*:{ROOM_TYPES[2]}:*",
+    # Whole notifications only (`WholeLine`).
+    "*",
+    "ari",
+    "booking;message",
+    "ari;booking_new",
 ]
 
 
@@ -262,8 +267,12 @@ def test_narrowed_lines_keep_numbers_as_sent() -> None:
 
 
 def test_masks_the_fast_path_leaves_alone() -> None:
-    """`*`, plain `ari` and pure event masks go to the general path whole."""
+    """`*`, plain `ari` and pure event masks take notifications whole: their path only
+    checks lines; given predicates, they go to the general path."""
+    catalogue = Catalogue.default()
     for text in ("*", "ari", "booking;message", "ari;booking"):
-        assert fast_path(parse(text), None, Catalogue.default()) is None
+        assert isinstance(fast_path(parse(text), None, catalogue), WholeLine)
+        assert fast_path(parse(text), None, catalogue, Predicates.of(dates="2026-06-01")) is None
+    assert isinstance(fast_path(parse("ari:rate:*:*;booking"), None, catalogue), FastLine)
     with pytest.raises(InputError):
         list(filter_lines(parse("ari"), [b"{"]))

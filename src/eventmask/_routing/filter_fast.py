@@ -36,7 +36,7 @@ from .._language.mask import Mask
 if TYPE_CHECKING:
     from .predicates import Predicates
 
-__all__ = ["FastLine", "Result", "fast_path", "fits", "narrow"]
+__all__ = ["FastLine", "Result", "WholeLine", "fast_path", "fits", "narrow", "takes_whole"]
 
 # What the filter learns from one line: the output (None: nothing to write;
 # a list with --items), ARI items read, ARI items selected, and whether the
@@ -97,14 +97,69 @@ def fast_path(
     property_id: str | None,
     catalogue: Catalogue,
     predicates: Predicates | None = None,
-) -> FastLine | None:
-    """The fast path for `mask` (and `predicates`), or None when the mask does not fit it.
+) -> FastLine | WholeLine | None:
+    """The fast path for `mask` (and `predicates`), or None when the mask does not fit one.
+
+    >>> from eventmask import Predicates, parse
+    >>> fast_path(parse("*"), None, Catalogue.default(), Predicates.of(dates="2026-06-01"))
+    >>> type(fast_path(parse("*"), None, Catalogue.default())).__name__
+    'WholeLine'
+    """
+    if fits(mask):
+        return FastLine(mask.items, property_id, catalogue, predicates)
+    asked = predicates is not None and not predicates.empty
+    return WholeLine(mask, property_id, catalogue) if takes_whole(mask) and not asked else None
+
+
+def takes_whole(mask: Mask) -> bool:
+    """Whether `mask` only ever takes notifications whole: ``*``, plain ``ari``, events.
 
     >>> from eventmask import parse
-    >>> fast_path(parse("*"), None, Catalogue.default()) is None
-    True
+    >>> takes_whole(parse("ari;booking")), takes_whole(parse("ari:rate:*:*"))
+    (True, False)
     """
-    return FastLine(mask.items, property_id, catalogue, predicates) if fits(mask) else None
+    return mask.is_wildcard or all(
+        isinstance(i, EventItem) or (isinstance(i, AriFilter) and i.is_all) for i in mask.items
+    )
+
+
+class WholeLine:
+    """The fast path of masks that take notifications whole (`takes_whole`).
+
+    Nothing is narrowed, so a line only needs checking: the envelope is
+    decoded typed with its payload skipped, and an ARI payload decoded as
+    item objects that are counted, never built.  The line is written as it
+    came.  As `FastLine`, it answers only lines it is sure of, and sends
+    every other one, and every odd payload, to the general path.
+    """
+
+    def __init__(self, mask: Mask, property_id: str | None, catalogue: Catalogue) -> None:
+        self._scope = property_id.lower() if property_id else None
+        self._ari = catalogue.spellings([ARI])
+        names = {i.name for i in mask.items if isinstance(i, EventItem)}
+        if any(isinstance(i, AriFilter) for i in mask.items):
+            names.add(ARI)
+        self._wanted = None if mask.is_wildcard else catalogue.spellings(names)
+
+    def __call__(self, line: bytes) -> Result | None:
+        """What the filter does with `line` (which may end in its newline), or None."""
+        if not line.isascii() or b"\\" in line:
+            return None
+        try:
+            doc = _shape.decode(line)
+            read = 0
+            payload = doc.payload
+            if payload is not _UNSET and payload != _NULL and doc.event in self._ari:
+                read = len(_objects.decode(payload))  # each item an object, none built
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        wanted = self._wanted
+        if wanted is not None and doc.event not in wanted:
+            return (None, read, 0, False)
+        prop = doc.property_id
+        if self._scope is not None and (prop.__class__ is not str or prop.lower() != self._scope):
+            return (None, read, 0, False)
+        return (line.rstrip(), read, read, True)
 
 
 def fits(mask: Mask) -> bool:
