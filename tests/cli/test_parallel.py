@@ -22,7 +22,7 @@ import pytest
 from eventmask._cli.parallel import SPLIT_AT, plan
 
 from ..conftest import ROOT
-from ..helpers import EVENTMASK, run_eventmask
+from ..helpers import EVENTMASK, python_output, run_eventmask
 from ..procs import children_of
 
 SAMPLE = ROOT / "examples" / "sample.jsonl"
@@ -171,6 +171,18 @@ def test_the_progress_bar_follows_the_pieces_written(log: tuple[Path, list[int]]
     last = done.stderr.replace(b"\r", b"\n").split(b"log.jsonl: ")[-1]
     assert last.startswith(b"100%")
     assert b"items/s" in last
+
+
+def test_one_process_imports_nothing_of_several(tmp_path: Path) -> None:
+    """A filter of one process starts as before: the pool and the tables stay unloaded."""
+    code = (
+        "import sys\n"
+        "from eventmask._cli import main\n"
+        f"main(['filter', 'ari:rate:*:*', {str(SAMPLE)!r}, '--count'])\n"
+        "print(sorted(m for m in ('eventmask._cli.forked', 'eventmask._cli.summaries',"
+        " 'multiprocessing') if m in sys.modules))"
+    )
+    assert python_output(code).splitlines()[-1] == "[]"
 
 
 def test_a_bad_jobs_value_is_a_usage_error() -> None:

@@ -89,9 +89,11 @@ def plan(raw: IO[bytes], jobs: int, summary: Summary | ItemRows | ChangeRows | N
     >>> plan(io.BytesIO(b'{"event":"x"}\\n'), 2, None)
     []
     """
-    from .summaries import ChangeRows
+    if jobs < 2 or not sys.platform.startswith("linux"):
+        return []
+    from .summaries import ChangeRows  # only a run of several processes pays for it
 
-    if jobs < 2 or isinstance(summary, ChangeRows) or not sys.platform.startswith("linux"):
+    if isinstance(summary, ChangeRows):
         return []
     try:
         fd = raw.fileno()
