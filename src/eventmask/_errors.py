@@ -11,6 +11,7 @@ data, configuration and storage; each branch names what went wrong::
     │   ├── FieldError                             a bad ARI item field (.key)
     │   └── RevisionError                          a booking revision is not usable (.revision_id)
     ├── InputError (EventmaskError, ValueError)    a line of a stream is not usable (file:line:col)
+    ├── ProcessDied (EventmaskError, OSError)      a process of `filter --jobs` ended unanswered
     ├── PredicateError (EventmaskError, ValueError)  a filter predicate is invalid (caret)
     ├── BadParameter (EventmaskError, ValueError)  a dashboard URL or form field is unusable (400)
     ├── ConfigError (EventmaskError, ValueError)   eventmask is set up wrongly (no API key...)
@@ -54,6 +55,7 @@ __all__ = [
     "NotAnInbox",
     "NotificationError",
     "PredicateError",
+    "ProcessDied",
     "RevisionError",
     "WebhookConfigError",
     "caret",
@@ -250,6 +252,15 @@ class InputError(EventmaskError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}:{self.column}: {self.message}"
+
+
+class ProcessDied(EventmaskError, OSError):
+    """A process of ``filter --jobs`` ended before it answered (killed, say, by the kernel
+    for memory): the run stops, with exit status 2, as for an input that cannot be read.
+
+    >>> isinstance(ProcessDied("a filter process stopped unexpectedly"), OSError)
+    True
+    """
 
 
 class ConfigError(EventmaskError, ValueError):

@@ -145,6 +145,21 @@ def test_stopping_early_never_hangs_or_leaves_a_traceback(log: tuple[Path, list[
         assert done.stderr.count(b"\n") == 1, done.stderr
 
 
+def test_several_files_come_out_in_their_order(log: tuple[Path, list[int]], tmp_path: Path) -> None:
+    """Each file is cut on its own; a small one between two large ones is read whole."""
+    path, bad = log
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b"\n".join(SAMPLE.read_bytes().splitlines()[:100]) + b"\n")
+    files = [str(path), str(small), str(path)]
+    one = run_eventmask("filter", "ari:rate:*:*", *files, "--skip-invalid", "--stats")
+    many = run_eventmask("filter", "ari:rate:*:*", *files, "--skip-invalid", "--stats",
+                         "--jobs", "2")  # fmt: skip
+    assert (many.returncode, many.stdout) == (0, one.stdout)
+    counts = re.compile(rb"read .* invalid lines")
+    assert counts.search(many.stderr).group() == counts.search(one.stderr).group()  # type: ignore[union-attr]
+    assert f"{2 * len(bad)} invalid lines".encode() in many.stderr
+
+
 def test_what_cannot_be_cut_is_read_by_one_process(tmp_path: Path) -> None:
     """gzip, one JSON array and standard input give the same output with --jobs."""
     lines = SAMPLE.read_bytes()

@@ -18,18 +18,16 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from .._errors import ProcessDied
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-__all__ = ["Forked", "ProcessDied"]
+__all__ = ["Forked"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class ProcessDied(OSError):
-    """A process ended before it answered (killed, say, by the kernel for memory)."""
 
 
 def _serve(conn: Connection, work: Callable[[T], R]) -> None:
