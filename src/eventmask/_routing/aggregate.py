@@ -162,7 +162,7 @@ _MICROSECOND: Final = dt.timedelta(microseconds=1)
 def when_of(stamp: object) -> int | None:
     """A notification's ``timestamp`` as microseconds since the epoch, or None when it is
     missing or unreadable.  An integer, because the latest state compares one per value
-    (418,240 on the benchmark's log): aware datetimes compare several times slower.
+    (418,240 on the benchmark's log), and integers compare faster than aware datetimes.
 
     >>> when_of("2026-05-01T10:00:00.5Z") - when_of("2026-05-01T10:00:00Z"), when_of("late")
     (500000, None)
