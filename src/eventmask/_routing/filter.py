@@ -19,9 +19,8 @@ from .._catalogue import ARI, Catalogue
 from .._envelope import decode_line, input_error
 from .._errors import InputError, NotificationError
 from .._json import dumps
-from .._language.items import AriFilter, EventItem
 from .._language.mask import Mask
-from .filter_fast import Result, fast_path, narrow
+from .filter_fast import Result, events_wanted, fast_path, in_scope, narrow
 
 if TYPE_CHECKING:
     # Only a filter given predicates builds them: `eventmask filter` without any
@@ -64,16 +63,6 @@ class FilterStats:
         )
 
 
-def _events_wanted(mask: Mask, catalogue: Catalogue) -> frozenset[str] | None:
-    """Every `event` spelling the mask can match (None: all of them)."""
-    if mask.is_wildcard:
-        return None
-    names = {i.name for i in mask.items if isinstance(i, EventItem)}
-    if any(isinstance(i, AriFilter) for i in mask.items):
-        names.add(ARI)
-    return catalogue.spellings(names)
-
-
 def _noop(_: object) -> None:
     return None
 
@@ -100,7 +89,7 @@ class _General:
         from .routes import Route
 
         self.index = Index([Route(mask, _noop, property_id)], catalogue)
-        self.wanted = _events_wanted(mask, catalogue)
+        self.wanted = events_wanted(mask, catalogue)
         self.scope = property_id.lower() if property_id else None
         self.items = items
         self.resolve = catalogue.resolve
@@ -116,10 +105,8 @@ class _General:
         # Drop the line by its event before anything is built.
         if self.wanted is not None and event not in self.wanted:
             return (None, read, 0, False)
-        if self.scope is not None:
-            prop = doc.get("property_id")
-            if prop.__class__ is not str or prop.lower() != self.scope:
-                return (None, read, 0, False)
+        if not in_scope(self.scope, doc.get("property_id")):
+            return (None, read, 0, False)
         asked = self.predicates
         # An item predicate needs ARI items to ask about; a time window, a timestamp.
         if asked is not None and (

@@ -36,7 +36,17 @@ from .._language.mask import Mask
 if TYPE_CHECKING:
     from .predicates import Predicates
 
-__all__ = ["FastLine", "Result", "WholeLine", "fast_path", "fits", "narrow", "takes_whole"]
+__all__ = [
+    "FastLine",
+    "Result",
+    "WholeLine",
+    "events_wanted",
+    "fast_path",
+    "fits",
+    "in_scope",
+    "narrow",
+    "takes_whole",
+]
 
 # What the filter learns from one line: the output (None: nothing to write;
 # a list with --items), ARI items read, ARI items selected, and whether the
@@ -111,6 +121,31 @@ def fast_path(
     return WholeLine(mask, property_id, catalogue) if takes_whole(mask) and not asked else None
 
 
+def events_wanted(mask: Mask, catalogue: Catalogue) -> frozenset[str] | None:
+    """Every `event` spelling the mask can match (None: all of them).
+
+    >>> from eventmask import parse
+    >>> sorted(events_wanted(parse("ari:rate:*:*;booking_new"), Catalogue.default()))
+    ['ari', 'booking_new']
+    """
+    if mask.is_wildcard:
+        return None
+    names = {i.name for i in mask.items if isinstance(i, EventItem)}
+    if any(isinstance(i, AriFilter) for i in mask.items):
+        names.add(ARI)
+    return catalogue.spellings(names)
+
+
+def in_scope(scope: str | None, prop: object) -> bool:
+    """Whether a notification's `prop` (as sent) is the property `scope` (lower case; None:
+    any), ids comparing in either case.
+
+    >>> in_scope("ab", "AB"), in_scope("ab", None), in_scope(None, 7)
+    (True, False, True)
+    """
+    return scope is None or (prop.__class__ is str and prop.lower() == scope)
+
+
 def takes_whole(mask: Mask) -> bool:
     """Whether `mask` only ever takes notifications whole: ``*``, plain ``ari``, events.
 
@@ -136,10 +171,7 @@ class WholeLine:
     def __init__(self, mask: Mask, property_id: str | None, catalogue: Catalogue) -> None:
         self._scope = property_id.lower() if property_id else None
         self._ari = catalogue.spellings([ARI])
-        names = {i.name for i in mask.items if isinstance(i, EventItem)}
-        if any(isinstance(i, AriFilter) for i in mask.items):
-            names.add(ARI)
-        self._wanted = None if mask.is_wildcard else catalogue.spellings(names)
+        self._wanted = events_wanted(mask, catalogue)
 
     def __call__(self, line: bytes) -> Result | None:
         """What the filter does with `line` (which may end in its newline), or None."""
@@ -156,8 +188,7 @@ class WholeLine:
         wanted = self._wanted
         if wanted is not None and doc.event not in wanted:
             return (None, read, 0, False)
-        prop = doc.property_id
-        if self._scope is not None and (prop.__class__ is not str or prop.lower() != self._scope):
+        if not in_scope(self._scope, doc.property_id):
             return (None, read, 0, False)
         return (line.rstrip(), read, read, True)
 
@@ -273,7 +304,7 @@ class FastLine:
             return None
 
     def _in_scope(self, prop: object) -> bool:
-        return self._scope is None or (prop.__class__ is str and prop.lower() == self._scope)
+        return in_scope(self._scope, prop)
 
     def _no_match(self, line: bytes) -> Result | None:
         """A line the mask cannot match: check it is valid, count its items."""
