@@ -125,12 +125,17 @@ def _unreadable(raw: object) -> None:
     return None
 
 
-def reader_of(key: str) -> Callable[[object], Decimal | int | bool | None]:
-    """`readable` for one key, looked up once: for a loop over many values.
+def reader_of(key: str, valued: bool = True) -> Callable[[object], Decimal | int | bool | None]:
+    """`readable` for one key, looked up once: for a loop over many values.  With
+    ``valued=False``, a reader that reads nothing (`changes(valued=False)`).
 
     >>> reader_of("rate")("1.5"), reader_of("rate")(True), reader_of("colour")(1)
     (Decimal('1.5'), None, None)
+    >>> reader_of("rate", valued=False)("1.5") is None
+    True
     """
+    if not valued:
+        return _unreadable
     try:
         read = value_reader(key)
     except KeyError:
@@ -201,7 +206,7 @@ def changes(
                     continue
                 read = readers.get(key)
                 if read is None:
-                    read = readers[key] = reader_of(key) if valued else _unreadable
+                    read = readers[key] = reader_of(key, valued)
                 # An unknown restriction, or a bad value: counted, not valued.
                 yield Change(prop, room, rate, day, key, raw, read(raw), stamp, when, user)
 

@@ -27,10 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["SummingLine", "summing_path"]
 
 
-def _unread(raw: object) -> None:
-    return None
-
-
 def summing_path(
     mask: Mask,
     property_id: str | None,
@@ -81,7 +77,7 @@ class SummingLine(FastLine):
         named = {r for f in self._filters for r in f.restrictions or ()}
         # Unvalued (`aggregate.changes(valued=False)`): the latest state reads only winners.
         self._fields = tuple(
-            (key, field, reader_of(key) if valued else _unread)
+            (key, field, reader_of(key, valued))
             for key, field in self._keys.items()
             if key in named
         )
