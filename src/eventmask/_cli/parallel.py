@@ -53,8 +53,6 @@ _SMALLEST: Final = 64 << 10
 _LARGEST: Final = 16 << 20
 # How far the first line is looked at to tell JSON Lines from one document.
 _HEAD: Final = 1 << 20
-_COUNTERS: Final = ("lines", "blank", "invalid", "matched", "items_read", "items_selected",
-                    "bytes_read")  # fmt: skip
 
 
 @attrs.frozen
@@ -74,11 +72,11 @@ class _Piece:
     """What one process gives back for one piece of the file."""
 
     block: bytes  # the selected lines (or rows) in order, each ending in a newline
-    selected: int  # how many lines the block holds
+    selected: int  # with --count: how many lines were selected
     lines: int  # the piece's lines, which number the next piece's
     skipped: list[InputError]  # the invalid lines skipped, numbered in the piece
     failure: InputError | None  # the invalid line that stopped the piece
-    counts: tuple[int, ...]  # the piece's FilterStats, in the order of _COUNTERS
+    stats: FilterStats  # the piece's counts
     tables: Tables | None  # the summary's tables, to merge
 
 
@@ -159,23 +157,6 @@ def _next_line(fd: int, at: int, size: int) -> int:
 _job: Job | None = None
 
 
-class _Collected:
-    """A piece's selected lines, kept to be handed back."""
-
-    def __init__(self, count_only: bool) -> None:
-        self.count_only = count_only
-        self.lines: list[bytes] = []
-        self.count = 0
-
-    def add(self, line: bytes) -> None:
-        self.count += 1
-        if not self.count_only:
-            self.lines.append(line)
-
-    def block(self) -> bytes:
-        return b"\n".join(self.lines) + b"\n" if self.lines else b""
-
-
 def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
     """Filter the byte ranges `spans` of the job's file, one after the other (in a process
     of the pool): the lines are numbered from the first range's first line."""
@@ -183,13 +164,13 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
     assert job is not None, "a piece is filtered only in a process forked with a job"
     from .summaries import ItemRows, Summary
 
-    text = io.StringIO()
+    text, block = io.StringIO(), io.BytesIO()
     summary: Summary | ItemRows | None = None
     if isinstance(job.summary, ItemRows):
         summary = job.summary.twin(text)
     elif isinstance(job.summary, Summary):
         summary = job.summary.twin()
-    sink = _Collected(job.args.count) if summary is None else summary
+    sink = LineOutput(block, job.args.count) if summary is None else summary
     stats = FilterStats()
     skipped: list[InputError] = []
     failure: InputError | None = None
@@ -211,15 +192,13 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
             failure = exc
             break
         numbered += data.count(b"\n")
-    if isinstance(sink, _Collected):
-        block, count, tables = sink.block(), sink.count, None
-    elif isinstance(sink, ItemRows):
+    if isinstance(sink, LineOutput):
+        sink.flush()  # not `finish`: the parent writes the count of every piece
+        return _Piece(block.getvalue(), sink.count, numbered, skipped, failure, stats, None)
+    if isinstance(sink, ItemRows):
         sink.finish()
-        block, count, tables = text.getvalue().encode(), 0, None
-    else:
-        block, count, tables = b"", 0, sink.tables()
-    counts = tuple(getattr(stats, name) for name in _COUNTERS)
-    return _Piece(block, count, numbered, skipped, failure, counts, tables)
+        return _Piece(text.getvalue().encode(), 0, numbered, skipped, failure, stats, None)
+    return _Piece(b"", 0, numbered, skipped, failure, stats, sink.tables())
 
 
 def _tasks(cuts: list[int], jobs: int, tables: bool) -> deque[tuple[tuple[int, int], ...]]:
@@ -315,8 +294,7 @@ def _write(
     for problem in piece.skipped:
         problem.line += numbered
         invalid(problem)
-    for name, value in zip(_COUNTERS, piece.counts, strict=True):
-        setattr(stats, name, getattr(stats, name) + value)
+    stats.add(piece.stats)
     if isinstance(output, Summary):
         if piece.tables is not None:
             output.merge(piece.tables)

@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 __all__ = ["LineOutput", "binary", "selected"]
 
 
-def binary(stream: TextIO) -> IO[bytes]:
-    """The bytes under a text stream (flushed first, so that what it holds comes first)."""
+def binary(stream: TextIO | IO[bytes]) -> IO[bytes]:
+    """The bytes under a text stream (flushed first, so that what it holds comes first);
+    a binary stream itself."""
     stream.flush()
-    return stream.buffer if hasattr(stream, "buffer") else stream  # type: ignore[return-value]
+    return stream.buffer if hasattr(stream, "buffer") else stream
 
 
 class LineOutput:
@@ -40,7 +41,7 @@ class LineOutput:
     b'1\\n'
     """
 
-    def __init__(self, out: TextIO, count_only: bool) -> None:
+    def __init__(self, out: TextIO | IO[bytes], count_only: bool) -> None:
         self.sink = binary(out)
         self.count_only = count_only
         self.count = 0

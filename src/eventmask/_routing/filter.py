@@ -47,6 +47,18 @@ class FilterStats:
     bytes_read: int = 0
     started: float = attrs.field(factory=time.perf_counter)
 
+    def add(self, other: FilterStats) -> None:
+        """Add the counts of `other`, a run over other lines (``filter --jobs``); the time
+        this run started stays its own.
+
+        >>> stats = FilterStats(lines=2); stats.add(FilterStats(lines=3, matched=1))
+        >>> stats.lines, stats.matched
+        (5, 1)
+        """
+        for field in attrs.fields(FilterStats):
+            if field.name != "started":
+                setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
     def summary(self) -> str:
         """One line for stderr: counts and throughput.
 
