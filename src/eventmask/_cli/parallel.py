@@ -31,9 +31,9 @@ from typing import IO, TYPE_CHECKING, Final
 
 import attrs
 
-from .._errors import InputError, InvalidJSON
-from .._json import loads
+from .._errors import InputError
 from .._routing.filter import FilterStats
+from .._routing.inputs import GZIP_MAGIC, may_be_one_document
 from .selection import LineOutput, selected
 
 if TYPE_CHECKING:
@@ -105,23 +105,15 @@ def plan(raw: IO[bytes], jobs: int, summary: Summary | ItemRows | ChangeRows | N
 
 
 def _json_lines(fd: int) -> bool:
-    """Whether the file reads as JSON Lines (`inputs.read_notifications`' rule), and is not
-    gzip: a first non-blank line that is a JSON object, or that is not JSON at all."""
+    """Whether the file reads as JSON Lines, and is not gzip (`inputs.read_notifications`'
+    rule, on the first non-blank line)."""
     head = os.pread(fd, _HEAD, 0)
-    if head[:2] == b"\x1f\x8b":
+    if head[:2] == GZIP_MAGIC:
         return False
     for line in io.BytesIO(head):
-        first = line.strip()
-        if not first:
-            continue
-        if not line.endswith(b"\n") or first.startswith(b"["):
-            return False  # longer than the look, or one array: read by one process
-        if first.startswith(b"{"):
-            try:
-                loads(first)
-            except InvalidJSON:
-                return False  # perhaps one pretty-printed object
-        return True
+        if line.strip():
+            # A first line longer than the look is read by one process too.
+            return line.endswith(b"\n") and not may_be_one_document(line)
     return False
 
 

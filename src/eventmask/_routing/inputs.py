@@ -14,9 +14,10 @@ from typing import IO, Final
 from .._errors import InputError, InvalidJSON
 from .._json import dumps, loads
 
-__all__ = ["open_input", "read_notifications"]
+__all__ = ["GZIP_MAGIC", "may_be_one_document", "open_input", "read_notifications"]
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
+# How a gzip stream starts (RFC 1952): compression is told by this, not by a name.
+GZIP_MAGIC: Final = b"\x1f\x8b"
 
 
 def open_input(raw: IO[bytes]) -> IO[bytes]:
@@ -27,7 +28,7 @@ def open_input(raw: IO[bytes]) -> IO[bytes]:
     b'{"event":"x"}'
     """
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
+    if buffered.peek(2)[:2] == GZIP_MAGIC:
         import gzip  # only a compressed stream pays for it
 
         return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
@@ -53,9 +54,10 @@ def read_notifications(stream: IO[bytes], source: str) -> Iterator[bytes]:
         first = stream.readline()
     if not first:
         return iter(blanks)
-    head = first.lstrip()
-    if head.startswith(b"["):
-        whole = first + stream.read()
+    if not may_be_one_document(first):
+        return itertools.chain(blanks, (first,), stream)
+    whole = first + stream.read()
+    if first.lstrip().startswith(b"["):
         try:
             docs = loads(whole)
         except InvalidJSON as err:
@@ -63,16 +65,28 @@ def read_notifications(stream: IO[bytes], source: str) -> Iterator[bytes]:
             raise InputError(f"invalid JSON: {err.reason}", source, line, err.column) from None
         # One compact line per notification.
         return iter([dumps(doc) for doc in (docs if isinstance(docs, list) else [docs])])
+    try:
+        doc = loads(whole)
+    except InvalidJSON:
+        # Not one object either: read it as JSON Lines, so the first
+        # bad line is reported with its own line number.
+        return itertools.chain(blanks, whole.splitlines(keepends=True))
+    return iter([dumps(doc)])  # a pretty-printed object becomes one line
+
+
+def may_be_one_document(first: bytes) -> bool:
+    """Whether a stream whose first non-blank line is `first` may hold one JSON document
+    rather than JSON Lines: an array, or an object that is not JSON on its own line.
+
+    >>> may_be_one_document(b'[{"event": "a"}'), may_be_one_document(b'{"event": "a"}')
+    (True, False)
+    """
+    head = first.lstrip()
+    if head.startswith(b"["):
+        return True
     if head.startswith(b"{"):
         try:
             loads(first)
         except InvalidJSON:
-            whole = first + stream.read()
-            try:
-                doc = loads(whole)
-            except InvalidJSON:
-                # Not one object either: read it as JSON Lines, so the first
-                # bad line is reported with its own line number.
-                return itertools.chain(blanks, whole.splitlines(keepends=True))
-            return iter([dumps(doc)])  # a pretty-printed object becomes one line
-    return itertools.chain(blanks, (first,), stream)
+            return True
+    return False
