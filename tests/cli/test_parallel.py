@@ -14,20 +14,58 @@ import random
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from eventmask._cli import parallel
 from eventmask._cli.parallel import SPLIT_AT, plan
 
 from ..conftest import ROOT
-from ..helpers import EVENTMASK, python_output, run_eventmask
+from ..helpers import EVENTMASK, python_output
 from ..procs import children_of
 
 SAMPLE = ROOT / "examples" / "sample.jsonl"
 PROPERTY = "76cc0573-08ec-479a-a025-33dc0a68013d"
 BAD = (b'{"event": "ari", "payload": [', b'{"event": 7}', b"[1, 2]", b"not json at all")
+
+
+# The threshold itself (SPLIT_AT, 16 MiB) is tested on `plan`; the runs below cut
+# files from 1 MiB, so that their logs stay small and are cut into many pieces.
+CUT_FROM = 1 << 20
+_UNCUT = "import sys; sys.argv[0] = 'eventmask'; from eventmask._cli import run; run()"
+_CUTTING = f"import eventmask._cli.parallel as p; p.SPLIT_AT = {CUT_FROM}; {_UNCUT}"
+
+
+def run_eventmask(
+    *argv: str, stdin: bytes | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
+    """``eventmask ARGV`` in a process of its own, cutting files from `CUT_FROM` bytes."""
+    return subprocess.run([sys.executable, "-c", _CUTTING, *argv], input=stdin,
+                          capture_output=True, check=False, timeout=timeout)  # fmt: skip
+
+
+def test_the_runs_here_are_cut_into_several_processes(log: tuple[Path, list[int]]) -> None:
+    """Not vacuous: with the threshold lowered, ``--jobs 2`` on the log forks two
+    processes, and without it the same log is read by one."""
+    counted = (
+        "import atexit, os, sys; forks = []; fork = os.fork\n"
+        "def counted(): pid = fork(); forks.append(pid); return pid\n"
+        "os.fork = counted\n"
+        "atexit.register(lambda: sys.stderr.write(f'forks: {len(forks)}'))\n"
+    )
+    argv = ["filter", "ari", str(log[0]), "--skip-invalid", "--count", "--jobs", "2"]
+    for code, forks in ((counted + _CUTTING, b"forks: 2"), (counted + _UNCUT, b"forks: 0")):
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True)
+        assert done.stderr.endswith(forks), done.stderr
+
+
+@pytest.fixture
+def cut_from_a_megabyte(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan` in this process cuts from `CUT_FROM`, as the runs of `run_eventmask` do."""
+    monkeypatch.setattr(parallel, "SPLIT_AT", CUT_FROM)
 
 
 def _numbers_of(stderr: bytes) -> list[int]:
@@ -58,7 +96,7 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
         out.append(line)
     path = tmp_path_factory.mktemp("parallel") / "log.jsonl"
     path.write_bytes(b"\n".join(out))  # no newline after the last line
-    assert path.stat().st_size > SPLIT_AT
+    assert CUT_FROM < path.stat().st_size < SPLIT_AT
     assert len(bad_numbers) > 20
     return path, bad_numbers
 
@@ -224,25 +262,31 @@ def test_a_closed_pipe_or_ctrl_c_ends_quietly(tmp_path: Path) -> None:
                             "--jobs 2 | head -1"], capture_output=True, timeout=60)  # fmt: skip
     assert (piped.returncode, piped.stderr) == (0, b"")
     assert piped.stdout.count(b"\n") == 1
-    started = subprocess.Popen([EVENTMASK, "filter", "ari", str(big), "--latest", "--jobs", "2"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    time.sleep(1.5)
-    started.send_signal(signal.SIGINT)
+    started, children = _started_with_its_processes(big)
+    started.send_signal(signal.SIGINT)  # as a terminal's Ctrl-C: to the group
+    for child in children:
+        os.kill(child, signal.SIGINT)
     _, err = started.communicate(timeout=10)
     assert started.returncode == 130
     assert b"Traceback" not in err
+
+
+def _started_with_its_processes(big: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """A ``--jobs 2`` filter of `big` that has forked its processes (seconds of work)."""
+    started = subprocess.Popen([EVENTMASK, "filter", "ari", str(big), "--latest", "--jobs", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not (children := children_of(started.pid, b"filter")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert children, "the filter forks its processes"
+    return started, children
 
 
 def test_a_process_that_dies_ends_the_run_with_a_message(tmp_path: Path) -> None:
     """A process killed mid-run (by the kernel for memory, say) is status 2, never a hang."""
     big = tmp_path / "big.jsonl"
     big.write_bytes(SAMPLE.read_bytes() * 40)
-    started = subprocess.Popen([EVENTMASK, "filter", "ari", str(big), "--latest", "--jobs", "2"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 20
-    while not (children := children_of(started.pid, b"filter")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert children, "the filter forks its processes"
+    started, children = _started_with_its_processes(big)
     os.kill(min(children), signal.SIGKILL)
     _, err = started.communicate(timeout=30)
     assert started.returncode == 2
@@ -253,6 +297,7 @@ def test_a_process_that_dies_ends_the_run_with_a_message(tmp_path: Path) -> None
 # -- where the file is cut ---------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("cut_from_a_megabyte")
 def test_cuts_fall_on_line_starts_and_cover_the_file(log: tuple[Path, list[int]]) -> None:
     path, _ = log
     data = path.read_bytes()
@@ -265,6 +310,7 @@ def test_cuts_fall_on_line_starts_and_cover_the_file(log: tuple[Path, list[int]]
     assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:-1])
 
 
+@pytest.mark.usefixtures("cut_from_a_megabyte")
 def test_a_line_longer_than_a_piece_stays_whole(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
     long_line = b'{"event":"ari","payload":[' + b'{"booked":1},' * 300_000 + b'{"booked":2}]}'
@@ -282,10 +328,11 @@ def test_a_line_longer_than_a_piece_stays_whole(tmp_path: Path) -> None:
         (b'{"event":"x"}\n' * 10, "small"),
         (gzip.compress(b'{"event":"x"}\n' * 200_000), "gzip"),
         (b"[" + b'{"event":"x"},' * 200_000 + b'{"event":"x"}]', "array"),
-        (b'{\n  "event": "x",\n  "payload": "' + b"y" * SPLIT_AT + b'"\n}\n', "one object"),
+        (b'{\n  "event": "x",\n  "payload": "' + b"y" * CUT_FROM + b'"\n}\n', "one object"),
     ],
 )
-def test_only_json_lines_of_a_megabyte_or_more_are_cut(
+@pytest.mark.usefixtures("cut_from_a_megabyte")
+def test_only_json_lines_files_over_the_threshold_are_cut(
     tmp_path: Path, content: bytes, why: str
 ) -> None:
     path = tmp_path / why
@@ -297,6 +344,7 @@ def test_only_json_lines_of_a_megabyte_or_more_are_cut(
         assert plan(io.BytesIO(content), 2, None) == []
 
 
+@pytest.mark.usefixtures("cut_from_a_megabyte")
 def test_a_large_json_lines_file_is_cut(tmp_path: Path) -> None:
     path = tmp_path / "lines.jsonl"
     path.write_bytes(b"\n\n" + b'{"event":"x"}\n' * 200_000)
@@ -304,3 +352,17 @@ def test_a_large_json_lines_file_is_cut(tmp_path: Path) -> None:
         cuts = plan(raw, 2, None)
     assert len(cuts) > 2
     assert cuts[-1] == os.path.getsize(path)
+
+
+def test_files_are_cut_from_sixteen_mebibytes(tmp_path: Path) -> None:
+    """Below SPLIT_AT, forking costs more than a second core gives (docs/filter.md)."""
+    assert SPLIT_AT == 16 << 20
+    line = b'{"event":"x"}\n'
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(line * (SPLIT_AT // len(line)))  # one line short of SPLIT_AT
+    with path.open("rb") as raw:
+        assert plan(raw, 2, None) == []
+    with path.open("ab") as out:
+        out.write(line)
+    with path.open("rb") as raw:
+        assert len(plan(raw, 2, None)) > 2

@@ -45,9 +45,10 @@ __all__ = ["SPLIT_AT", "Job", "plan", "run"]
 
 # Below this a file is read by one process.  Measured on the project's 2-core
 # machine, --jobs 2 costs about 35 ms (multiprocessing's imports and the forks),
-# so it is slower than one process below about 9 MB for a broad mask and 18 MB
-# for `*` or an event mask (docs/filter.md, "Several cores").
-SPLIT_AT: Final = 1 << 20
+# so it was slower than one process below about 9 MB for a broad mask and 18 MB
+# for `*` or an event mask, and gained or broke even from 18 MB on every mask
+# measured (docs/filter.md, "Several cores").
+SPLIT_AT: Final = 16 << 20
 # A piece is an eighth of a process's share, so that the processes finish
 # together, and at most 16 MiB: the pieces in flight (two per process) bound
 # the parent's memory, whatever the file's size.
