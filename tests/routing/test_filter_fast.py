@@ -255,6 +255,18 @@ def test_the_fast_path_answers_the_common_lines() -> None:
     assert fast(b'{"event":"booking_new","payload":{}}') == (None, 0, 0, False)
 
 
+def test_lines_of_other_properties_are_answered_by_the_fast_path() -> None:
+    """Under --property, a line of another property is ruled out by its bytes and counted,
+    not handed to the general path (which would decode it whole)."""
+    fast = fast_path(parse("ari:stop_sell:*:*"), PROPERTIES[0].upper(), Catalogue.default())
+    assert fast is not None
+    line = b'{"event":"ari","property_id":"%s","payload":[{"stop_sell":true},{"rate":2}]}'
+    assert fast(line % PROPERTIES[1].encode()) == (None, 2, 0, False)
+    mine = PROPERTIES[0].encode()
+    narrowed = b'{"event":"ari","property_id":"%s","payload":[{"stop_sell":true}]}' % mine
+    assert fast(line % mine) == (narrowed, 2, 1, True)
+
+
 def test_narrowed_lines_keep_numbers_as_sent() -> None:
     """A 30-digit integer and `1.50` come out as they came, in both paths."""
     line = (

@@ -22,6 +22,7 @@ generated and adversarial lines (docs/filter.md, "Speed").
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
@@ -212,19 +213,24 @@ def fits(mask: Mask) -> bool:
 Need = re.Pattern[bytes] | tuple[bytes, ...]
 
 
-def _needs(item: Item, catalogue: Catalogue) -> list[Need]:
+def _one_of(ids: Iterable[str]) -> re.Pattern[bytes]:
+    """A search for any of `ids`, in either case (ids compare in either case)."""
+    return re.compile(b"|".join(re.escape(i.encode()) for i in sorted(ids)), re.IGNORECASE)
+
+
+def _needs(item: Item, catalogue: Catalogue, scope: str | None) -> list[Need]:
     """What a line must hold, each need met, for `item` to possibly match it.
 
-    The rarest need comes first, so that most lines are ruled out by one search.
+    The rarest need comes first, so that most lines are ruled out by one
+    search: the ids, then the property of ``--property`` (a notification of
+    that property holds its id: the line has no escapes), then the names.
     """
+    needs: list[Need] = [] if scope is None else [_one_of([scope])]
     if isinstance(item, EventItem):
-        return [tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([item.name])))]
+        return [*needs, tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([item.name])))]
     assert isinstance(item, AriFilter)
-    needs: list[Need] = [
-        re.compile(b"|".join(re.escape(i.encode()) for i in sorted(ids)), re.IGNORECASE)
-        for ids in (item.rate_plan_ids, item.room_type_ids)
-        if ids is not None
-    ]
+    ids = [_one_of(ids) for ids in (item.rate_plan_ids, item.room_type_ids) if ids is not None]
+    needs = [*ids, *needs]
     if item.restrictions is not None:
         needs.append(tuple(f'"{r}"'.encode() for r in sorted(item.restrictions)))
     needs.append(tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([ARI]))))
@@ -261,7 +267,7 @@ class FastLine:
         self._ari = catalogue.spellings([ARI])
         self._wanted = self._events | self._ari
         self._filters = [i for i in items if isinstance(i, AriFilter)]
-        self._needs = [_needs(i, catalogue) for i in items]
+        self._needs = [_needs(i, catalogue, self._scope) for i in items]
         asked = self._asked
         # A --where key is decoded to its value; a key the mask only asks for
         # is kept as its bytes, never built.
@@ -272,9 +278,7 @@ class FastLine:
         item_type = msgspec.defstruct(
             "AriItem",
             [
-                ("room", Any, None),
-                ("rate", Any, None),
-                ("date", Any, None),
+                *((field, Any, None) for field in self._fields_read()),
                 *(
                     (field, Any if name in valued else msgspec.Raw | msgspec.UnsetType, _UNSET)
                     for name, field in self._keys.items()
@@ -287,6 +291,20 @@ class FastLine:
         # float_hook as in `_json`: a number beyond a double's range is infinity there too.
         self._items = msgspec.json.Decoder(list[item_type], float_hook=float)  # type: ignore[valid-type]
         self._tests = [self._test(f) for f in self._filters]
+        self._by_keys = self._keys_alone()
+
+    def _fields_read(self) -> list[str]:
+        """The item fields besides restrictions that the tests read (all, when the values
+        are kept): a field not read is skipped by the decoder, never built.  Measured on
+        the sample's ARI payloads: 21 ms with the two ids and the date, 7 ms without."""
+        if self.values_kept:
+            return ["room", "rate", "date"]
+        asked = self._asked
+        return [
+            *(["room"] if any(f.room_type_ids is not None for f in self._filters) else []),
+            *(["rate"] if any(f.rate_plan_ids is not None for f in self._filters) else []),
+            *(["date"] if asked is not None and asked.on_items and asked.dates else []),
+        ]
 
     def __call__(self, line: bytes) -> Result | None:
         """What the filter does with `line` (which may end in its newline), or None."""
@@ -339,7 +357,10 @@ class FastLine:
         typed = self._items.decode(payload)
         if self._asked is not None and not self._asked.at(doc.timestamp):
             return (None, len(typed), 0, False)
-        if len(self._tests) == 1:
+        if self._by_keys is not None:
+            fields, absent = self._by_keys
+            chosen = [n for n, got in enumerate(map(fields, typed)) if got != absent]
+        elif len(self._tests) == 1:
             test = self._tests[0]
             chosen = [n for n, item in enumerate(typed) if test(item)]
         else:
@@ -349,6 +370,19 @@ class FastLine:
         if len(chosen) == len(typed):
             return (line.rstrip(), len(typed), len(typed), True)
         return (narrow(line, chosen), len(typed), len(chosen), True)
+
+    def _keys_alone(self) -> tuple[Callable[[Any], Any], Any] | None:
+        """When the filters name no ids and no item predicate is asked, an item is
+        selected by its restriction keys alone: a getter of their fields and what it
+        gives for an item that carries none of them.  The getter runs in C, where a
+        test per item is a Python call (measured on the sample's ARI lines, the
+        selection took 22 ms with the tests)."""
+        asked = self._asked is not None and self._asked.on_items
+        filters = self._filters
+        if asked or any(f.room_type_ids or f.rate_plan_ids or not f.restrictions for f in filters):
+            return None
+        fields = sorted({self._keys[r] for f in filters for r in f.restrictions or ()})
+        return operator.attrgetter(*fields), _UNSET if len(fields) == 1 else (_UNSET,) * len(fields)
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:
         """A predicate on a typed item: does filter `f` select it, and do the item
