@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eventmask import Catalogue, FilterStats, InputError, Mask, Predicates, filter_lines, parse
-from eventmask._routing.filter_fast import FastLine, WholeLine, fast_path
+from eventmask._routing.filter_fast import FastLine, WholeLine, _Ids, fast_path
 
 from ..strategies import PROPERTIES, UNMENTIONED_ID
 
@@ -265,6 +265,23 @@ def test_lines_of_other_properties_are_answered_by_the_fast_path() -> None:
     mine = PROPERTIES[0].encode()
     narrowed = b'{"event":"ari","property_id":"%s","payload":[{"stop_sell":true}]}' % mine
     assert fast(line % mine) == (narrowed, 2, 1, True)
+
+
+_id_text = st.text(alphabet="abcdefABCDEF0123456789-x", min_size=1, max_size=12)
+
+
+@settings(max_examples=300)
+@given(st.lists(_id_text, min_size=1, max_size=10), st.lists(_id_text, max_size=6), st.data())
+def test_an_id_search_finds_an_id_in_any_case_and_nothing_else(
+    ids: list[str], words: list[str], data: st.DataObject
+) -> None:
+    """The oracle: the line, lower-cased, holds one of the ids (lower-cased)."""
+    mixed = [data.draw(st.sampled_from([w, w.upper(), w.swapcase()])) for w in words + ids[:1]]
+    if data.draw(st.booleans()):
+        mixed.pop()  # sometimes the line holds no id on purpose
+    line = ('{"id":"' + '","x":"'.join(mixed) + '"}').encode()
+    expected = any(i.lower().encode() in line.lower() for i in ids)
+    assert _Ids([i.lower() for i in ids]).found(line) == expected
 
 
 def test_narrowed_lines_keep_numbers_as_sent() -> None:

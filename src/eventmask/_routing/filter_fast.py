@@ -208,14 +208,50 @@ def fits(mask: Mask) -> bool:
 
 
 # One thing a line must hold for a mask item to match it: one of some ids
-# (a case-insensitive pattern: ids compare in either case), or one of some
-# quoted names (JSON keys and event names are exact).
-Need = re.Pattern[bytes] | tuple[bytes, ...]
+# (in either case: ids compare in either case), or one of some quoted names
+# (JSON keys and event names are exact).
+class _Ids:
+    """A search for any of some ids, in either case, with a cheap check first.
+
+    An IGNORECASE search is slow when an id starts with a letter: the regex
+    engine then tries every position of the line.  Measured on 3.8 KB lines,
+    23 us a line against 3 us for an id that starts with a digit.  So it
+    runs only on lines that hold, verbatim, each id's longest run of bytes
+    that are not letters (a run case cannot change: a line holding the id in
+    any case holds it), found as plain bytes in about 2 us.
+
+    >>> ids = _Ids(["ab12-34cd"])
+    >>> ids.found(b'"id":"AB12-34CD"'), ids.found(b'"id":"ab12-35cd"')
+    (True, False)
+    """
+
+    __slots__ = ("_pattern", "_runs")
+
+    # Above this many ids, one search of them all beats a check per id; below
+    # this length a run is too common to rule lines out.
+    RUNS_UP_TO: Final = 8
+    SHORTEST_RUN: Final = 4
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        encoded = sorted(i.encode() for i in ids)
+        self._pattern = re.compile(b"|".join(map(re.escape, encoded)), re.IGNORECASE)
+        runs = [max(re.findall(rb"[^A-Za-z]+", i) or [b""], key=len) for i in encoded]
+        usable = len(runs) <= self.RUNS_UP_TO and min(map(len, runs)) >= self.SHORTEST_RUN
+        self._runs = tuple(runs) if usable else None
+
+    def found(self, line: bytes) -> bool:
+        """Whether `line` holds one of the ids, in any case."""
+        runs = self._runs
+        if runs is not None:
+            for run in runs:  # a loop: cheaper than any(genexpr)
+                if run in line:
+                    break
+            else:
+                return False
+        return self._pattern.search(line) is not None
 
 
-def _one_of(ids: Iterable[str]) -> re.Pattern[bytes]:
-    """A search for any of `ids`, in either case (ids compare in either case)."""
-    return re.compile(b"|".join(re.escape(i.encode()) for i in sorted(ids)), re.IGNORECASE)
+Need = _Ids | tuple[bytes, ...]
 
 
 def _needs(item: Item, catalogue: Catalogue, scope: str | None) -> list[Need]:
@@ -225,11 +261,11 @@ def _needs(item: Item, catalogue: Catalogue, scope: str | None) -> list[Need]:
     search: the ids, then the property of ``--property`` (a notification of
     that property holds its id: the line has no escapes), then the names.
     """
-    needs: list[Need] = [] if scope is None else [_one_of([scope])]
+    needs: list[Need] = [] if scope is None else [_Ids([scope])]
     if isinstance(item, EventItem):
         return [*needs, tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([item.name])))]
     assert isinstance(item, AriFilter)
-    ids = [_one_of(ids) for ids in (item.rate_plan_ids, item.room_type_ids) if ids is not None]
+    ids = [_Ids(ids) for ids in (item.rate_plan_ids, item.room_type_ids) if ids is not None]
     needs = [*ids, *needs]
     if item.restrictions is not None:
         needs.append(tuple(f'"{r}"'.encode() for r in sorted(item.restrictions)))
@@ -243,7 +279,7 @@ def _met(need: Need, line: bytes) -> bool:
             if token in line:
                 return True
         return False
-    return need.search(line) is not None  # type: ignore[union-attr]
+    return need.found(line)  # type: ignore[union-attr]
 
 
 class FastLine:
