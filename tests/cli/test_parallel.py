@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from eventmask._cli import parallel
+from eventmask import parse
+from eventmask._cli import build_parser, parallel
 from eventmask._cli.parallel import SPLIT_AT, plan
 
 from ..conftest import ROOT
@@ -187,6 +188,46 @@ def test_stopping_early_never_hangs_or_leaves_a_traceback(log: tuple[Path, list[
         assert done.returncode == 1
         assert done.stderr.startswith(expected)
         assert done.stderr.count(b"\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("into", ["a pipe", "a file", "a file opened to append"])
+def test_lines_kept_as_read_are_copied_from_the_file(tmp_path: Path, into: str) -> None:
+    """`*` on a clean log keeps each piece as it is in the file, which the parent copies
+    from there (by the kernel into a pipe or a file, by hand where it cannot)."""
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(SAMPLE.read_bytes() * 2)
+    expected = clean.read_bytes()
+    if into == "a pipe":
+        done = run_eventmask("filter", "*", str(clean), "--jobs", "2")
+        assert (done.returncode, done.stdout) == (0, expected)
+        return
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b"before\n" if into == "a file opened to append" else b"")
+    with target.open("ab" if into == "a file opened to append" else "wb") as out:
+        code = subprocess.run([sys.executable, "-c", _CUTTING, "filter", "*", str(clean),
+                               "--jobs", "2"], stdout=out, check=False).returncode  # fmt: skip
+    assert code == 0
+    before = b"before\n" if into == "a file opened to append" else b""
+    assert target.read_bytes() == before + expected
+
+
+@pytest.mark.usefixtures("cut_from_a_megabyte")
+def test_a_clean_piece_is_handed_back_as_its_length_not_its_bytes(tmp_path: Path) -> None:
+    """Not vacuous: the piece of a clean log under `*` comes back empty, with its length;
+    a piece whose lines change (a blank line dropped) comes back with its bytes."""
+    data = b'{"event":"booking"}\n' * 100
+    path = tmp_path / "clean.jsonl"
+    path.write_bytes(data + b"\n" + data)
+    args = build_parser("filter").parse_args(["filter", "*", str(path)])
+    with path.open("rb") as raw:
+        parallel._job = parallel.Job(args, parse("*"), None, None, str(path), raw.fileno())
+        try:
+            clean = parallel._filter_piece(((0, len(data)),))
+            blank = parallel._filter_piece(((0, len(data) + 1),))
+        finally:
+            parallel._job = None
+    assert (clean.block, clean.as_read) == (b"", len(data))
+    assert (blank.block, blank.as_read) == (data, 0)
 
 
 def test_several_files_come_out_in_their_order(log: tuple[Path, list[int]], tmp_path: Path) -> None:

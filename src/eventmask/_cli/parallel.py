@@ -81,6 +81,11 @@ class _Piece:
     failure: InputError | None  # the invalid line that stopped the piece
     stats: FilterStats  # the piece's counts
     tables: Tables | None  # the summary's tables, to merge
+    # When the selected lines are the piece's bytes exactly (`*` on a clean log),
+    # `block` is empty and this is their length: the parent copies them from the
+    # file.  Sending them through the pipe cost more than filtering them: on a
+    # 401 MB log `*` took 1.67 s with --jobs 2 against 1.40 s in one process.
+    as_read: int = 0
 
 
 def plan(raw: IO[bytes], jobs: int, summary: Summary | ItemRows | ChangeRows | None) -> list[int]:
@@ -189,7 +194,10 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
         numbered += data.count(b"\n")
     if isinstance(sink, LineOutput):
         sink.flush()  # not `finish`: the parent writes the count of every piece
-        return _Piece(block.getvalue(), sink.count, numbered, skipped, failure, stats, None)
+        out = block.getvalue()
+        if out and len(spans) == 1 and out == data:
+            return _Piece(b"", sink.count, numbered, skipped, failure, stats, None, len(out))
+        return _Piece(out, sink.count, numbered, skipped, failure, stats, None)
     if isinstance(sink, ItemRows):
         sink.finish()
         return _Piece(text.getvalue().encode(), 0, numbered, skipped, failure, stats, None)
@@ -250,12 +258,12 @@ def run(
     try:
         with Forked(_filter_piece, jobs) as pool:
             tasks = _tasks(cuts, jobs, isinstance(output, Summary))
-            ends: deque[int] = deque()  # where each piece in flight ends
+            ends: deque[tuple[int, int]] = deque()  # where each piece in flight starts, ends
 
             def submit() -> None:
                 task = tasks.popleft()
                 pool.submit(task)
-                ends.append(task[-1][1])
+                ends.append((task[0][0], task[-1][1]))
 
             while tasks and pool.room:
                 submit()
@@ -265,9 +273,11 @@ def run(
             numbered = 0  # lines before the piece being written
             while ends:
                 piece = pool.next()
-                end = ends.popleft()
+                start, end = ends.popleft()
                 if tasks:
                     submit()
+                if piece.as_read and isinstance(output, LineOutput):
+                    output.add_range(job.fd, start, piece.as_read, piece.selected)
                 _write(piece, numbered, output, stats, invalid)
                 numbered += piece.lines
                 if tick is not None:

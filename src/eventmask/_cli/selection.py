@@ -8,6 +8,7 @@ whole lines and blocks, or only counts them.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, TextIO
 
@@ -64,6 +65,38 @@ class LineOutput:
         self.flush()
         self.sink.write(block)
 
+    def add_range(self, fd: int, start: int, length: int, count: int) -> None:
+        """Take `count` selected lines that are `length` bytes of the file `fd` from
+        `start`, as they are there: copied by the kernel where it can.
+
+        >>> import io, tempfile
+        >>> with tempfile.TemporaryFile() as source:
+        ...     _ = source.write(b'{"event":"x"}\\n{"event":"y"}\\n'); source.flush()
+        ...     out = LineOutput(io.BytesIO(), count_only=False)
+        ...     out.add_range(source.fileno(), 14, 14, 1)
+        ...     out.sink.getvalue()
+        b'{"event":"y"}\\n'
+        """
+        if self.count_only:
+            self.count += count
+            return
+        self.flush()
+        try:
+            target = self.sink.fileno()
+        except (AttributeError, OSError):  # not a file (io.BytesIO)
+            target = -1
+        while length > 0:
+            sent = _sent(fd, target, start, length)
+            if sent <= 0:
+                part = os.pread(fd, min(length, 1 << 24), start)
+                if not part:
+                    raise OSError(f"the input file shrank while it was read (at byte {start})")
+                self.sink.write(part)
+                self.sink.flush()
+                sent = len(part)
+            start += sent
+            length -= sent
+
     def flush(self) -> None:
         """Write the lines taken so far."""
         if self.pending:
@@ -77,6 +110,16 @@ class LineOutput:
         if self.count_only:
             self.sink.write(f"{self.count}\n".encode())
             self.sink.flush()
+
+
+def _sent(source: int, target: int, at: int, length: int) -> int:
+    """Bytes the kernel copied from `source` at `at` to `target` (0: do it yourself)."""
+    if target < 0:
+        return 0
+    try:
+        return os.sendfile(target, source, at, min(length, 1 << 30))
+    except OSError:  # a target sendfile cannot write to: copied by hand
+        return 0
 
 
 def selected(
