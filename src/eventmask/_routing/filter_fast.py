@@ -99,7 +99,7 @@ def narrow(line: bytes, keep: list[int]) -> bytes:
     """
     top = _top.decode(line)
     spans = _spans.decode(top["payload"])
-    top["payload"] = msgspec.Raw(b"[" + b",".join(bytes(spans[n]) for n in keep) + b"]")
+    top["payload"] = msgspec.Raw(b"[" + b",".join([spans[n] for n in keep]) + b"]")  # Raw: a buffer
     return dumps(top)
 
 
