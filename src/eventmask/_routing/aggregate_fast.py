@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._catalogue import ARI, Catalogue
 from .aggregate import Change, reader_of, when_of
-from .filter_fast import _NULL, _UNSET, FastLine, Result, fits
+from .filter_fast import _NULL, _UNSET, FastLine, Result, _shape, fits
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
-    from .filter_fast import _Shape
     from .predicates import Predicates
 
 __all__ = ["SummingLine", "summing_path"]
@@ -82,7 +81,8 @@ class SummingLine(FastLine):
             if key in named
         )
 
-    def _maybe(self, line: bytes, doc: _Shape) -> Result | None:
+    def _maybe(self, line: bytes) -> Result | None:
+        doc = _shape.decode(line)
         # The reference reads only the event spelled "ari"; so does this path.
         if doc.event != ARI or not self._in_scope(doc.property_id):
             return None

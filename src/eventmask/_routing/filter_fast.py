@@ -85,6 +85,8 @@ _ari_shape: Final = msgspec.json.Decoder(_AriShape)
 _objects: Final = msgspec.json.Decoder(list[_Object])
 _spans: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _top: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_text: Final = msgspec.json.Decoder(str)
+_value: Final = msgspec.json.Decoder()
 
 
 def narrow(line: bytes, keep: list[int]) -> bytes:
@@ -97,7 +99,11 @@ def narrow(line: bytes, keep: list[int]) -> bytes:
     >>> narrow(b'{"event": "ari", "payload": [{"rate": 1.50}, {"booked": 2}]}', [0])
     b'{"event":"ari","payload":[{"rate": 1.50}]}'
     """
-    top = _top.decode(line)
+    return _narrowed(_top.decode(line), keep)
+
+
+def _narrowed(top: dict[str, msgspec.Raw], keep: list[int]) -> bytes:
+    """`narrow` of a line already decoded to its top level."""
     spans = _spans.decode(top["payload"])
     top["payload"] = msgspec.Raw(b"[" + b",".join([spans[n] for n in keep]) + b"]")  # Raw: a buffer
     return dumps(top)
@@ -352,7 +358,7 @@ class FastLine:
                     if not _met(need, line):
                         break
                 else:  # every need of this mask item is met: the line may match
-                    return self._maybe(line, _shape.decode(line))
+                    return self._maybe(line)
             return self._no_match(line)
         except (msgspec.DecodeError, RecursionError):
             return None
@@ -383,15 +389,27 @@ class FastLine:
             return None
         return _NOTHING
 
-    def _maybe(self, line: bytes, doc: _Shape) -> Result | None:
-        """A line the mask may match: decide it, as the general path would."""
-        if doc.event not in self._ari or not self._in_scope(doc.property_id):
-            return None  # events and other properties: the general path is cheap there
-        payload = doc.payload
-        if payload is _UNSET or payload == _NULL:
+    def _maybe(self, line: bytes) -> Result | None:
+        """A line the mask may match: decide it, as the general path would.
+
+        The line is decoded to its top level once, and that serves the checks
+        and the narrowing: a typed envelope first and the top level again to
+        narrow read the line twice (4 us each on a 3.8 kB line).
+        """
+        top = _top.decode(line)
+        event = top.get("event")
+        if event is None or _text.decode(event) not in self._ari:
+            return None  # events and odd envelopes: the general path is cheap there
+        if self._scope is not None and not self._in_scope(
+            _value.decode(top.get("property_id", _NULL))
+        ):
+            return None
+        payload = top.get("payload")
+        if payload is None or payload == _NULL:
             return None
         typed = self._items.decode(payload)
-        if self._asked is not None and not self._asked.at(doc.timestamp):
+        asked = self._asked
+        if asked is not None and not asked.at(_value.decode(top.get("timestamp", _NULL))):
             return (None, len(typed), 0, False)
         if self._by_keys is not None:
             fields, absent = self._by_keys
@@ -405,7 +423,7 @@ class FastLine:
             return (None, len(typed), 0, False)
         if len(chosen) == len(typed):
             return (line.rstrip(), len(typed), len(typed), True)
-        return (narrow(line, chosen), len(typed), len(chosen), True)
+        return (_narrowed(top, chosen), len(typed), len(chosen), True)
 
     def _keys_alone(self) -> tuple[Callable[[Any], Any], Any] | None:
         """When the filters name no ids and no item predicate is asked, an item is
