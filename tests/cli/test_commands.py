@@ -26,6 +26,19 @@ def test_help_lists_every_command_and_imports_no_family() -> None:
     assert python_output(code) == "[]"
 
 
+def test_a_command_that_logs_nothing_imports_no_logging() -> None:
+    """The exit's check for a stalled stderr does not import the logging for it."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from eventmask._cli import run\n"
+        "sys.argv = ['eventmask', 'check', 'booking']\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    run()\n"
+        "print([m for m in ('logging', 'eventmask._cli.logs') if m in sys.modules])"
+    )
+    assert python_output(code) == "[]"
+
+
 def test_help_shows_each_commands_line(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "--help")
     assert status == 0
