@@ -13,7 +13,7 @@ from eventmask._json import dumps
 from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
 from eventmask.testing import revision_attributes
 
-from ..helpers import body, run_cli, uuid
+from ..helpers import body, python_output, run_cli, uuid
 
 
 @pytest.fixture
@@ -155,3 +155,18 @@ def test_each_action_offers_only_its_own_options(capsys: pytest.CaptureFixture[s
     assert "(default: 50)" in listing
     assert "--older-than" not in listing
     assert "--force" not in listing
+
+
+def test_stats_starts_without_asyncio_or_ssl(tmp_path: Path) -> None:
+    """An operator command that only reads does not load what awaiting a write needs
+    (asyncio, and the ssl it imports: about 12 ms of its start)."""
+    db = tmp_path / "inbox.db"
+    SQLiteInbox(db).close()
+    code = (
+        "import contextlib, io, sys\n"
+        "from eventmask._cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    status = main(['inbox', 'stats', '--db', {str(db)!r}])\n"
+        "print(status, [m for m in ('asyncio', 'ssl') if m in sys.modules])"
+    )
+    assert python_output(code) == "0 []"

@@ -7,14 +7,13 @@ woken once, not once per delivery (docs/receiver.md, "The inbox").
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import enum
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias
 
 __all__ = ["GroupWriter", "Waiter", "Write", "WriteKind"]
 
@@ -30,8 +29,15 @@ class WriteKind(enum.Enum):
     FLUSH = "flush"  # nothing: resolves once everything queued before it is committed
 
 
+if TYPE_CHECKING:
+    # asyncio (and the ssl it imports) is loaded by whoever awaits a write;
+    # an operator command that only reads does not pay for it (about 12 ms).
+    import asyncio
+
 # Who waits for a write: a thread's future, or an asyncio future with its loop.
-Waiter = concurrent.futures.Future[Any] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+Waiter: TypeAlias = (
+    "concurrent.futures.Future[Any] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]"
+)
 
 
 class Write(NamedTuple):
@@ -89,6 +95,8 @@ class GroupWriter:
 
     def submit_async(self, kind: WriteKind, args: Any) -> asyncio.Future[Any]:
         """Queue a write for the running event loop; await the result."""
+        import asyncio  # loaded already: the caller awaits in a running loop
+
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._put(Write(kind, args, (loop, future)))
