@@ -1,6 +1,7 @@
 """Inbox backends side by side: drain rate by number of workers, ingest with 2 receivers.
 
 Run: .venv/bin/python -m benchmarks.bench_inbox [--entries 20000] [--seconds 15]
+     [--only drain|ingest] [--app effect|noop] [--workers 1,2,4,8]
 
 Starts a throwaway PostgreSQL (tests/pgserver.py).  Every worker is an
 `eventmask worker` process with one worker thread; its handler
@@ -102,13 +103,18 @@ def cpu_times() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def drain(url: str, entries: int, workers: int) -> dict[str, Any]:
+# The handlers a drain runs: one that inserts a row through `current_delivery()`
+# (a PMS's exactly-once path), and one that does nothing (the inbox's own cost).
+APPS = {"effect": "benchmarks.apps:effect", "noop": "benchmarks.apps:router"}
+
+
+def drain(url: str, entries: int, workers: int, app: str = "effect") -> dict[str, Any]:
     asyncio.run(_fill(url, entries))
     busy_before, total_before = cpu_times()
     env = {**os.environ, "EVENTMASK_DB": url}
     procs = [
         subprocess.Popen(
-            [EVENTMASK, "worker", "benchmarks.apps:effect", "--log-level", "warning"],
+            [EVENTMASK, "worker", APPS[app], "--log-level", "warning"],
             cwd=ROOT,
             env=env,
         )
@@ -138,7 +144,11 @@ def drain(url: str, entries: int, workers: int) -> dict[str, Any]:
         "SELECT min(done_at), max(done_at), count(*) FROM eventmask_deliveries "
         "WHERE state = 'done'",
     )
-    ((effects, distinct),) = execute(url, "SELECT count(*), count(DISTINCT delivery) FROM effects")
+    effects = distinct = entries
+    if app == "effect":
+        ((effects, distinct),) = execute(
+            url, "SELECT count(*), count(DISTINCT delivery) FROM effects"
+        )
     if not done == effects == distinct == entries:
         raise RuntimeError(f"not exactly once: {done} done, {effects} effects, {distinct} distinct")
     return {
@@ -217,16 +227,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--only", choices=["drain", "ingest"], help="run one half")
+    parser.add_argument(
+        "--app",
+        choices=list(APPS),
+        default="effect",
+        help="the drain's handler: a row inserted per entry, or nothing",
+    )
+    parser.add_argument("--workers", default=",".join(map(str, WORKER_COUNTS)),
+                        help="the worker counts of the drain, comma-separated")  # fmt: skip
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
     work = Path(tempfile.mkdtemp(prefix="eventmask-inbox-bench-"))
-    figures: dict[str, Any] = {"entries": args.entries, "cpus": os.cpu_count()}
+    figures: dict[str, Any] = {"entries": args.entries, "cpus": os.cpu_count(), "app": args.app}
     with ThrowawayPostgres() as server:
         dbs = Databases(server, work)
         rows = []
-        for workers in WORKER_COUNTS if args.only != "ingest" else ():
+        for workers in counts if args.only != "ingest" else ():
             row: dict[str, Any] = {"workers": workers}
             for backend in ("sqlite", "postgresql"):
-                result = drain(dbs.new(backend), args.entries, workers)
+                result = drain(dbs.new(backend), args.entries, workers, args.app)
                 row[backend] = result["per_s"]
                 row[f"{backend}_cpu_busy"] = result["cpu_busy"]
             row["postgresql_vs_sqlite"] = round(row["postgresql"] / row["sqlite"], 2)
@@ -248,13 +267,14 @@ def main() -> None:
                     )
                     print(key, figures["ingest"][key], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    if rows:
+    if rows and args.app == "effect":  # the chart is of the PMS's path
         with (RESULTS / "inbox_drain.csv").open("w", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
         plot(rows)
-    write_result("inbox" if args.only is None else f"inbox_{args.only}", figures)
+    name = "inbox" if args.only is None else f"inbox_{args.only}"
+    write_result(name if args.app == "effect" else f"{name}_{args.app}", figures)
     shutil.rmtree(work, ignore_errors=True)
 
 
