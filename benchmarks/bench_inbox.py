@@ -267,7 +267,7 @@ def main() -> None:
                     )
                     print(key, figures["ingest"][key], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    if rows and args.app == "effect":  # the chart is of the PMS's path
+    if rows and args.app == "effect" and counts == list(WORKER_COUNTS):  # the full chart
         with (RESULTS / "inbox_drain.csv").open("w", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=list(rows[0]))
             writer.writeheader()
