@@ -277,7 +277,7 @@ def run(
                 if tasks:
                     submit()
                 if piece.as_read and isinstance(output, LineOutput):
-                    output.add_range(job.fd, start, piece.as_read, piece.selected)
+                    output.add_range(job.fd, start, piece.as_read)  # then `_write` counts
                 _write(piece, numbered, output, stats, invalid)
                 numbered += piece.lines
                 if tick is not None:

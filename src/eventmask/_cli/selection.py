@@ -65,21 +65,18 @@ class LineOutput:
         self.flush()
         self.sink.write(block)
 
-    def add_range(self, fd: int, start: int, length: int, count: int) -> None:
-        """Take `count` selected lines that are `length` bytes of the file `fd` from
-        `start`, as they are there: copied by the kernel where it can.
+    def add_range(self, fd: int, start: int, length: int) -> None:
+        """Write the selected lines that are `length` bytes of the file `fd` from `start`,
+        as they are there: copied by the kernel where it can (`add_block` counts them).
 
         >>> import io, tempfile
         >>> with tempfile.TemporaryFile() as source:
         ...     _ = source.write(b'{"event":"x"}\\n{"event":"y"}\\n'); source.flush()
         ...     out = LineOutput(io.BytesIO(), count_only=False)
-        ...     out.add_range(source.fileno(), 14, 14, 1)
+        ...     out.add_range(source.fileno(), 14, 14)
         ...     out.sink.getvalue()
         b'{"event":"y"}\\n'
         """
-        if self.count_only:
-            self.count += count
-            return
         self.flush()
         try:
             target = self.sink.fileno()

@@ -209,9 +209,9 @@ REVISIONS: Final = RevisionStatements(
 # One statement, one round trip: leases run out with no attempts left become
 # dead letters (the worker died on the entry every time), and the oldest
 # `limit` of the ready entries and the expired leases are claimed, each an
-# index-ordered scan of (state, id) that stops at `limit`.  One OR over both
-# was a bitmap OR and a sort of every ready row: 13-17 ms a claim at 20,000
-# pending, 0.6 ms now (docs/receiver.md, "Speed").
+# index-ordered scan of (state, id) that stops at `limit`.  One OR over both,
+# before the statistics knew the backlog, was a bitmap OR and a sort of every
+# ready row: 13-17 ms a claim at 20,000 pending, 0.6 ms now (docs/receiver.md).
 _CLAIM: Final = f"""
 WITH expired AS (
     UPDATE eventmask_deliveries SET state = 'dead', lease_owner = NULL, lease_until = NULL,
