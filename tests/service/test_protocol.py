@@ -6,6 +6,7 @@ as two hosts would.  Loops are bounded; figures go to the "measured" summary.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import statistics
 import threading
@@ -16,7 +17,12 @@ import httpx
 import pytest
 
 from eventmask._cli.logs import MAX_FIELD, JsonFormatter
-from eventmask._service.protocol import MAX_CHUNK_LINE, MAX_HEADER_BYTES, MAX_HEADERS
+from eventmask._service.protocol import (
+    MAX_CHUNK_LINE,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    _OneSendPerStep,
+)
 
 from ..conftest import report
 from ..helpers import dumps
@@ -205,3 +211,39 @@ def test_one_address_cannot_take_every_connection(tmp_path: Path) -> None:
         f"{sum(answers)} of {len(answers)} deliveries from another answered 2xx within 5 s"
     )
     assert share >= 0.95
+
+
+def test_what_one_step_writes_goes_out_in_one_send() -> None:
+    """uvicorn writes an answer's head and body apart; on a real socket's transport they
+    leave in one send at the end of the step, a later write in another, and a close
+    sends what is held before it closes."""
+
+    async def run() -> tuple[list[bytes], bytes]:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, ours)
+        sends: list[bytes] = []
+        write = transport.write
+
+        def counted(data: bytes) -> None:  # the real write, counted
+            sends.append(bytes(data))
+            write(data)
+
+        transport.write = counted  # type: ignore[method-assign]
+        one = _OneSendPerStep(transport, loop)
+        one.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        one.write(b"{}")
+        await asyncio.sleep(0)
+        one.write(b"last")
+        one.close()
+        await asyncio.sleep(0.05)
+        theirs.settimeout(5)
+        received = b""
+        while chunk := theirs.recv(65536):
+            received += chunk
+        theirs.close()
+        return sends, received
+
+    sends, received = asyncio.run(run())
+    assert sends == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", b"last"]
+    assert received == b"".join(sends)
