@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from collections.abc import Iterable
 from typing import Any, Final
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -137,6 +138,10 @@ class _OneSendPerStep:
             self._loop.call_soon(self._flush)
         else:
             self._held.append(data)
+
+    def writelines(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:  # held with the rest, in order
+            self.write(chunk)
 
     def _flush(self) -> None:
         held, self._held = self._held, None
