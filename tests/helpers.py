@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,14 @@ EVENTMASK = str(Path(sys.executable).with_name("eventmask"))
 
 
 def run_eventmask(
-    *argv: str, stdin: bytes | None = None, timeout: float = 120
+    *argv: str,
+    stdin: bytes | None = None,
+    timeout: float = 120,
+    command: Sequence[str] = (EVENTMASK,),
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run the installed ``eventmask ARGV`` in a process of its own (bytes in and out)."""
-    return subprocess.run([EVENTMASK, *argv], input=stdin, capture_output=True, check=False,
+    """Run the installed ``eventmask ARGV`` in a process of its own (bytes in and out);
+    `command` is what runs it, when not the console script."""
+    return subprocess.run([*command, *argv], input=stdin, capture_output=True, check=False,
                           timeout=timeout)  # fmt: skip
 
 

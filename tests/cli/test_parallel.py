@@ -24,6 +24,7 @@ from eventmask import parse
 from eventmask._cli import build_parser, parallel
 from eventmask._cli.parallel import SPLIT_AT, plan
 
+from .. import helpers
 from ..conftest import ROOT
 from ..helpers import EVENTMASK, python_output
 from ..procs import children_of
@@ -44,23 +45,8 @@ def run_eventmask(
     *argv: str, stdin: bytes | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[bytes]:
     """``eventmask ARGV`` in a process of its own, cutting files from `CUT_FROM` bytes."""
-    return subprocess.run([sys.executable, "-c", _CUTTING, *argv], input=stdin,
-                          capture_output=True, check=False, timeout=timeout)  # fmt: skip
-
-
-def test_the_runs_here_are_cut_into_several_processes(log: tuple[Path, list[int]]) -> None:
-    """Not vacuous: with the threshold lowered, ``--jobs 2`` on the log forks two
-    processes, and without it the same log is read by one."""
-    counted = (
-        "import atexit, os, sys; forks = []; fork = os.fork\n"
-        "def counted(): pid = fork(); forks.append(pid); return pid\n"
-        "os.fork = counted\n"
-        "atexit.register(lambda: sys.stderr.write(f'forks: {len(forks)}'))\n"
-    )
-    argv = ["filter", "ari", str(log[0]), "--skip-invalid", "--count", "--jobs", "2"]
-    for code, forks in ((counted + _CUTTING, b"forks: 2"), (counted + _UNCUT, b"forks: 0")):
-        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True)
-        assert done.stderr.endswith(forks), done.stderr
+    return helpers.run_eventmask(*argv, stdin=stdin, timeout=timeout,
+                                 command=(sys.executable, "-c", _CUTTING))  # fmt: skip
 
 
 @pytest.fixture
@@ -100,6 +86,21 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
     assert CUT_FROM < path.stat().st_size < SPLIT_AT
     assert len(bad_numbers) > 20
     return path, bad_numbers
+
+
+def test_the_runs_here_are_cut_into_several_processes(log: tuple[Path, list[int]]) -> None:
+    """Not vacuous: with the threshold lowered, ``--jobs 2`` on the log forks two
+    processes, and without it the same log is read by one."""
+    counted = (
+        "import atexit, os, sys; forks = []; fork = os.fork\n"
+        "def counted(): pid = fork(); forks.append(pid); return pid\n"
+        "os.fork = counted\n"
+        "atexit.register(lambda: sys.stderr.write(f'forks: {len(forks)}'))\n"
+    )
+    argv = ["filter", "ari", str(log[0]), "--skip-invalid", "--count", "--jobs", "2"]
+    for code, forks in ((counted + _CUTTING, b"forks: 2"), (counted + _UNCUT, b"forks: 0")):
+        done = helpers.run_eventmask(*argv, command=(sys.executable, "-c", code))
+        assert done.stderr.endswith(forks), done.stderr
 
 
 OPTION_SETS = [
