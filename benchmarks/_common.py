@@ -19,6 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+# The floor of the filter benchmarks: a process that decodes and re-encodes every
+# line with the JSON library, the least a filter that reads the JSON can do.
+FLOOR = """
+import sys, msgspec
+decode, encode = msgspec.json.decode, msgspec.json.encode
+out = sys.stdout.buffer
+for line in sys.stdin.buffer:
+    out.write(encode(decode(line)) + b"\\n")
+"""
+
+
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     """The fastest of `repeat` runs of `fn`, in seconds (least disturbed by noise).
 

@@ -30,14 +30,7 @@ import msgspec
 
 from eventmask import parse
 
-from ._common import write_result
-
-FLOOR = """
-import sys, msgspec
-out = sys.stdout.buffer
-for line in sys.stdin.buffer:
-    out.write(msgspec.json.encode(msgspec.json.decode(line)) + b"\\n")
-"""
+from ._common import FLOOR, write_result
 
 # The shapes of mask people filter with: (name, mask, --property or None, the id a
 # user would grep for or None).  P, RT and RP are a property, a room type and a rate

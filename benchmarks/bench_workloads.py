@@ -37,7 +37,7 @@ import msgspec
 
 from eventmask import Route, Router, parse
 
-from ._common import best_of, import_time_us, uuid, write_result
+from ._common import FLOOR, best_of, import_time_us, uuid, write_result
 
 KEYS = ["rate", "availability", "min_stay_arrival", "stop_sell", "closed_to_arrival",
         "max_stay", "booked"]  # fmt: skip
@@ -45,13 +45,6 @@ JQ = (
     'select(.event=="ari") | .payload |= map(select(.rate_plan_id==$rp and has("rate")))'
     " | select(.payload|length>0)"
 )
-FLOOR = """
-import sys, msgspec
-decode, encode = msgspec.json.decode, msgspec.json.encode
-out = sys.stdout.buffer
-for line in sys.stdin.buffer:
-    out.write(encode(decode(line)) + b"\\n")
-"""
 
 
 def _value(rng: random.Random, key: str) -> Any:
