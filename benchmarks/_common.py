@@ -30,6 +30,16 @@ for line in sys.stdin.buffer:
 """
 
 
+def timed(
+    command: list[str], source: Path, sink: Path, env: Mapping[str, str] | None = None
+) -> float:
+    """Seconds `command` takes as a whole process, reading `source` and writing `sink`."""
+    with source.open("rb") as stdin, sink.open("wb") as stdout:
+        started = time.perf_counter()
+        subprocess.run(command, stdin=stdin, stdout=stdout, check=True, env=env)
+        return time.perf_counter() - started
+
+
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     """The fastest of `repeat` runs of `fn`, in seconds (least disturbed by noise).
 

@@ -30,7 +30,7 @@ import msgspec
 
 from eventmask import parse
 
-from ._common import FLOOR, write_result
+from ._common import FLOOR, timed, write_result
 
 # The shapes of mask people filter with: (name, mask, --property or None, the id a
 # user would grep for or None).  P, RT and RP are a property, a room type and a rate
@@ -47,13 +47,6 @@ SHAPES = (
     ("booking events", "booking_new;booking_modification;booking_cancellation", None, None),
     ("everything", "*", None, None),
 )
-
-
-def timed(command: list[str], source: Path, sink: Path) -> float:
-    with source.open("rb") as stdin, sink.open("wb") as stdout:
-        started = time.perf_counter()
-        subprocess.run(command, stdin=stdin, stdout=stdout, check=True)
-        return time.perf_counter() - started
 
 
 def timed_pipe(first: list[str], second: list[str], source: Path, sink: Path) -> float:

@@ -25,10 +25,8 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ import msgspec
 
 from eventmask import Route, Router, parse
 
-from ._common import FLOOR, best_of, import_time_us, uuid, write_result
+from ._common import FLOOR, best_of, import_time_us, timed, uuid, write_result
 
 KEYS = ["rate", "availability", "min_stay_arrival", "stop_sell", "closed_to_arrival",
         "max_stay", "booked"]  # fmt: skip
@@ -95,10 +93,7 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _timed(command: list[str], source: Path, sink: Path) -> float:
-    with source.open("rb") as stdin, sink.open("wb") as stdout:
-        started = time.perf_counter()
-        subprocess.run(command, stdin=stdin, stdout=stdout, check=True, env=_ENV)
-        return time.perf_counter() - started
+    return timed(command, source, sink, env=_ENV)
 
 
 def _parsed(path: Path) -> list[Any]:
