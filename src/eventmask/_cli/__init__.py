@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
 
 from .commands import COMMANDS
-from .common import EXIT_OK, ArgumentParser
+from .common import EXIT_OK, TYPE_CHECKING, ArgumentParser
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
 __all__ = ["build_parser", "main", "run"]
 

@@ -8,7 +8,9 @@ argparse costs.  Each family takes its command's line from here too
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False  # see common.TYPE_CHECKING
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["COMMANDS", "about"]
 

@@ -7,19 +7,24 @@ question answered no), 2 usage errors and unreadable input.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import sys
 import time
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
-# The JSON library and the mask parser are imported where they are used:
-# building the parser for `--help` should cost what argparse costs.
+# The JSON library, the mask parser, `datetime` and even `typing` are imported
+# where they are used, or only for the type checker: building the parser for
+# `--help` should cost what argparse costs.  typing alone is a tenth of
+# `eventmask --help`.
 from .._errors import InvalidJSON, MaskSyntaxError
 
+# Not `typing.TYPE_CHECKING`, for the reason above; type checkers treat any
+# name `TYPE_CHECKING` as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, Any, Final, NoReturn, TextIO
+
     from .._language.mask import Mask
 
 __all__ = [
@@ -29,7 +34,6 @@ __all__ = [
     "EXIT_USAGE",
     "UNREADABLE",
     "ArgumentParser",
-    "Command",
     "HelpFormatter",
     "add_db_argument",
     "database",
@@ -46,9 +50,6 @@ __all__ = [
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
 EXIT_USAGE: Final = 2
-
-# A command's implementation: parsed arguments, stdout, stderr -> exit status.
-Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 DB_HELP: Final = (
     "the inbox: a file path, sqlite:///PATH or postgresql://... "
@@ -68,6 +69,13 @@ class HelpFormatter(argparse.HelpFormatter):
     True
     """
 
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:  # fmt: skip
+        # argparse would import shutil (and with it zlib, bz2 and lzma) to learn
+        # the width; `_columns` asks the same questions without it.
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)  # fmt: skip
+
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         # By identity: 1 == True, and ``--workers 1`` has a default to show.
@@ -76,6 +84,22 @@ class HelpFormatter(argparse.HelpFormatter):
         if quiet or "default" in text or "%(default)" in text:
             return action.help
         return f"{text} (default: %(default)s)".lstrip()
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` finds it: ``$COLUMNS``, else
+    stdout's terminal, else 80.  tests/cli/test_common.py holds it to shutil's answer.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -137,6 +161,8 @@ def iso(epoch: float | None) -> str | None:
     """
     if epoch is None:
         return None
+    import datetime as dt
+
     return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
@@ -159,6 +185,8 @@ def moment(text: str) -> float:
     ago = _AGO.fullmatch(text.strip())
     if ago:
         return time.time() - float(ago.group(1)) * _UNIT[ago.group(2)]
+    import datetime as dt
+
     try:
         when = dt.datetime.fromisoformat(text.strip())
     except ValueError:
