@@ -152,6 +152,19 @@ def test_match_returns_items_per_route_and_calls_nothing() -> None:
     assert called == []
 
 
+def test_a_match_names_its_route_among_routes_of_other_events_and_properties() -> None:
+    """A property's selector numbers only the ARI routes it sees; each match still names
+    the route it came from."""
+    router = Router()
+    router.add("message", print)
+    router.add("ari:rate:*:*", print, property_id="p2")
+    c = router.add("ari:rate:*:*", print, property_id="p1")
+    router.add("booking", print)
+    d = router.add("ari:availability:*:*", print)
+    items = [{"rate": 1}, {"availability": 2}]
+    assert compiled(router, ari(*items)) == [(c, [items[0]]), (d, [items[1]])]
+
+
 def test_long_id_lists_are_not_expanded_as_a_cross_product() -> None:
     """500 x 500 ids index on one dimension and verify the other."""
     rooms = [f"{i:08x}-aaaa-4000-8000-000000000000" for i in range(500)]
@@ -181,11 +194,18 @@ def test_long_id_lists_are_not_expanded_as_a_cross_product() -> None:
 def test_compiled_router_agrees_with_reference(
     specs: list[tuple[Mask, str | None]], docs: list[dict[str, Any]]
 ) -> None:
-    """For generated routes and notifications, routes and items equal the reference."""
+    """For generated routes and notifications, routes and items equal the reference.
+
+    Both forms of the index's answer are held to it: the `Match` objects that
+    `match` returns and the (position, items) pairs that dispatch groups.
+    """
     router = Router()
     routes = [router.add(mask, print, property_id=prop) for mask, prop in specs]
+    index = router.compile()
     for doc in docs:
-        assert compiled(router, doc) == reference(routes, doc)
+        expected = reference(routes, doc)
+        assert compiled(router, doc) == expected
+        assert [(index.routes[p], list(items)) for p, items in index.match(doc)] == expected
 
 
 class RouterMachine(RuleBasedStateMachine):

@@ -9,7 +9,7 @@ half-built index (docs/routing.md, "The router").
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from .._catalogue import Catalogue
 from .._channex.revision import RevisionStatus
@@ -39,10 +39,6 @@ from .routes import (
 )
 
 __all__ = ["Router"]
-
-# tuple.__new__ skips the named tuples' Python-level __new__ and halves the
-# cost of building one; dispatch builds one per handler call.
-_new: Final = tuple.__new__
 
 
 class Router(Registry):
@@ -115,10 +111,7 @@ class Router(Registry):
         >>> [m.items for m in router.match(n)]
         [({'availability': 0},)]
         """
-        index = self._index or self.compile()
-        routes = index.routes
-        # tuple.__new__ skips the named tuple's Python-level __new__.
-        return [_new(Match, (routes[p], items)) for p, items in index.match(load(notification))]
+        return (self._index or self.compile()).matches(load(notification))
 
     def explain(self, notification: NotificationInput) -> list[RouteExplanation]:
         """For each route, why it matched or which part failed.
