@@ -192,20 +192,25 @@ def test_stopping_early_never_hangs_or_leaves_a_traceback(log: tuple[Path, list[
 
 
 @pytest.mark.parametrize("into", ["a pipe", "a file", "a file opened to append"])
-def test_lines_kept_as_read_are_copied_from_the_file(tmp_path: Path, into: str) -> None:
+@pytest.mark.parametrize("mask", ["*", "ari:rate:*:*"])
+def test_the_pieces_reach_every_kind_of_output(tmp_path: Path, into: str, mask: str) -> None:
     """`*` on a clean log keeps each piece as it is in the file, which the parent copies
-    from there (by the kernel into a pipe or a file, by hand where it cannot)."""
+    from there; a narrowing mask's lines come through each process's data pipe.  Both
+    are moved by the kernel into a pipe or a file, and by hand where it cannot (a file
+    opened to append)."""
     clean = tmp_path / "clean.jsonl"
     clean.write_bytes(SAMPLE.read_bytes() * 2)
-    expected = clean.read_bytes()
+    one = clean.read_bytes() if mask == "*" else run_eventmask("filter", mask, str(clean)).stdout
+    expected = one
+    assert expected.count(b"\n") > 100
     if into == "a pipe":
-        done = run_eventmask("filter", "*", str(clean), "--jobs", "2")
+        done = run_eventmask("filter", mask, str(clean), "--jobs", "2")
         assert (done.returncode, done.stdout) == (0, expected)
         return
     target = tmp_path / "out.jsonl"
     target.write_bytes(b"before\n" if into == "a file opened to append" else b"")
     with target.open("ab" if into == "a file opened to append" else "wb") as out:
-        code = subprocess.run([sys.executable, "-c", _CUTTING, "filter", "*", str(clean),
+        code = subprocess.run([sys.executable, "-c", _CUTTING, "filter", mask, str(clean),
                                "--jobs", "2"], stdout=out, check=False).returncode  # fmt: skip
     assert code == 0
     before = b"before\n" if into == "a file opened to append" else b""
@@ -229,6 +234,10 @@ def test_a_clean_piece_is_handed_back_as_its_length_not_its_bytes(tmp_path: Path
             parallel._job = None
     assert (clean.block, clean.as_read) == (b"", len(data))
     assert (blank.block, blank.as_read) == (data, 0)
+    # A changed piece's lines leave its answer, to be handed over in memory.
+    sent, bulk = parallel._handed_over(blank)
+    assert (sent.block, sent.handed, bulk) == (b"", len(data), data)
+    assert parallel._handed_over(clean) == (clean, b"")
 
 
 def test_several_files_come_out_in_their_order(log: tuple[Path, list[int]], tmp_path: Path) -> None:

@@ -8,11 +8,20 @@ answers a task whose process was killed.  Here the parent has no threads.
 Each process has one pipe, and the parent waits on the pipe of the answer
 it needs next and on the process itself, so a killed process is an error at
 once.  Stopping early is terminating the processes.
+
+A pool given `split` takes the bulk of each answer (the lines a piece
+selected) out of it: the process writes the bulk to a file in memory
+(`os.memfd_create`) and passes that file's descriptor after the answer, so
+the parent copies the bulk to its output with `sendfile` and never reads
+it.  A process is never held up by its bulk: through a pipe, a process
+that finished a piece early waited for the parent to take in the pieces
+before it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -21,6 +30,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from .._errors import ProcessDied
 
 if TYPE_CHECKING:
+    import socket
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
@@ -30,8 +40,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _serve(conn: Connection, work: Callable[[T], R]) -> None:
-    """A process's life: answer each task sent on `conn`, until None or the parent's end."""
+def _serve(
+    conn: Connection, work: Callable[[T], R], split: Callable[[R], tuple[R, bytes]] | None
+) -> None:
+    """A process's life: answer each task sent on `conn`, until None or the parent's end.
+
+    With `split`, an answer with a bulk is followed on `conn` by the descriptor
+    of a file in memory that holds the bulk."""
     import signal
 
     # Ctrl-C reaches the whole process group: the parent stops the run, and a
@@ -44,11 +59,47 @@ def _serve(conn: Connection, work: Callable[[T], R]) -> None:
             return  # the parent is gone
         if task is None:
             return
+        held = -1
         try:
-            answer: tuple[bool, object] = (True, work(task))
+            done = work(task)
+            if split is not None:
+                done, bulk = split(done)
+                held = _in_memory(bulk) if bulk else -1
+            answer: tuple[bool, object, bool] = (True, done, held >= 0)
         except Exception as exc:  # handed to the parent, which raises it
-            answer = (False, exc)
-        conn.send(answer)
+            answer = (False, exc, False)
+        try:
+            conn.send(answer)
+            if held >= 0:
+                from multiprocessing.reduction import sendfds
+
+                with _socket_of(conn) as sock:
+                    sendfds(sock, [held])
+        except OSError:
+            return  # the parent is gone, or stopped the run
+        finally:
+            if held >= 0:
+                os.close(held)
+
+
+def _in_memory(bulk: bytes) -> int:
+    """A file in memory holding `bulk` (OSError if memory is short)."""
+    fd = os.memfd_create("eventmask-piece", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(bulk)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _socket_of(conn: Connection) -> socket.socket:
+    """The Unix socket under `conn` (a duplex `Pipe`), to pass descriptors on."""
+    import socket
+
+    return socket.socket(fileno=os.dup(conn.fileno()))
 
 
 class Forked(Generic[T, R]):
@@ -65,10 +116,21 @@ class Forked(Generic[T, R]):
     [1, 2, 3]
     """
 
-    def __init__(self, work: Callable[[T], R], count: int, depth: int = 2) -> None:
+    def __init__(
+        self,
+        work: Callable[[T], R],
+        count: int,
+        depth: int = 2,
+        *,
+        split: Callable[[R], tuple[R, bytes]] | None = None,
+    ) -> None:
         self.work = work
         self.count = count
         self.depth = depth
+        self.split = split  # in a process: an answer -> (what is sent, its bulk)
+        # With `split`: the file in memory holding the latest answer's bulk (-1:
+        # none), open until the next answer or the end of the pool.
+        self.bulk = -1
         self.procs: list[BaseProcess] = []
         self.conns: list[Connection] = []
         self.held = [0] * count  # tasks given to each process and not yet answered
@@ -80,7 +142,7 @@ class Forked(Generic[T, R]):
         context = multiprocessing.get_context("fork")
         for _ in range(self.count):
             ours, theirs = context.Pipe(duplex=True)
-            proc = context.Process(target=_serve, args=(theirs, self.work), daemon=True)
+            proc = context.Process(target=_serve, args=(theirs, self.work, self.split), daemon=True)
             proc.start()
             theirs.close()
             self.procs.append(proc)
@@ -105,13 +167,19 @@ class Forked(Generic[T, R]):
         `ProcessDied` if its process ended first."""
         from multiprocessing.connection import wait
 
+        self._let_go()
         index = self.order.popleft()
         conn, proc = self.conns[index], self.procs[index]
         wait([conn, proc.sentinel])
         try:
             if not conn.poll():
                 raise EOFError
-            ok, value = conn.recv()
+            ok, value, bulk = conn.recv()
+            if bulk:
+                from multiprocessing.reduction import recvfds
+
+                with _socket_of(conn) as sock:
+                    self.bulk = recvfds(sock, 1)[0]
         except (EOFError, OSError):
             proc.join(1)
             raise ProcessDied(
@@ -141,3 +209,9 @@ class Forked(Generic[T, R]):
                 proc.kill()
                 proc.join()
             conn.close()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if self.bulk >= 0:
+            os.close(self.bulk)
+            self.bulk = -1

@@ -86,6 +86,12 @@ class _Piece:
     # file.  Sending them through the pipe cost more than filtering them: on a
     # 401 MB log `*` took 1.67 s with --jobs 2 against 1.40 s in one process.
     as_read: int = 0
+    # Otherwise the selected lines follow in a file in memory (`Forked`), and this
+    # is their length: the parent copies them to its output unread.  Unpickling
+    # and writing them was the parent's work (0.3 s of CPU for 122 MB selected
+    # from 401 MB), done while both cores filter (docs/filter.md).
+    handed: int = 0
+    rows: bool = False  # `block` holds --items rows, which the parent writes as text
 
 
 def plan(raw: IO[bytes], jobs: int, summary: Summary | ItemRows | ChangeRows | None) -> list[int]:
@@ -200,8 +206,17 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
         return _Piece(out, sink.count, numbered, skipped, failure, stats, None)
     if isinstance(sink, ItemRows):
         sink.finish()
-        return _Piece(text.getvalue().encode(), 0, numbered, skipped, failure, stats, None)
+        rows = text.getvalue().encode()
+        return _Piece(rows, 0, numbered, skipped, failure, stats, None, rows=True)
     return _Piece(b"", 0, numbered, skipped, failure, stats, sink.tables())
+
+
+def _handed_over(piece: _Piece) -> tuple[_Piece, bytes]:
+    """In a process: the piece without its selected lines, which `Forked` hands over in
+    a file in memory (rows, which the parent writes as text, stay in it)."""
+    if piece.rows or not piece.block:
+        return piece, b""
+    return attrs.evolve(piece, block=b"", handed=len(piece.block)), piece.block
 
 
 def _tasks(cuts: list[int], jobs: int, tables: bool) -> deque[tuple[tuple[int, int], ...]]:
@@ -256,7 +271,7 @@ def run(
     global _job
     _job = job  # read by the processes, which are forked with it
     try:
-        with Forked(_filter_piece, jobs) as pool:
+        with Forked(_filter_piece, jobs, split=_handed_over) as pool:
             tasks = _tasks(cuts, jobs, isinstance(output, Summary))
             ends: deque[tuple[int, int]] = deque()  # where each piece in flight starts, ends
 
@@ -278,6 +293,8 @@ def run(
                     submit()
                 if piece.as_read and isinstance(output, LineOutput):
                     output.add_range(job.fd, start, piece.as_read)  # then `_write` counts
+                if piece.handed and isinstance(output, LineOutput):
+                    output.add_range(pool.bulk, 0, piece.handed)
                 _write(piece, numbered, output, stats, invalid)
                 numbered += piece.lines
                 if tick is not None:
