@@ -217,6 +217,21 @@ def test_the_pieces_reach_every_kind_of_output(tmp_path: Path, into: str, mask: 
     assert target.read_bytes() == before + expected
 
 
+def test_pieces_come_back_in_their_answers_where_no_memory_file_can_be_made(
+    log: tuple[Path, list[int]],
+) -> None:
+    """A kernel or a sandbox without memfd_create: the same output, through the pipe."""
+    path, _ = log
+    one = run_eventmask("filter", "ari:rate:*:*", str(path), "--skip-invalid")
+    refuse = "def _no(*a, **k):\n    raise OSError(38, 'Function not implemented')\n"
+    command = (sys.executable, "-c", f"import os\n{refuse}os.memfd_create = _no\n{_CUTTING}")
+    several = helpers.run_eventmask("filter", "ari:rate:*:*", str(path), "--skip-invalid",
+                                    "--jobs", "2", command=command)  # fmt: skip
+    assert (several.returncode, several.stdout, several.stderr) == (
+        one.returncode, one.stdout, one.stderr)  # fmt: skip
+    assert one.stdout.count(b"\n") > 100
+
+
 @pytest.mark.usefixtures("cut_from_a_megabyte")
 def test_a_clean_piece_is_handed_back_as_its_length_not_its_bytes(tmp_path: Path) -> None:
     """Not vacuous: the piece of a clean log under `*` comes back empty, with its length;

@@ -13,9 +13,10 @@ A pool given `split` takes the bulk of each answer (the lines a piece
 selected) out of it: the process writes the bulk to a file in memory
 (`os.memfd_create`) and passes that file's descriptor after the answer, so
 the parent copies the bulk to its output with `sendfile` and never reads
-it.  A process is never held up by its bulk: through a pipe, a process
-that finished a piece early waited for the parent to take in the pieces
-before it.
+it (where no such file can be made, the bulk goes in the answer).  A
+process is never held up by its bulk: through a pipe, a process that
+finished a piece early waited for the parent to take in the pieces before
+it.
 """
 
 from __future__ import annotations
@@ -62,12 +63,14 @@ def _serve(
         held = -1
         try:
             done = work(task)
+            inline: bytes | None = None  # a bulk sent in the answer itself
             if split is not None:
                 done, bulk = split(done)
                 held = _in_memory(bulk) if bulk else -1
-            answer: tuple[bool, object, bool] = (True, done, held >= 0)
+                inline = bulk if bulk and held < 0 else None
+            answer: tuple[bool, object, bool | bytes | None] = (True, done, held >= 0 or inline)
         except Exception as exc:  # handed to the parent, which raises it
-            answer = (False, exc, False)
+            answer = (False, exc, None)
         try:
             conn.send(answer)
             if held >= 0:
@@ -83,15 +86,19 @@ def _serve(
 
 
 def _in_memory(bulk: bytes) -> int:
-    """A file in memory holding `bulk` (OSError if memory is short)."""
-    fd = os.memfd_create("eventmask-piece", os.MFD_CLOEXEC)
+    """A file in memory holding `bulk`; -1 where the system makes none (a kernel or a
+    sandbox without memfd_create, memory short): the bulk then goes in the answer."""
+    try:
+        fd = os.memfd_create("eventmask-piece", os.MFD_CLOEXEC)
+    except (OSError, AttributeError):
+        return -1
     try:
         view = memoryview(bulk)
         while view:
             view = view[os.write(fd, view) :]
-    except BaseException:
+    except OSError:
         os.close(fd)
-        raise
+        return -1
     return fd
 
 
@@ -129,8 +136,9 @@ class Forked(Generic[T, R]):
         self.depth = depth
         self.split = split  # in a process: an answer -> (what is sent, its bulk)
         # With `split`: the file in memory holding the latest answer's bulk (-1:
-        # none), open until the next answer or the end of the pool.
-        self.bulk = -1
+        # none), open until the next answer or the end of the pool; or the bulk
+        # itself, where the process could not make the file.
+        self.bulk: int | bytes = -1
         self.procs: list[BaseProcess] = []
         self.conns: list[Connection] = []
         self.held = [0] * count  # tasks given to each process and not yet answered
@@ -175,11 +183,13 @@ class Forked(Generic[T, R]):
             if not conn.poll():
                 raise EOFError
             ok, value, bulk = conn.recv()
-            if bulk:
+            if bulk is True:
                 from multiprocessing.reduction import recvfds
 
                 with _socket_of(conn) as sock:
                     self.bulk = recvfds(sock, 1)[0]
+            elif bulk is not None:
+                self.bulk = bulk
         except (EOFError, OSError):
             proc.join(1)
             raise ProcessDied(
@@ -212,6 +222,6 @@ class Forked(Generic[T, R]):
         self._let_go()
 
     def _let_go(self) -> None:
-        if self.bulk >= 0:
+        if isinstance(self.bulk, int) and self.bulk >= 0:
             os.close(self.bulk)
-            self.bulk = -1
+        self.bulk = -1

@@ -294,7 +294,10 @@ def run(
                 if piece.as_read and isinstance(output, LineOutput):
                     output.add_range(job.fd, start, piece.as_read)  # then `_write` counts
                 if piece.handed and isinstance(output, LineOutput):
-                    output.add_range(pool.bulk, 0, piece.handed)
+                    if isinstance(pool.bulk, bytes):
+                        output.add_block(pool.bulk, 0)
+                    else:
+                        output.add_range(pool.bulk, 0, piece.handed)
                 _write(piece, numbered, output, stats, invalid)
                 numbered += piece.lines
                 if tick is not None:
