@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eventmask import Catalogue, FilterStats, InputError, Mask, Predicates, filter_lines, parse
-from eventmask._routing.filter_fast import FastLine, WholeLine, _Ids, fast_path
+from eventmask._routing.filter_fast import FastLine, WholeLine, fast_path
 
 from ..strategies import PROPERTIES, UNMENTIONED_ID
 
@@ -32,6 +32,10 @@ MASKS = [
     f"booking_new;ari:stop_sell:*:{RATE_PLANS[2]}",
     "ari:min_stay:*:*;message",
     f"ari:*:{ROOM_TYPES[2]}:*",
+    # Filters of both kinds (keys alone, ids), and two filters with ids.
+    f"ari:rate:*:*;ari:availability:{ROOM_TYPES[1]}:*",
+    f"ari:stop_sell,booked:*:*;ari:*:*:{RATE_PLANS[1]};booking",
+    f"ari:rate:*:{RATE_PLANS[0]};ari:availability:{ROOM_TYPES[1]}:*",
     # Whole notifications only (`WholeLine`).
     "*",
     "ari",
@@ -255,6 +259,19 @@ def test_the_fast_path_answers_the_common_lines() -> None:
     assert fast(b'{"event":"booking_new","payload":{}}') == (None, 0, 0, False)
 
 
+def test_a_mask_of_keys_and_ids_selects_the_items_of_each_filter() -> None:
+    """The keys' getter takes the `rate` items, and the room type's test the items it
+    alone selects, in the payload's order, as the general path does."""
+    text = f"ari:rate:*:*;ari:availability:{ROOM_TYPES[1]}:*"
+    fast = fast_path(parse(text), None, Catalogue.default())
+    assert fast is not None
+    room = b'{"availability":1,"room_type_id":"' + ROOM_TYPES[1].upper().encode() + b'"}'
+    line = b'{"event":"ari","payload":[' + room + b',{"booked":3},{"rate":2},{"availability":4}]}'
+    narrowed = b'{"event":"ari","payload":[' + room + b',{"rate":2}]}'
+    assert fast(line) == (narrowed, 4, 2, True)
+    assert_same(parse(text), [line], None)
+
+
 def test_lines_of_other_properties_are_answered_by_the_fast_path() -> None:
     """Under --property, a line of another property is ruled out by its bytes and counted,
     not handed to the general path (which would decode it whole)."""
@@ -265,23 +282,6 @@ def test_lines_of_other_properties_are_answered_by_the_fast_path() -> None:
     mine = PROPERTIES[0].encode()
     narrowed = b'{"event":"ari","property_id":"%s","payload":[{"stop_sell":true}]}' % mine
     assert fast(line % mine) == (narrowed, 2, 1, True)
-
-
-_id_text = st.text(alphabet="abcdefABCDEF0123456789-x", min_size=1, max_size=12)
-
-
-@settings(max_examples=300)
-@given(st.lists(_id_text, min_size=1, max_size=10), st.lists(_id_text, max_size=6), st.data())
-def test_an_id_search_finds_an_id_in_any_case_and_nothing_else(
-    ids: list[str], words: list[str], data: st.DataObject
-) -> None:
-    """The oracle: the line, lower-cased, holds one of the ids (lower-cased)."""
-    mixed = [data.draw(st.sampled_from([w, w.upper(), w.swapcase()])) for w in words + ids[:1]]
-    if data.draw(st.booleans()):
-        mixed.pop()  # sometimes the line holds no id on purpose
-    line = ('{"id":"' + '","x":"'.join(mixed) + '"}').encode()
-    expected = any(i.lower().encode() in line.lower() for i in ids)
-    assert _Ids([i.lower() for i in ids]).found(line) == expected
 
 
 def test_narrowed_lines_keep_numbers_as_sent() -> None:

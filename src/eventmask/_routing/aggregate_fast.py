@@ -92,12 +92,8 @@ class SummingLine(FastLine):
         typed: list[Any] = self._items.decode(payload)
         if self._asked is not None and not self._asked.at(doc.timestamp):
             return (None, len(typed), 0, False)
-        tests = self._tests
-        if len(tests) == 1:
-            test = tests[0]
-            chosen = [item for item in typed if test(item)]
-        else:
-            chosen = [item for item in typed if any(t(item) for t in tests)]
+        test = self._selects
+        chosen = [item for item in typed if test(item)]
         if not chosen:
             return (None, len(typed), 0, False)
         prop, user, stamp = doc.property_id, doc.user_id, doc.timestamp
