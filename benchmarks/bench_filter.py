@@ -43,6 +43,8 @@ SHAPES = (
     ("restriction", "ari:stop_sell:*:*", None, None),
     ("restriction, --property", "ari:stop_sell:*:*", "{P}", None),
     ("several restrictions", "ari:stop_sell,closed_to_arrival:*:*", None, None),
+    ("three restrictions", "ari:rate,availability,min_stay:*:*", None, None),
+    ("keys and a room type", "ari:rate:*:*;ari:availability:{RT}:*", None, None),
     ("broad", "ari:rate:*:*", None, None),
     ("booking events", "booking_new;booking_modification;booking_cancellation", None, None),
     ("everything", "*", None, None),

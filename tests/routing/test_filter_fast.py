@@ -272,6 +272,26 @@ def test_a_mask_of_keys_and_ids_selects_the_items_of_each_filter() -> None:
     assert_same(parse(text), [line], None)
 
 
+@pytest.mark.parametrize("text", MASKS[:6])
+def test_repeated_keys_mean_what_the_general_path_says(text: str) -> None:
+    """A key given twice counts once, the last (as JSON decoders read it): the envelope
+    and the items are read in one typed decode, which must agree."""
+    rp, rt = RATE_PLANS[0], ROOM_TYPES[1]
+    items = b'[{"rate_plan_id":"%s","room_type_id":"%s","rate":1,"availability":2}]' % (
+        rp.encode(), rt.encode())  # fmt: skip
+    lines = [
+        b'{"event":"ari","payload":' + items + b',"payload":null}',
+        b'{"event":"ari","payload":null,"payload":' + items + b"}",
+        b'{"event":"booking_new","event":"ari","payload":' + items + b"}",
+        b'{"event":"ari","payload":5,"payload":' + items + b"}",
+        b'{"event":"ari","property_id":"x","property_id":"%s","payload":' % PROPERTIES[0].encode()
+        + items
+        + b"}",
+    ]
+    for scope in (None, PROPERTIES[0]):
+        assert_same(parse(text), lines, scope)
+
+
 def test_lines_of_other_properties_are_answered_by_the_fast_path() -> None:
     """Under --property, a line of another property is ruled out by its bytes and counted,
     not handed to the general path (which would decode it whole)."""
