@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._catalogue import ARI, Catalogue
 from .aggregate import Change, reader_of, when_of
-from .filter_fast import _NULL, _UNSET, FastLine, Result, _shape, fits
+from .filter_fast import _UNSET, FastLine, Result, fits
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -82,14 +82,13 @@ class SummingLine(FastLine):
         )
 
     def _maybe(self, line: bytes) -> Result | None:
-        doc = _shape.decode(line)
+        doc: Any = self._line.decode(line)  # the envelope and the items in one pass
         # The reference reads only the event spelled "ari"; so does this path.
         if doc.event != ARI or not self._in_scope(doc.property_id):
             return None
-        payload = doc.payload
-        if payload is _UNSET or payload == _NULL:
+        typed: list[Any] | None = doc.payload
+        if typed is None:
             return None
-        typed: list[Any] = self._items.decode(payload)
         if self._asked is not None and not self._asked.at(doc.timestamp):
             return (None, len(typed), 0, False)
         test = self._selects

@@ -253,14 +253,15 @@ class FastLine:
             | {field: name for name, field in self._keys.items()},
             gc=False,
         )
-        # float_hook as in `_json`: a number beyond a double's range is infinity there too.
-        self._items = msgspec.json.Decoder(list[item_type], float_hook=float)  # type: ignore[valid-type]
+        # A line that may match is read in one pass: its envelope and its items.
         line_type = msgspec.defstruct(
             "AriLine",
             [("event", str), ("property_id", Any, None), ("timestamp", Any, None),
+             ("user_id", Any, None),
              ("payload", list[item_type] | None, None)],  # type: ignore[valid-type]
             gc=False,
         )  # fmt: skip
+        # float_hook as in `_json`: a number beyond a double's range is infinity there too.
         self._line = msgspec.json.Decoder(line_type, float_hook=float)
         self._tests = [self._test(f) for f in self._filters]
         self._selects = _either(self._tests)
