@@ -14,7 +14,7 @@ from ..helpers import python_output, run_cli
 
 def test_help_lists_every_command_and_imports_no_family() -> None:
     """`eventmask --help` costs what argparse costs: no family, no lark, no JSON library,
-    not even typing, datetime or the shutil that argparse would ask the terminal's width."""
+    not even typing, datetime, or the shutil that argparse imports to learn the width."""
     heavy = ["lark", "msgspec", "attrs", "eventmask._cli.serve", "eventmask._cli.streams",
              "eventmask._cli.masks", "eventmask._inbox", "eventmask._language.parser",
              "typing", "datetime", "shutil"]  # fmt: skip

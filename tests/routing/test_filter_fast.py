@@ -260,8 +260,8 @@ def test_the_fast_path_answers_the_common_lines() -> None:
 
 
 def test_a_mask_of_keys_and_ids_selects_the_items_of_each_filter() -> None:
-    """The keys' getter takes the `rate` items, and the room type's test the items it
-    alone selects, in the payload's order, as the general path does."""
+    """The keys take the `rate` items, and the room type's test the items it alone
+    selects, in the payload's order, as the general path does."""
     text = f"ari:rate:*:*;ari:availability:{ROOM_TYPES[1]}:*"
     fast = fast_path(parse(text), None, Catalogue.default())
     assert fast is not None
