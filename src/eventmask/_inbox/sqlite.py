@@ -8,7 +8,6 @@ transactions of a batch so that receivers are not starved.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -22,6 +21,7 @@ from typing import Any, Final
 
 from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable, NotAnInbox
+from .._json import dumps_text
 from .backend import entry_of
 from .engine import SQLInbox, dedup_keys, idempotency_key
 from .search_sql import SQLITE as SQLITE_SEARCH
@@ -275,7 +275,7 @@ class SQLiteInbox(SQLInbox):
 
     def id_list(self, ids: Sequence[int]) -> str:
         """A JSON array, read by ``json_each`` in the statements."""
-        return json.dumps(list(ids))
+        return dumps_text(list(ids))
 
     def has_table(self, conn: sqlite3.Connection, name: str) -> bool:
         """Whether the file has a table `name`."""
