@@ -91,8 +91,7 @@ class SummingLine(FastLine):
             return None
         if self._asked is not None and not self._asked.at(doc.timestamp):
             return (None, len(typed), 0, False)
-        test = self._selects
-        chosen = [item for item in typed if test(item)]
+        chosen = [typed[n] for n in self._pick(typed)]
         if not chosen:
             return (None, len(typed), 0, False)
         prop, user, stamp = doc.property_id, doc.user_id, doc.timestamp

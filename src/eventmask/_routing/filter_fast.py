@@ -63,8 +63,6 @@ class _Shape(msgspec.Struct, gc=False):
 
     event: str
     property_id: Any = None
-    timestamp: Any = None
-    user_id: Any = None
     payload: msgspec.Raw | msgspec.UnsetType = _UNSET
 
 
@@ -263,8 +261,6 @@ class FastLine:
         )  # fmt: skip
         # float_hook as in `_json`: a number beyond a double's range is infinity there too.
         self._line = msgspec.json.Decoder(line_type, float_hook=float)
-        self._tests = [self._test(f) for f in self._filters]
-        self._selects = _either(self._tests)
         self._pick = self._picker()
 
     def _fields_read(self) -> list[str]:
@@ -356,7 +352,7 @@ class FastLine:
         alone = [f for f in self._filters if f.restrictions and not f.room_type_ids
                  and not f.rate_plan_ids]  # fmt: skip
         if not alone or (self._asked is not None and self._asked.on_items):
-            selects = self._selects
+            selects = _either([self._test(f) for f in self._filters])
             return lambda typed: [n for n, item in enumerate(typed) if selects(item)]
         fields = sorted({self._keys[r] for f in alone for r in f.restrictions or ()})
         rest = [self._test(f) for f in self._filters if f not in alone]
