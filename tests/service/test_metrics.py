@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -9,7 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
+
+from eventmask._service.metrics import ACK_BUCKETS, FLUSH_EVERY, DeliveryTally, Metrics
 
 from ..helpers import dumps
 from ..procs import SECRET, Proc, free_port, kill_leftovers, wait_drained
@@ -115,3 +121,68 @@ def test_a_standalone_worker_serves_its_own_metrics(tmp_path: Path) -> None:
     assert worker.stop() == 0
     assert served.stop() == 0
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def _fresh_metrics() -> Metrics:
+    """A `Metrics` whose delivery series live in a registry of their own."""
+    registry = CollectorRegistry()
+    fresh = Metrics.__new__(Metrics)
+    fresh.deliveries = Counter("eventmask_deliveries", "d", ["outcome", "status"],
+                               registry=registry)  # fmt: skip
+    fresh.ack_seconds = Histogram("eventmask_ack_seconds", "a", buckets=ACK_BUCKETS,
+                                  registry=registry)  # fmt: skip
+    return fresh
+
+
+def _samples(m: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in (*m.deliveries.collect(), *m.ack_seconds.collect())
+        for s in family.samples
+        if not s.name.endswith("_created")
+    }
+
+
+answers = st.tuples(
+    st.sampled_from(["accepted", "duplicate", "refused", "unavailable"]),
+    st.sampled_from([200, 400, 401, 413, 503]),
+    st.one_of(st.none(), st.sampled_from(ACK_BUCKETS), st.floats(0, 100)),
+)
+
+
+@given(st.lists(st.lists(answers, max_size=30), max_size=4))
+def test_a_tally_adds_up_to_what_counting_each_answer_gives(
+    rounds: list[list[tuple[str, int, float | None]]],
+) -> None:
+    """Counted in a tally and flushed (several times), the series equal direct counting."""
+    tallied, direct = _fresh_metrics(), _fresh_metrics()
+    tally = DeliveryTally(tallied)
+
+    async def count(answers: list[tuple[str, int, float | None]]) -> None:
+        for outcome, status, seconds in answers:
+            tally.count(outcome, status, seconds)
+
+    for answers_of_round in rounds:
+        asyncio.run(count(answers_of_round))
+        tally.flush()
+        for outcome, status, seconds in answers_of_round:
+            direct.deliveries.labels(outcome, str(status)).inc()
+            if seconds is not None:
+                direct.ack_seconds.observe(seconds)
+    assert _samples(tallied) == pytest.approx(_samples(direct))
+
+
+def test_a_tally_flushes_itself_within_a_second_on_each_loop() -> None:
+    tallied = _fresh_metrics()
+    tally = DeliveryTally(tallied)
+
+    async def count_and_wait(wait: float) -> None:
+        tally.count("accepted", 200, 0.004)
+        await asyncio.sleep(wait)
+
+    accepted = ("eventmask_deliveries_total", (("outcome", "accepted"), ("status", "200")))
+    asyncio.run(count_and_wait(0))  # this loop ends before its flush comes
+    assert _samples(tallied).get(accepted, 0) == 0
+    asyncio.run(count_and_wait(FLUSH_EVERY + 0.5))  # a new loop flushes both
+    assert _samples(tallied)[accepted] == 2
+    assert _samples(tallied)[("eventmask_ack_seconds_count", ())] == 2
