@@ -58,6 +58,7 @@ class _Wheel:
 
 
 _wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+_last: _Wheel | None = None  # the wheel used last, nearly always the one wanted
 
 
 class Deadline:
@@ -70,9 +71,13 @@ class Deadline:
         task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("deadline() is used inside a task")
-        wheel = _wheels.get(loop)
-        if wheel is None:
-            _wheels[loop] = wheel = _Wheel(loop)
+        global _last
+        wheel = _last
+        if wheel is None or wheel.loop is not loop:  # a weak lookup makes a weakref
+            wheel = _wheels.get(loop)
+            if wheel is None:
+                _wheels[loop] = wheel = _Wheel(loop)
+            _last = wheel
         self._task = task
         self._wheel = wheel
         self._cancelling = 0
