@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +14,16 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from eventmask._service.metrics import ACK_BUCKETS, FLUSH_EVERY, DeliveryTally, Metrics
+from eventmask._service.metrics import (
+    ACK_BUCKETS,
+    FLUSH_EVERY,
+    DeliveryTally,
+    Metrics,
+    metrics,
+)
 
 from ..helpers import dumps
 from ..procs import SECRET, Proc, free_port, kill_leftovers, wait_drained
@@ -186,3 +194,52 @@ def test_a_tally_flushes_itself_within_a_second_on_each_loop() -> None:
     asyncio.run(count_and_wait(FLUSH_EVERY + 0.5))  # a new loop flushes both
     assert _samples(tallied)[accepted] == 2
     assert _samples(tallied)[("eventmask_ack_seconds_count", ())] == 2
+
+
+def test_a_scrape_of_the_default_registry_flushes_the_tallies_first() -> None:
+    """`metrics_app()` reads the default registry: it sees a count made just before."""
+    shared = metrics()
+    assert shared is not None
+    tally = DeliveryTally(shared)
+    labels = {"outcome": "duplicate", "status": "299"}
+    before = REGISTRY.get_sample_value("eventmask_deliveries_total", labels) or 0.0
+
+    async def count() -> None:
+        tally.count("duplicate", 299, None)
+
+    asyncio.run(count())
+    assert "eventmask_deliveries_total" in generate_latest(REGISTRY).decode()
+    assert REGISTRY.get_sample_value("eventmask_deliveries_total", labels) == before + 1
+
+
+def test_a_flush_from_another_thread_loses_no_count() -> None:
+    """A scrape flushes from its thread while the event loop counts: every count arrives."""
+    tallied = _fresh_metrics()
+    tally = DeliveryTally(tallied)
+    done = threading.Event()
+
+    def scrape_often() -> None:
+        while not done.is_set():
+            tally.flush()
+
+    async def count(n: int) -> None:
+        for _ in range(n):
+            tally.count("accepted", 200, 0.004)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    scraper = threading.Thread(target=scrape_often)
+    scraper.start()
+    try:
+        asyncio.run(count(100_000))
+    finally:
+        done.set()
+        scraper.join()
+        sys.setswitchinterval(interval)
+    tally.flush()
+    samples = _samples(tallied)
+    assert (
+        samples[("eventmask_deliveries_total", (("outcome", "accepted"), ("status", "200")))]
+        == 100_000
+    )
+    assert samples[("eventmask_ack_seconds_count", ())] == 100_000

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import os
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
@@ -30,7 +32,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the installation
     prometheus_client = None  # type: ignore[assignment]
 
-__all__ = ["DeliveryTally", "Metrics", "exposition", "handler_label", "metrics"]
+__all__ = ["DeliveryTally", "Metrics", "exposition", "flush_tallies", "handler_label", "metrics"]
 
 # How often a receiver adds its tally of deliveries to the metrics (DeliveryTally).
 FLUSH_EVERY: Final = 1.0
@@ -51,6 +53,10 @@ class Metrics:
 
     def __init__(self) -> None:
         assert prometheus_client is not None
+        # First in the registry, so that a scrape of it (`metrics_app`) flushes the
+        # receivers' tallies before it reads their series.
+        flusher: Collector = _Tallies()
+        prometheus_client.REGISTRY.register(flusher)
         self.deliveries = prometheus_client.Counter(
             "eventmask_deliveries",
             "Requests to the delivery path, by outcome and HTTP status answered.",
@@ -94,9 +100,9 @@ class DeliveryTally:
     In multiprocess mode (``eventmask serve``) each count and each observation is a
     write to a memory-mapped file under a lock: about 10 us a delivery for its counter
     and its latency, measured, against 0.2 us here.  So the receiver counts here and the
-    tally is added to the metrics at most `FLUSH_EVERY` seconds later, before this
-    process answers a scrape, and at shutdown; another receiver process's scrape sees
-    it up to a second late (docs/deployment.md, "Metrics").  One event loop counts.
+    tally is added to the metrics at most `FLUSH_EVERY` seconds later, before any scrape
+    of this process, and at shutdown; another receiver process's scrape sees it up to a
+    second late (docs/deployment.md, "Metrics").
 
     >>> m = metrics()
     >>> tally = DeliveryTally(m) if m is not None else None
@@ -115,36 +121,63 @@ class DeliveryTally:
         self._buckets = [0] * len(self._bounds)
         self._sum = 0.0
         self._timer_loop: asyncio.AbstractEventLoop | None = None
+        # A scrape flushes from its own thread while the event loop counts.
+        self._lock = threading.Lock()
+        _tallies.add(self)
 
     def count(self, outcome: str, status: int, seconds: float | None) -> None:
         """Count one answer, with its latency when it is one of the histogram's."""
         key = (outcome, status)
-        self._counts[key] = self._counts.get(key, 0) + 1
-        if seconds is not None:
-            if self._bulk:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            if seconds is not None and self._bulk:
                 self._buckets[bisect.bisect_left(self._bounds, seconds)] += 1
                 self._sum += seconds
-            else:  # pragma: no cover - depends on prometheus_client's insides
-                self.metrics.ack_seconds.observe(seconds)
+        if seconds is not None and not self._bulk:  # pragma: no cover - prometheus's insides
+            self.metrics.ack_seconds.observe(seconds)
         loop = asyncio.get_running_loop()
         if self._timer_loop is not loop:  # none pending, or on a loop that has ended
             self._timer_loop = loop
-            loop.call_later(FLUSH_EVERY, self.flush)
+            loop.call_later(FLUSH_EVERY, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._timer_loop = None
+        self.flush()
 
     def flush(self) -> None:
-        """Add what was counted since the last flush to the metrics."""
-        self._timer_loop = None
-        counts, self._counts = self._counts, {}
+        """Add what was counted since the last flush to the metrics (from any thread)."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            buckets, self._buckets = self._buckets, [0] * len(self._bounds)
+            total, self._sum = self._sum, 0.0
         for (outcome, status), n in counts.items():
             self.metrics.deliveries.labels(outcome, str(status)).inc(n)
-        if self._sum or any(self._buckets):
+        if any(buckets):
             hist = self.metrics.ack_seconds
-            hist._sum.inc(self._sum)
-            for series, n in zip(hist._buckets, self._buckets, strict=True):
+            hist._sum.inc(total)
+            for series, n in zip(hist._buckets, buckets, strict=True):
                 if n:
                     series.inc(n)
-            self._buckets = [0] * len(self._bounds)
-            self._sum = 0.0
+
+
+_tallies: weakref.WeakSet[DeliveryTally] = weakref.WeakSet()
+
+
+def flush_tallies() -> None:
+    """Add every receiver's tally in this process to the metrics, as a scrape does first.
+
+    >>> flush_tallies()
+    """
+    for tally in list(_tallies):
+        tally.flush()
+
+
+class _Tallies:
+    """Flushes the tallies when the default registry is collected; yields no metric."""
+
+    def collect(self) -> Iterator[Any]:
+        flush_tallies()
+        yield from ()
 
 
 def metrics() -> Metrics | None:
@@ -251,6 +284,7 @@ def exposition(
     True
     """
     assert prometheus_client is not None
+    flush_tallies()  # in multiprocess mode the default registry is not collected
     registry = CollectorRegistry()
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -234,8 +234,6 @@ class Receiver:
         elif self._metrics is None or not self._authenticated(scope, bearer=True):
             raise _Refused(404, "not found", f"no deliveries are taken at {path!r}")
         else:
-            if self._tally is not None:
-                self._tally.flush()  # this process's own counts, up to now
             body, kind = await asyncio.to_thread(exposition, self.inbox, self.workers)
             await respond_bytes(send, 200, body, (b"content-type", kind.encode()))
 
