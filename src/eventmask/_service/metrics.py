@@ -104,10 +104,12 @@ class DeliveryTally:
     of this process, and at shutdown; another receiver process's scrape sees it up to a
     second late (docs/deployment.md, "Metrics").
 
+    >>> import asyncio
     >>> m = metrics()
-    >>> tally = DeliveryTally(m) if m is not None else None
-    >>> tally is None or tally.count("accepted", 200, 0.004) is None
-    True
+    >>> async def answered() -> None:  # a receiver counts on its event loop
+    ...     if m is not None:
+    ...         DeliveryTally(m).count("accepted", 200, 0.004)
+    >>> asyncio.run(answered())
     """
 
     def __init__(self, metrics: Metrics) -> None:
