@@ -167,7 +167,8 @@ class Deadline(_Entry):
 def deadline(seconds: float) -> Deadline:
     """A block that raises TimeoutError if it is still running `seconds` from now.
 
-    Use it as ``asyncio.timeout``; `Deadline.arm` moves it, for a second phase.
+    Use it as ``asyncio.timeout``, with ``with`` for ``async with``; `Deadline.arm`
+    moves it, for a second phase.
 
     >>> async def slow() -> str:
     ...     try:
