@@ -79,9 +79,9 @@ class _Entry:
 
     __slots__ = ("_tick", "_wheel")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._wheel = _wheel(loop)
-        self._tick = 0
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        self._wheel = wheel = _wheel(loop)
+        self._tick = wheel.arm(self, seconds)
 
     def arm(self, seconds: float) -> None:
         """Arm (or move) the entry to `seconds` from now."""
@@ -115,9 +115,8 @@ class Alarm(_Entry):
     def __init__(
         self, loop: asyncio.AbstractEventLoop, seconds: float, callback: Callable[[], object]
     ) -> None:
-        super().__init__(loop)
         self._callback = callback
-        self.arm(seconds)
+        super().__init__(loop, seconds)
 
     def cancel(self) -> None:
         """Take the alarm back, as ``TimerHandle.cancel`` does."""
@@ -132,15 +131,15 @@ class Deadline(_Entry):
 
     __slots__ = ("_cancelling", "_task", "expired")
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("deadline() is used inside a task")
-        super().__init__(loop)
         self._task = task
         self._cancelling = 0
         self.expired = False
+        super().__init__(loop, seconds)
 
     def __enter__(self) -> Deadline:
         self._cancelling = self._task.cancelling()
@@ -180,6 +179,4 @@ def deadline(seconds: float) -> Deadline:
     >>> asyncio.run(slow())
     'timed out'
     """
-    entry = Deadline()
-    entry.arm(seconds)
-    return entry
+    return Deadline(seconds)
