@@ -286,9 +286,9 @@ def exposition(
     True
     """
     assert prometheus_client is not None
-    flush_tallies()  # in multiprocess mode the default registry is not collected
     registry = CollectorRegistry()
     if os.environ.get(MULTIPROC_ENV):
+        flush_tallies()  # the default registry, whose collector flushes, is not read here
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Local())
