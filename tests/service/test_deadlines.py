@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from eventmask._service.deadlines import TICK, Alarm, _wheels, deadline
+from eventmask._service.deadlines import TICK, _wheels, deadline
 
 # asyncio runs a timer up to its clock's resolution early.
 _TIMER_SLACK = time.get_clock_info("monotonic").resolution
@@ -151,20 +151,3 @@ def test_a_wheel_idle_for_long_starts_again_at_the_present() -> None:
         return first and second, took < 0.05 + TICK + LAG
 
     assert asyncio.run(later()) == (True, True)
-
-
-def test_an_alarm_rings_once_not_early_and_a_cancelled_one_never() -> None:
-    async def alarms() -> tuple[list[float], list[str]]:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        rang: list[float] = []
-        cancelled: list[str] = []
-        Alarm(loop, 0.1, lambda: rang.append(loop.time() - start))
-        Alarm(loop, 0.05, lambda: cancelled.append("rang")).cancel()
-        await asyncio.sleep(0.1 + 4 * TICK)
-        return rang, cancelled
-
-    rang, cancelled = asyncio.run(alarms())
-    assert len(rang) == 1
-    assert 0.1 - _TIMER_SLACK <= rang[0] <= 0.1 + TICK + LAG
-    assert cancelled == []

@@ -1,11 +1,11 @@
-"""Deadlines for the receiver's awaits and its connections, swept by one timer per loop.
+"""Deadlines for the receiver's awaits, swept by one timer per event loop.
 
 `asyncio.timeout` pushes a timer onto the loop's heap each time it is entered and
 leaves it there, cancelled, when the block ends early, which it nearly always does.
-The receiver enters two a delivery (the body, the store), and the guarded protocol
-sets a header deadline for each request on a connection: 8 us each for
+The receiver enters two a delivery (the body, the store): 8 us each for
 `asyncio.timeout` on the project's machine against 2.6 us here (docs/receiver.md,
-"Speed").  Here a deadline is one entry in the set of its tick
+"Speed").  The guarded protocol's header deadline stays a `call_later`: on the wheel
+it measured no faster end to end.  Here a deadline is one entry in the set of its tick
 (`TICK`, 50 ms): one timer per loop wakes each tick while any deadline is armed and
 cancels the tasks whose tick has passed.  A deadline is never early, and late by at
 most a tick plus the loop's own lag, which for timeouts of seconds is no difference.
@@ -16,25 +16,24 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from collections.abc import Callable
 from types import TracebackType
 from typing import Final
 
-__all__ = ["TICK", "Alarm", "Deadline", "deadline"]
+__all__ = ["TICK", "Deadline", "deadline"]
 
 TICK: Final = 0.05
 
 
 class _Wheel:
-    """The armed entries of one loop, by the tick they fall due in."""
+    """The armed deadlines of one loop, by the tick they fall due in."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.due: dict[int, set[_Entry]] = {}
+        self.due: dict[int, set[Deadline]] = {}
         self.swept = math.floor(loop.time() / TICK)  # every tick up to this one was swept
         self.timer: asyncio.TimerHandle | None = None
 
-    def arm(self, entry: _Entry, seconds: float) -> int:
+    def arm(self, entry: Deadline, seconds: float) -> int:
         now = self.loop.time()
         if self.timer is None:  # idle: nothing is armed, so no tick is left to sweep
             self.swept = math.floor(now / TICK)
@@ -74,62 +73,10 @@ def _wheel(loop: asyncio.AbstractEventLoop) -> _Wheel:
     return wheel
 
 
-class _Entry:
-    """Something armed on a wheel: it expires once its tick is swept, unless disarmed."""
-
-    __slots__ = ("_tick", "_wheel")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-        self._wheel = wheel = _wheel(loop)
-        self._tick = wheel.arm(self, seconds)
-
-    def arm(self, seconds: float) -> None:
-        """Arm (or move) the entry to `seconds` from now."""
-        self.disarm()
-        self._tick = self._wheel.arm(self, seconds)
-
-    def disarm(self) -> None:
-        """Take the entry back; it does nothing after this."""
-        bucket = self._wheel.due.get(self._tick)
-        if bucket is not None:
-            bucket.discard(self)
-
-    def expire(self) -> None:
-        raise NotImplementedError
-
-
-class Alarm(_Entry):
-    """A callback `seconds` from now: ``loop.call_later`` without a timer of its own.
-
-    >>> async def ring() -> list[str]:
-    ...     rung: list[str] = []
-    ...     Alarm(asyncio.get_running_loop(), 0.01, lambda: rung.append("ring"))
-    ...     await asyncio.sleep(0.2)
-    ...     return rung
-    >>> asyncio.run(ring())
-    ['ring']
-    """
-
-    __slots__ = ("_callback",)
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, seconds: float, callback: Callable[[], object]
-    ) -> None:
-        self._callback = callback
-        super().__init__(loop, seconds)
-
-    def cancel(self) -> None:
-        """Take the alarm back, as ``TimerHandle.cancel`` does."""
-        self.disarm()
-
-    def expire(self) -> None:
-        self._callback()
-
-
-class Deadline(_Entry):
+class Deadline:
     """One armed deadline of a task: the task it cancels, and whether it did."""
 
-    __slots__ = ("_cancelling", "_task", "expired")
+    __slots__ = ("_cancelling", "_task", "_tick", "_wheel", "expired")
 
     def __init__(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -139,7 +86,19 @@ class Deadline(_Entry):
         self._task = task
         self._cancelling = 0
         self.expired = False
-        super().__init__(loop, seconds)
+        self._wheel = wheel = _wheel(loop)
+        self._tick = wheel.arm(self, seconds)
+
+    def arm(self, seconds: float) -> None:
+        """Move the deadline to `seconds` from now."""
+        self.disarm()
+        self._tick = self._wheel.arm(self, seconds)
+
+    def disarm(self) -> None:
+        """Take the deadline back; it cancels nothing after this."""
+        bucket = self._wheel.due.get(self._tick)
+        if bucket is not None:
+            bucket.discard(self)
 
     def __enter__(self) -> Deadline:
         self._cancelling = self._task.cancelling()

@@ -37,7 +37,6 @@ from typing import Any, Final
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .._json import dumps
-from .deadlines import Alarm
 
 __all__ = [
     "MAX_HEADERS",
@@ -175,7 +174,7 @@ class _Guarded(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
     by_address: dict[str, int]  # open connections per client address (one dict per class)
 
     def connection_made(self, transport: asyncio.Transport) -> None:
-        self._deadline: Alarm | None = None
+        self._deadline: asyncio.TimerHandle | None = None
         peer = transport.get_extra_info("peername")
         self._address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
         held = self.by_address.get(self._address, 0)
@@ -299,8 +298,7 @@ class _Guarded(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
 
     def _arm(self) -> None:
         self._disarm()
-        # One wheel per loop instead of a timer on the loop's heap each request.
-        self._deadline = Alarm(self.loop, self.header_timeout, self._too_slow)
+        self._deadline = self.loop.call_later(self.header_timeout, self._too_slow)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
