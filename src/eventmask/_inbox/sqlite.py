@@ -28,6 +28,7 @@ from .search_sql import SQLITE as SQLITE_SEARCH
 from .search_sql import SQLITE_V7
 from .settings import InboxSettings
 from .spool import Spool
+from .sqlite_puts import insert_batch
 from .sqlite_sql import (
     CLAIM,
     EXPIRE,
@@ -42,6 +43,7 @@ from .sqlite_sql import (
     V4,
     V5,
     V6,
+    V8,
 )
 from .values import Entry, PutResult
 from .writer import Write, WriteKind
@@ -138,7 +140,7 @@ class SQLiteInbox(SQLInbox):
 
     backend = "sqlite"
     statements = STATEMENTS
-    MIGRATIONS = (V1, V2, V3, V4, V5, V6, SQLITE_V7)
+    MIGRATIONS = (V1, V2, V3, V4, V5, V6, SQLITE_V7, V8)
     search_sql = SQLITE_SEARCH
     revision_sql = REVISIONS
     db_errors = (sqlite3.Error,)
@@ -292,13 +294,8 @@ class SQLiteInbox(SQLInbox):
     def insert_deliveries(
         self, conn: sqlite3.Connection, deliveries: Sequence[Envelope], now: float
     ) -> list[PutResult]:
-        """Look for each body (and revision) within the window; insert what is new."""
-        results = []
-        for delivery in deliveries:
-            digest, revision = dedup_keys(delivery, self.settings.dedup_revisions)
-            row = (now, delivery.event, delivery.property_id, delivery.body, digest, revision)
-            results.append(self._insert(conn, row))
-        return results
+        """Look for the batch's bodies (and revisions) within the window; insert what is new."""
+        return insert_batch(conn, deliveries, now, self.settings)
 
     def _stored(
         self, conn: sqlite3.Connection, digest: str, revision: str | None, at: float
