@@ -139,13 +139,14 @@ def _fresh_metrics() -> Metrics:
                                registry=registry)  # fmt: skip
     fresh.ack_seconds = Histogram("eventmask_ack_seconds", "a", buckets=ACK_BUCKETS,
                                   registry=registry)  # fmt: skip
+    fresh.refusals = Counter("eventmask_refusals", "r", ["kind"], registry=registry)
     return fresh
 
 
 def _samples(m: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in (*m.deliveries.collect(), *m.ack_seconds.collect())
+        for family in (*m.deliveries.collect(), *m.ack_seconds.collect(), *m.refusals.collect())
         for s in family.samples
         if not s.name.endswith("_created")
     }
@@ -155,28 +156,32 @@ answers = st.tuples(
     st.sampled_from(["accepted", "duplicate", "refused", "unavailable"]),
     st.sampled_from([200, 400, 401, 413, 503]),
     st.one_of(st.none(), st.sampled_from(ACK_BUCKETS), st.floats(0, 100)),
+    st.sampled_from([None, "wrong secret", "too large"]),  # the refusal's kind, if any
 )
+Answer = tuple[str, int, float | None, str | None]
 
 
 @given(st.lists(st.lists(answers, max_size=30), max_size=4))
-def test_a_tally_adds_up_to_what_counting_each_answer_gives(
-    rounds: list[list[tuple[str, int, float | None]]],
-) -> None:
+def test_a_tally_adds_up_to_what_counting_each_answer_gives(rounds: list[list[Answer]]) -> None:
     """Counted in a tally and flushed (several times), the series equal direct counting."""
     tallied, direct = _fresh_metrics(), _fresh_metrics()
     tally = DeliveryTally(tallied)
 
-    async def count(answers: list[tuple[str, int, float | None]]) -> None:
-        for outcome, status, seconds in answers:
+    async def count(answers: list[Answer]) -> None:
+        for outcome, status, seconds, kind in answers:
             tally.count(outcome, status, seconds)
+            if kind is not None:
+                tally.refused(kind)
 
     for answers_of_round in rounds:
         asyncio.run(count(answers_of_round))
         tally.flush()
-        for outcome, status, seconds in answers_of_round:
+        for outcome, status, seconds, kind in answers_of_round:
             direct.deliveries.labels(outcome, str(status)).inc()
             if seconds is not None:
                 direct.ack_seconds.observe(seconds)
+            if kind is not None:
+                direct.refusals.labels(kind).inc()
     assert _samples(tallied) == pytest.approx(_samples(direct))
 
 

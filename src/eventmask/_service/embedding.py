@@ -119,7 +119,7 @@ async def running(receiver: Receiver, workers: int = 1) -> AsyncGenerator[list[W
     finally:
         # Stopped together, off the event loop: each finishes the batch in hand.
         await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in started))
-        receiver.refusals.flush()
+        receiver.flush()
         if receiver.on_shutdown is not None:
             receiver.on_shutdown()
 

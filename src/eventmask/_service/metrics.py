@@ -14,7 +14,6 @@ counted: the receiver answers its metrics path 404.
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import os
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from .._inbox.interface import Inbox
+from .periodic import Later
 
 try:
     import prometheus_client
@@ -95,7 +95,7 @@ _metrics: Metrics | None = None
 
 
 class DeliveryTally:
-    """A receiver's deliveries, counted in plain ints and added to `Metrics` each second.
+    """A receiver's deliveries and refusals, counted in plain ints, added to `Metrics` each second.
 
     In multiprocess mode (``eventmask serve``) each count and each observation is a
     write to a memory-mapped file under a lock: about 10 us a delivery for its counter
@@ -120,9 +120,10 @@ class DeliveryTally:
         self._bulk = hasattr(hist, "_sum") and hasattr(hist, "_buckets")
         self._bounds: list[float] = list(getattr(hist, "_upper_bounds", ()))
         self._counts: dict[tuple[str, int], int] = {}
+        self._refused: dict[str, int] = {}
         self._buckets = [0] * len(self._bounds)
         self._sum = 0.0
-        self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self._later = Later(self.flush, FLUSH_EVERY)
         # A scrape flushes from its own thread while the event loop counts.
         self._lock = threading.Lock()
         _tallies.add(self)
@@ -137,23 +138,25 @@ class DeliveryTally:
                 self._sum += seconds
         if seconds is not None and not self._bulk:  # pragma: no cover - prometheus's insides
             self.metrics.ack_seconds.observe(seconds)
-        loop = asyncio.get_running_loop()
-        if self._timer_loop is not loop:  # none pending, or on a loop that has ended
-            self._timer_loop = loop
-            loop.call_later(FLUSH_EVERY, self._flush_soon)
+        self._later.ask()
 
-    def _flush_soon(self) -> None:
-        self._timer_loop = None
-        self.flush()
+    def refused(self, kind: str) -> None:
+        """Count one refused request of `kind` (``eventmask_refusals_total``)."""
+        with self._lock:
+            self._refused[kind] = self._refused.get(kind, 0) + 1
+        self._later.ask()
 
     def flush(self) -> None:
         """Add what was counted since the last flush to the metrics (from any thread)."""
         with self._lock:
             counts, self._counts = self._counts, {}
+            refused, self._refused = self._refused, {}
             buckets, self._buckets = self._buckets, [0] * len(self._bounds)
             total, self._sum = self._sum, 0.0
         for (outcome, status), n in counts.items():
             self.metrics.deliveries.labels(outcome, str(status)).inc(n)
+        for kind, n in refused.items():
+            self.metrics.refusals.labels(kind).inc(n)
         if any(buckets):
             hist = self.metrics.ack_seconds
             hist._sum.inc(total)

@@ -151,12 +151,25 @@ class Receiver:
         if stale_after is not None and not stale_after > 0:
             raise ValueError(f"stale_after must be greater than 0 seconds, not {stale_after!r}")
         self.stale_after = stale_after
-        self.refusals = RefusalLog(inbox)
+        self.refusals = RefusalLog(inbox, tally=self._tally)
         self.write_timeout = inbox.settings.write_timeout if inbox is not None else 5.0
         # Set by a lifespan (its own, or `lifespan`/`running` for a mounted one):
         # an inbox that no lifespan started has no workers here, and says so.
         self.started = False
         self._warned = False
+
+    def flush(self) -> None:
+        """Write out what is counted in memory: refusals to the inbox, the tally to the metrics.
+
+        Both happen on their own within a second; a lifespan's shutdown calls this
+        so that the last second is not lost.
+
+        >>> from eventmask import Router
+        >>> Receiver(Router(), secrets=["a-long-shared-secret"]).flush()
+        """
+        self.refusals.flush()
+        if self._tally is not None:
+            self._tally.flush()
 
     # -- ASGI ----------------------------------------------------------------------------
 
@@ -183,9 +196,7 @@ class Receiver:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
-                    self.refusals.flush()
-                    if self._tally is not None:
-                        self._tally.flush()
+                    self.flush()
                     if self.on_shutdown is not None:
                         self.on_shutdown()
                 finally:

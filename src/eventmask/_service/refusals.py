@@ -11,7 +11,6 @@ and samples reach the database once a second, in one write; without one
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 import time
@@ -20,7 +19,8 @@ from typing import Any, Final
 
 from .._inbox.interface import Inbox
 from .._inbox.values import REFUSAL_BUCKET, REFUSAL_SAMPLES, Refusal, RefusalBatch
-from .metrics import metrics
+from .metrics import DeliveryTally
+from .periodic import Later
 
 __all__ = ["RefusalLog"]
 
@@ -37,21 +37,30 @@ _DAY: Final = 86_400.0
 class RefusalLog:
     """Counts, samples and logs refusals; writes them to `inbox` (if any) once a second.
 
+    With a `tally`, each refusal is also counted there for ``eventmask_refusals_total``.
+
     >>> refusals = RefusalLog(None)
     >>> refusals.add(401, "wrong secret", "missing or wrong secret header", "1.2.3.4:5")
     >>> refusals.counted()
     [{'status': 401, 'kind': 'wrong secret', 'count': 1}]
     """
 
-    def __init__(self, inbox: Inbox | None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        inbox: Inbox | None,
+        clock: Callable[[], float] = time.time,
+        tally: DeliveryTally | None = None,
+    ) -> None:
         self.inbox = inbox
         self.clock = clock
         self._counts: collections.Counter[tuple[float, int, str]] = collections.Counter()
         self._samples: collections.deque[Refusal] = collections.deque(maxlen=REFUSAL_SAMPLES)
         self._unflushed: list[Refusal] = []
-        self._flush_scheduled = False
+        self._later = Later(self.flush, FLUSH_EVERY)
         self._logged: dict[str, tuple[float, int]] = {}  # kind -> (last logged, since then)
-        self._metrics = metrics()
+        # eventmask_refusals_total goes through the receiver's tally: a flood is counted
+        # in plain ints, not with a write to prometheus_client's files per refusal.
+        self._tally = tally
 
     def add(
         self,
@@ -65,8 +74,8 @@ class RefusalLog:
         now = self.clock()
         refusal = Refusal(now, status, kind, reason, remote, body)
         self._counts[(now // REFUSAL_BUCKET * REFUSAL_BUCKET, status, kind)] += 1
-        if self._metrics is not None:
-            self._metrics.refusals.labels(kind).inc()
+        if self._tally is not None:
+            self._tally.refused(kind)
         if self.inbox is None:
             self._samples.append(refusal)
             self._forget_old(now)
@@ -74,7 +83,7 @@ class RefusalLog:
             self._unflushed.append(refusal)
             if len(self._unflushed) > REFUSAL_SAMPLES:
                 del self._unflushed[:-REFUSAL_SAMPLES]
-            self._schedule_flush()
+            self._later.ask()
         self._log(refusal)
 
     def _log(self, refusal: Refusal) -> None:
@@ -93,20 +102,8 @@ class RefusalLog:
         }
         log.warning("request refused: %s", refusal.reason, extra={"fields": fields, **fields})
 
-    def _schedule_flush(self) -> None:
-        if self._flush_scheduled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # called outside an event loop (tests, a thread)
-            self.flush()
-            return
-        self._flush_scheduled = True
-        loop.call_later(FLUSH_EVERY, self.flush)
-
     def flush(self) -> None:
         """Write the counts and samples gathered since the last flush (one inbox write)."""
-        self._flush_scheduled = False
         if self.inbox is None or not (self._counts or self._unflushed):
             return
         counts = tuple((b, s, k, n) for (b, s, k), n in self._counts.items())

@@ -226,7 +226,7 @@ def harness(
         secret = secret or secrets.token_urlsafe(24)
         receiver = Receiver(router, secrets=[secret], inbox=inbox, **receiver_options)
         receiver.started = True  # the harness runs the workers itself, with no lifespan
-        stack.callback(receiver.refusals.flush)  # before the inbox closes
+        stack.callback(receiver.flush)  # before the inbox closes
         feed, flow = _channex(stack, inbox, channex, acker=workers > 0)
         started = [Worker(inbox, router, idle=0.01, revisions=flow).start() for _ in range(workers)]
         for worker in started:
