@@ -34,7 +34,7 @@ from ._common import FLOOR, timed, write_result
 
 # The shapes of mask people filter with: (name, mask, --property or None, the id a
 # user would grep for or None).  P, RT and RP are a property, a room type and a rate
-# plan of the generated stream.
+# plan of the generated stream; RP12 is twelve of its rate plans.
 SHAPES = (
     ("rate plan", "ari:rate:*:{RP}", None, "{RP}"),
     ("rate plan, --property", "ari:rate:*:{RP}", "{P}", "{RP}"),
@@ -42,6 +42,7 @@ SHAPES = (
     ("property only, --property", "ari", "{P}", None),
     ("restriction", "ari:stop_sell:*:*", None, None),
     ("restriction, --property", "ari:stop_sell:*:*", "{P}", None),
+    ("twelve rate plans", "ari:rate:*:{RP12}", None, None),
     ("several restrictions", "ari:stop_sell,closed_to_arrival:*:*", None, None),
     ("three restrictions", "ari:rate,availability,min_stay:*:*", None, None),
     ("keys and a room type", "ari:rate:*:*;ari:availability:{RT}:*", None, None),
@@ -80,19 +81,28 @@ def same_json(one: Path, other: Path, signals: bool = True) -> bool:
 
 
 def ids_of(stream: Path) -> dict[str, str]:
-    """A property, one of its room types and one of its rate plans, from the first ARI line."""
+    """A property, one of its room types and one of its rate plans, from the first ARI line
+    with both ids; and the first twelve rate plans of the stream, comma-separated."""
+    found: dict[str, str] = {}
+    rate_plans: list[str] = []
     with stream.open("rb") as lines:
         for line in lines:
             doc = msgspec.json.decode(line)
             items = doc.get("payload") if doc.get("event") == "ari" else None
             for item in items or ():
-                if item.get("rate_plan_id") and item.get("room_type_id"):
-                    return {"P": doc["property_id"], "RT": item["room_type_id"],
-                            "RP": item["rate_plan_id"]}  # fmt: skip
-    raise SystemExit(f"no ARI item with both ids in {stream}")
+                rate = item.get("rate_plan_id")
+                if rate and item.get("room_type_id") and not found:
+                    found = {"P": doc["property_id"], "RT": item["room_type_id"], "RP": rate}
+                if rate and rate not in rate_plans:
+                    rate_plans.append(rate)
+            if found and len(rate_plans) >= 12:
+                return {**found, "RP12": ",".join(rate_plans[:12])}
+    raise SystemExit(f"no ARI item with both ids, or fewer than 12 rate plans, in {stream}")
 
 
-def shape_runs(stream: Path, work: Path, eventmask: str) -> list[dict[str, object]]:
+def shape_runs(
+    stream: Path, work: Path, eventmask: str, only: list[str] | None = None
+) -> list[dict[str, object]]:
     """Each shape: eventmask in one process and with ``--jobs 2`` and the floor (best of
     3 each, interleaved), jq, jaq and grep | jaq, once each."""
     from tests.routing.test_filter import jq_program
@@ -109,6 +119,8 @@ def shape_runs(stream: Path, work: Path, eventmask: str) -> list[dict[str, objec
     floor = work / "floor.jsonl"
     rows: list[dict[str, object]] = []
     for name, text, scope, grep_for in SHAPES:
+        if only and name not in only:
+            continue
         text, scope = text.format(**ids), scope and scope.format(**ids)
         program = jq_program(parse(text), scope)
         command = [eventmask, "filter", text, "-", *(["--property", scope] if scope else [])]
@@ -149,6 +161,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--jobs-mb", type=int, default=400,
                         help="the size of the --jobs file (0: skip those runs)")  # fmt: skip
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only these shapes (printed, not written to results)")  # fmt: skip
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     work = Path(tempfile.gettempdir()) / "eventmask-bench"
@@ -162,8 +176,10 @@ def main() -> None:
     figures: dict[str, object] = {
         "stream_mb": round(stream.stat().st_size / 1e6, 1),
         "ari_items": args.items,
-        "shapes": shape_runs(stream, work, eventmask),
+        "shapes": shape_runs(stream, work, eventmask, args.only),
     }
+    if args.only:  # a partial run: printed above, not written over the full result
+        return
     if args.jobs_mb:
         figures["jobs"] = jobs_runs(eventmask, work, args.jobs_mb)
     write_result("filter", figures)

@@ -1,24 +1,62 @@
-"""What a line must hold: the byte pre-check, held to a lower-casing oracle."""
+"""What a line must hold: the byte pre-check, held to an oracle that decodes the line."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import json
+from typing import Any
+
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eventmask._routing.line_needs import Ids
 
+KEY = "rate_plan_id"
 _id_text = st.text(alphabet="abcdefABCDEF0123456789-x", min_size=1, max_size=12)
+# JSON's whitespace, where it may stand around a colon.
+_space = st.sampled_from(["", " ", "\t", "\r\n  "])
 
 
-@settings(max_examples=300)
-@given(st.lists(_id_text, min_size=1, max_size=10), st.lists(_id_text, max_size=6), st.data())
-def test_an_id_search_finds_an_id_in_any_case_and_nothing_else(
-    ids: list[str], words: list[str], data: st.DataObject
+def values_of(doc: Any, key: str) -> list[Any]:
+    """Every value `key` has anywhere in `doc`, duplicates included."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list) and node and isinstance(node[0], tuple):  # an object's pairs
+            for k, v in node:
+                if k == key:
+                    found.append(v)
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)
+    return found
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(_id_text, min_size=1, max_size=14),
+    st.lists(st.tuples(st.sampled_from([KEY, "room_type_id", "id"]), _id_text), max_size=6),
+    st.data(),
+)
+@example(["ab12-34cd"], [(KEY, "AB12-34CD")], None)
+@example(["ab12-34cd"], [("id", "ab12-34cd")], None)  # the id under another key: no
+def test_an_id_search_finds_the_key_holding_an_id_in_any_case_and_nothing_else(
+    ids: list[str], pairs: list[tuple[str, str]], data: st.DataObject | None
 ) -> None:
-    """The oracle: the line, lower-cased, holds one of the ids (lower-cased)."""
-    mixed = [data.draw(st.sampled_from([w, w.upper(), w.swapcase()])) for w in words + ids[:1]]
-    if data.draw(st.booleans()):
-        mixed.pop()  # sometimes the line holds no id on purpose
-    line = ('{"id":"' + '","x":"'.join(mixed) + '"}').encode()
-    expected = any(i.lower().encode() in line.lower() for i in ids)
-    assert Ids([i.lower() for i in ids]).found(line) == expected
+    """The oracle: the decoded line has `KEY` with one of the ids (in any case) as a value."""
+    items = []
+    for key, value in pairs:
+        if data is not None:
+            value = data.draw(st.sampled_from([value, value.upper(), value.swapcase()]))
+            if data.draw(st.booleans()):
+                value = data.draw(st.sampled_from(ids))  # often one of the ids
+            before, after = data.draw(_space), data.draw(_space)
+        else:
+            before = after = ""
+        items.append(f'{{"date":"2026-01-01",{json.dumps(key)}{before}:{after}"{value}"}}')
+    line = ('{"event":"ari","payload":[' + ",".join(items) + "]}").encode()
+    doc = json.loads(line, object_pairs_hook=list)
+    expected = any(v.lower() in {i.lower() for i in ids} for v in values_of(doc, KEY))
+    assert Ids([i.lower() for i in ids], KEY).found(line) == expected
