@@ -232,20 +232,17 @@ class FastLine:
         self._filters = [i for i in items if isinstance(i, AriFilter)]
         self._needs = [needs_of(i, catalogue, self._scope) for i in items]
         asked = self._asked
-        # A --where key is decoded to its value; a key the mask only asks for
-        # is kept as its bytes, never built.
         compared = {c.key for c in asked.where} if asked is not None else set()
         names = sorted({r for f in self._filters for r in f.restrictions or ()} | compared)
-        valued = set(names) if self.values_kept else compared
         self._keys = {name: f"k{n}" for n, name in enumerate(names)}
+        # Every restriction key is decoded to its value, also one the mask only asks
+        # for: restriction values are mostly small ints and booleans, which cost no
+        # allocation, where a `msgspec.Raw` of the value is one object per key.
         item_type = msgspec.defstruct(
             "AriItem",
             [
                 *((field, Any, None) for field in self._fields_read()),
-                *(
-                    (field, Any if name in valued else msgspec.Raw | msgspec.UnsetType, _UNSET)
-                    for name, field in self._keys.items()
-                ),
+                *((field, Any, _UNSET) for field in self._keys.values()),
             ],
             rename={"room": "room_type_id", "rate": "rate_plan_id"}
             | {field: name for name, field in self._keys.items()},
