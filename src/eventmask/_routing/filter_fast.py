@@ -212,8 +212,8 @@ def fits(mask: Mask) -> bool:
 class FastLine:
     """The fast path for one mask: call it with a line; None means "ask the general path"."""
 
-    # Whether every restriction the mask names is decoded to its value (a
-    # subclass that reads them), or only the --where keys.
+    # Whether every item's ids and date are decoded (a subclass that reads the
+    # values of the cells), or only the fields the mask and the predicates test.
     values_kept = False
 
     def __init__(
