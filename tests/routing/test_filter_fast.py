@@ -36,6 +36,10 @@ MASKS = [
     f"ari:rate:*:*;ari:availability:{ROOM_TYPES[1]}:*",
     f"ari:stop_sell,booked:*:*;ari:*:*:{RATE_PLANS[1]};booking",
     f"ari:rate:*:{RATE_PLANS[0]};ari:availability:{ROOM_TYPES[1]}:*",
+    # From three filters naming ids on, a gate of all their ids and a dict by id.
+    f"ari:rate:{ROOM_TYPES[0]}:*;ari:availability:{ROOM_TYPES[1]}:*;"
+    f"ari:stop_sell:*:{RATE_PLANS[2]};ari:booked:{ROOM_TYPES[2]}:{RATE_PLANS[0]}",
+    f"ari:rate:{ROOM_TYPES[0]}:*;ari:min_stay:*:*;ari:availability:*:{RATE_PLANS[1]}",
     # Whole notifications only (`WholeLine`).
     "*",
     "ari",
@@ -196,6 +200,36 @@ def test_fast_and_general_paths_agree_with_predicates(
 ) -> None:
     """With value, date and time predicates, too: the same outputs, errors and counts."""
     assert_same(parse(text), batch, scope, asked)
+
+
+# Masks of many filters (`line_needs.GATE_FROM` on): a gate of all their ids, and the
+# items asked only of the filters filed under their ids; the last has a filter that
+# names no id, so it has no gate, and with item predicates that filter is asked of
+# every item.
+MANY_FILTERS = [MASKS[9], MASKS[10]]
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(MANY_FILTERS),
+    st.lists(lines(), max_size=8),
+    st.sampled_from([None, PREDICATES[2], PREDICATES[3]]),
+)
+@example(  # only the filter without ids can take these items
+    MANY_FILTERS[1],
+    [b'{"event":"ari","payload":[{"date":"2026-06-15","min_stay":1,"room_type_id":"%s"}]}'
+     % UNMENTIONED_ID.encode()],
+    None,
+)  # fmt: skip
+@example(
+    MANY_FILTERS[1],
+    [b'{"event":"ari","payload":[{"date":"2026-06-15","min_stay":1},{"min_stay":0}]}'],
+    PREDICATES[3],
+)
+def test_many_filters_agree_with_the_general_path(
+    text: str, batch: list[bytes], asked: Predicates | None
+) -> None:
+    assert_same(parse(text), batch, None, asked)
 
 
 ADVERSARIAL = [

@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eventmask._routing.line_needs import Ids
+from eventmask import parse
+from eventmask._routing.line_needs import GATE_FROM, Ids, gate_of
 
 KEY = "rate_plan_id"
 _id_text = st.text(alphabet="abcdefABCDEF0123456789-x", min_size=1, max_size=12)
@@ -60,3 +61,23 @@ def test_an_id_search_finds_the_key_holding_an_id_in_any_case_and_nothing_else(
     doc = json.loads(line, object_pairs_hook=list)
     expected = any(v.lower() in {i.lower() for i in ids} for v in values_of(doc, KEY))
     assert Ids([i.lower() for i in ids], KEY).found(line) == expected
+
+
+ROOM, RATE = "abcdef01-0000-4000-8000-000000000001", "fedcba01-1111-4b00-8e00-0000000000a1"
+
+
+def test_a_gate_asks_each_filter_by_its_rate_plans_or_else_its_room_types() -> None:
+    mask = parse(f"ari:rate:{ROOM}:*;ari:availability:*:{RATE};ari:booked:{ROOM}:{RATE}")
+    gate = gate_of(mask.items)
+    assert gate is not None
+    assert len(mask.items) == GATE_FROM
+    for key, held in (("rate_plan_id", RATE), ("room_type_id", ROOM)):
+        line = f'{{"event":"ari","payload":[{{"{key}":"{held.upper()}"}}]}}'.encode()
+        assert [ids.found(line) for ids in gate].count(True) == 1
+    other = b'{"event":"ari","payload":[{"rate_plan_id":"x","room_type_id":"y"}]}'
+    assert not any(ids.found(other) for ids in gate)
+
+
+def test_no_gate_when_a_filter_names_no_id_or_the_filters_are_few() -> None:
+    assert gate_of(parse(f"ari:rate:{ROOM}:*;ari:min_stay:*:*;ari:booked:*:{RATE}").items) is None
+    assert gate_of(parse(f"ari:rate:{ROOM}:*;ari:booked:*:{RATE}").items) is None

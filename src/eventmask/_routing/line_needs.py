@@ -10,13 +10,13 @@ names (JSON keys and event names are exact).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from .._catalogue import ARI, Catalogue
 from .._language.items import AriFilter, EventItem, Item
 
-__all__ = ["Ids", "Need", "met", "needs_of"]
+__all__ = ["Ids", "Need", "gate_of", "met", "needs_of"]
 
 
 class Ids:
@@ -104,3 +104,38 @@ def met(need: Need, line: bytes) -> bool:
                 return True
         return False
     return need.found(line)  # type: ignore[union-attr]
+
+
+# From this many mask items that name ids, one search of all their ids comes first.
+GATE_FROM: Final = 3
+
+
+def gate_of(items: Sequence[Item]) -> list[Ids] | None:
+    """One search per key of the ids of every mask item, of which a line must meet one.
+
+    Each item's needs are met one item after another, so a mask of eight filters,
+    each naming its room type, searched a line eight times before passing it
+    over (30 us a 3.8 kB line).  When every item names ids, a line that holds none
+    of them under its key can match no item: the gate asks that of every item's
+    rate plans (or, for an item naming none, its room types) in at most two
+    searches, about 4 us each whatever the number of ids.  Below `GATE_FROM` items
+    the items' own needs are as cheap.
+
+    >>> from eventmask import parse
+    >>> ids = [f"{n}0000000-0000-4000-8000-000000000000" for n in (1, 2, 3)]
+    >>> (gate,) = gate_of(parse(";".join(f"ari:rate:*:{i}" for i in ids)).items)
+    >>> gate.found(b'{"rate_plan_id":"' + ids[1].encode() + b'"}')
+    True
+    """
+    filters = [i for i in items if isinstance(i, AriFilter)]
+    if len(filters) < len(items) or len(filters) < GATE_FROM:
+        return None
+    by_key: dict[str, set[str]] = {}
+    for f in filters:
+        if f.rate_plan_ids is not None:
+            by_key.setdefault("rate_plan_id", set()).update(f.rate_plan_ids)
+        elif f.room_type_ids is not None:
+            by_key.setdefault("room_type_id", set()).update(f.room_type_ids)
+        else:
+            return None  # an item that names no id: any line may match it
+    return [Ids(ids, key) for key, ids in sorted(by_key.items())]
