@@ -40,6 +40,8 @@ MASKS = [
     f"ari:rate:{ROOM_TYPES[0]}:*;ari:availability:{ROOM_TYPES[1]}:*;"
     f"ari:stop_sell:*:{RATE_PLANS[2]};ari:booked:{ROOM_TYPES[2]}:{RATE_PLANS[0]}",
     f"ari:rate:{ROOM_TYPES[0]}:*;ari:min_stay:*:*;ari:availability:*:{RATE_PLANS[1]}",
+    # Filters that name only restrictions: one need, any of their names.
+    "ari:rate:*:*;ari:stop_sell,min_stay:*:*;booking_new",
     # Whole notifications only (`WholeLine`).
     "*",
     "ari",
@@ -205,8 +207,8 @@ def test_fast_and_general_paths_agree_with_predicates(
 # Masks of many filters (`line_needs.GATE_FROM` on): a gate of all their ids, and the
 # items asked only of the filters filed under their ids; the last has a filter that
 # names no id, so it has no gate, and with item predicates that filter is asked of
-# every item.
-MANY_FILTERS = [MASKS[9], MASKS[10]]
+# every item; the third has two filters of restrictions alone.
+MANY_FILTERS = [MASKS[9], MASKS[10], MASKS[11]]
 
 
 @settings(max_examples=300)

@@ -31,7 +31,7 @@ from .._catalogue import ARI, Catalogue
 from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
-from .line_needs import GATE_FROM, gate_of, met, needs_of
+from .line_needs import GATE_FROM, gate_of, mask_needs, met
 from .pickers import by_keys, dispatch, either
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ class FastLine:
         self._ari = catalogue.spellings([ARI])
         self._wanted = self._events | self._ari
         self._filters = [i for i in items if isinstance(i, AriFilter)]
-        self._needs = [needs_of(i, catalogue, self._scope) for i in items]
+        self._needs = mask_needs(items, catalogue, self._scope)
         self._gate = gate_of(items)
         asked = self._asked
         compared = {c.key for c in asked.where} if asked is not None else set()
