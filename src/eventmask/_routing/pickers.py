@@ -16,10 +16,11 @@ from typing import Any, Final
 
 import msgspec
 
-__all__ = ["by_keys", "dispatch", "either"]
+__all__ = ["Test", "by_keys", "dispatch", "either"]
 
 _UNSET: Final = msgspec.UNSET
 
+# A predicate on one typed ARI item: is it selected?
 Test = Callable[[Any], bool]
 
 
