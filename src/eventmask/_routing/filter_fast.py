@@ -31,8 +31,8 @@ from .._catalogue import ARI, Catalogue
 from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
-from .line_needs import GATE_FROM, gate_of, mask_needs, met
-from .pickers import Test, by_keys, dispatch, either
+from .line_needs import gate_of, mask_needs, met
+from .pickers import any_of, by_keys
 
 if TYPE_CHECKING:
     from .predicates import Predicates
@@ -357,35 +357,11 @@ class FastLine:
         alone = [f for f in self._filters if f.restrictions and not f.room_type_ids
                  and not f.rate_plan_ids]  # fmt: skip
         if not alone or (self._asked is not None and self._asked.on_items):
-            selects = self._any_of(self._filters)
+            selects = any_of(self._filters, self._test)
             return lambda typed: [n for n, item in enumerate(typed) if selects(item)]
         fields = sorted({self._keys[r] for f in alone for r in f.restrictions or ()})
         rest = [f for f in self._filters if f not in alone]
-        return by_keys(fields, self._any_of(rest) if rest else None)
-
-    def _any_of(self, filters: list[AriFilter]) -> Test:
-        """A predicate on a typed item: does any of `filters` select it?
-
-        From `GATE_FROM` filters on, an item is asked only of the filters that name
-        its rate plan or its room type (and of those that name neither), found in a
-        dict by its id: with eight filters that each name a room type, the picker
-        took 94 us a line of 25 items, eight tests an item."""
-        if len(filters) < GATE_FROM:
-            return either([self._test(f) for f in filters])
-        by_rate: dict[str, list[Test]] = {}
-        by_room: dict[str, list[Test]] = {}
-        anywhere: list[Test] = []
-        for f in filters:
-            test = self._test(f)
-            if f.rate_plan_ids is not None:  # an item of another rate plan fails `test`
-                for rate in f.rate_plan_ids:
-                    by_rate.setdefault(rate, []).append(test)
-            elif f.room_type_ids is not None:
-                for room in f.room_type_ids:
-                    by_room.setdefault(room, []).append(test)
-            else:
-                anywhere.append(test)
-        return dispatch(by_rate, by_room, either(anywhere) if anywhere else None)
+        return by_keys(fields, any_of(rest, self._test) if rest else None)
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:
         """A predicate on a typed item: does filter `f` select it, and do the item
