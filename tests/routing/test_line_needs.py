@@ -35,18 +35,26 @@ def values_of(doc: Any, key: str) -> list[Any]:
     return found
 
 
+# Ids no line holds ('p' is not in `_id_text`), to search for more than
+# `Ids.ALTERNATION_UP_TO` of them.
+PADDING = [f"{n:08x}-pad" for n in range(Ids.ALTERNATION_UP_TO)]
+
+
 @settings(max_examples=400)
 @given(
     st.lists(_id_text, min_size=1, max_size=14),
     st.lists(st.tuples(st.sampled_from([KEY, "room_type_id", "id"]), _id_text), max_size=6),
     st.data(),
+    st.booleans(),
 )
-@example(["ab12-34cd"], [(KEY, "AB12-34CD")], None)
-@example(["ab12-34cd"], [("id", "ab12-34cd")], None)  # the id under another key: no
+@example(["ab12-34cd"], [(KEY, "AB12-34CD")], None, False)
+@example(["ab12-34cd"], [(KEY, "AB12-34CD")], None, True)
+@example(["ab12-34cd"], [("id", "ab12-34cd")], None, False)  # under another key: no
 def test_an_id_search_finds_the_key_holding_an_id_in_any_case_and_nothing_else(
-    ids: list[str], pairs: list[tuple[str, str]], data: st.DataObject | None
+    ids: list[str], pairs: list[tuple[str, str]], data: st.DataObject | None, many: bool
 ) -> None:
     """The oracle: the decoded line has `KEY` with one of the ids (in any case) as a value."""
+    searched = ids + PADDING if many else ids
     items = []
     for key, value in pairs:
         if data is not None:
@@ -60,7 +68,7 @@ def test_an_id_search_finds_the_key_holding_an_id_in_any_case_and_nothing_else(
     line = ('{"event":"ari","payload":[' + ",".join(items) + "]}").encode()
     doc = json.loads(line, object_pairs_hook=list)
     expected = any(v.lower() in {i.lower() for i in ids} for v in values_of(doc, KEY))
-    assert Ids([i.lower() for i in ids], KEY).found(line) == expected
+    assert Ids([i.lower() for i in searched], KEY).found(line) == expected
 
 
 ROOM, RATE = "abcdef01-0000-4000-8000-000000000001", "fedcba01-1111-4b00-8e00-0000000000a1"
