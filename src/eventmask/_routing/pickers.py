@@ -96,18 +96,14 @@ def dispatch(
     (True, False, False)
     """
     none: list[Test] = []
+    # Only the fields some filter names: the item type has no field the mask never tests.
+    filed = tuple((name, tests) for name, tests in (("rate", by_rate), ("room", by_room)) if tests)
 
     def selects(item: Any) -> bool:
-        if by_rate:
-            rate = item.rate
-            if rate.__class__ is str:
-                for test in by_rate.get(rate.lower(), none):
-                    if test(item):
-                        return True
-        if by_room:
-            room = item.room
-            if room.__class__ is str:
-                for test in by_room.get(room.lower(), none):
+        for field, tests in filed:
+            value = getattr(item, field)
+            if value.__class__ is str:
+                for test in tests.get(value.lower(), none):
                     if test(item):
                         return True
         return anywhere is not None and anywhere(item)
