@@ -267,6 +267,21 @@ ADVERSARIAL = [
     b'{"event":"ari","payload":[{"rate_plan_id":"'
     + RATE_PLANS[0].encode()
     + b'", "rate" : 1.50}, {"booked": 2}]}',  # spaces and a number written its own way
+    # Narrowed, with other values at the top level that must keep their bytes: a
+    # list and an object written with spaces, numbers written their own way.
+    *(
+        b'{"event":"ari",%s,"payload":[{"rate_plan_id":"%s","rate":1},{"booked":2}]}'
+        % (extra, RATE_PLANS[0].encode())
+        for extra in (
+            b'"tags": [ "a" , 1.50 ]',
+            b'"meta": {"k" : [1]}',
+            b'"n": 1.50',
+            b'"n": -0',
+            b'"n": 12345678901234567890123',
+            b'"user_id": null, "ok": true',
+            b'"payload": "first", "x": []',
+        )
+    ),
 ]
 
 
