@@ -49,7 +49,6 @@ class Index:
         "_by_event",
         "_selector_routes",
         "_selectors",
-        "_tests",
         "catalogue",
         "has_async",
         "routes",
@@ -90,7 +89,6 @@ class Index:
         self._ari = self.catalogue.spellings([ARI])
         self._selector_routes = selector_routes
         self._selectors: dict[str | None, PropertySelector] = {}
-        self._tests: dict[Any, Any] = {}  # the selectors' tests, shared (see `PropertySelector`)
 
     def match(self, doc: Mapping[str, Any]) -> Matched:
         """The routes matching a loaded notification, in registration order, with their items."""
@@ -152,5 +150,5 @@ class Index:
             routes = list(self._selector_routes.get(None, ()))
             if key is not None:
                 routes += self._selector_routes[key]
-            selector = self._selectors[key] = PropertySelector(routes, self._tests)
+            selector = self._selectors[key] = PropertySelector(routes)
         return selector

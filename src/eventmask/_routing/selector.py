@@ -36,41 +36,35 @@ EXPANSION_LIMIT: Final = 64
 # Pairs a selector remembers before it starts again (and key-name patterns an
 # entry remembers); a property has a few hundred pairs.
 MEMO_LIMIT: Final = 16_384
-# Above this many tests, an entry remembers the slots of each pattern of
-# key names instead (building and probing the pattern costs about what
-# half a dozen tests cost).  Measured with a property's routes all on one
-# pair, ns per item, tests against patterns: 3 tests 495 against 692, 5-6
-# tests 717 against 780, 6-7 tests 832 against 815, 9 tests 1,013 against
-# 824 (docs/routing.md).
-TEST_LIMIT: Final = 6
+# Above this many tests (a key looked for by a candidate slot, or a slot that
+# takes every item), an entry remembers the slots of each pattern of key
+# names instead.  Counted with callgrind, a property's routes all on one pair
+# (each naming two of the eight keys), machine instructions per item, the
+# pair's take against patterns: 6 tests 3,060 against 4,210, 12 tests 4,559
+# against 4,834, 20 tests 6,633 against 5,567, 32 tests 10,100 against 6,562
+# (docs/routing.md).
+TEST_LIMIT: Final = 12
 STAR: Final = "*"
-# The key every item of `PropertySelector._fill` has (it was just read): the slots that
-# take every item of a pair are tested under it.
-_ANY_ITEM: Final = "room_type_id"
 _DICT: Final = frozenset({dict})
 _ODD: Final = ("not a string",)
 
-# A pair's tests: (key, target, the key tested before it or None), one per
-# key a candidate slot looks for.  The item goes to the target when it
-# carries the key (and not the key before).  A target is a slot, or a guard:
-# a slot whose filter names several keys has one test per key, and the test
-# of its second key appends only when the first is absent, so that an item
-# is appended once.  The third and later keys of a slot go through a guard,
-# a function that appends only when none of the earlier keys is present:
-# `key in item` is the cheapest test there is, a guard's call measured
-# 295 ns, and filters rarely name three keys.
-_Tests = tuple[tuple[str, int, str | None], ...]
-# A pair's entry: the room type id it was resolved for (as sent), its tests
+# A pair's *take*: a function of (item, the slots' appends) that appends the
+# item to each slot of the pair that selects it, generated from the pair's
+# tests (`_compiled`): a slot that takes every item appends unconditionally,
+# one that looks for keys appends when ``'k1' in item or 'k2' in item``, once
+# however many of them the item carries.  A loop over (key, slot) tuples
+# cost 0.86 of the instructions per item on the router workload (3,231
+# against 3,764 at 10,000 routes).
+_Appends = list[Callable[[Any], object]]
+_Take = Callable[[Any, _Appends], None]
+# A pair's entry: the room type id it was resolved for (as sent), its take
 # (None over TEST_LIMIT), the slots that take every item, the other
 # candidate slots with the keys they look for, and, over TEST_LIMIT, a memo
 # from an item's key names to its slots.  Plain tuples: the interpreter
 # unpacks and indexes an exact tuple on its fast path, a named tuple not.
 _Patterns = dict[tuple[Any, ...], list[int]]
-_Entry = tuple[
-    Any, _Tests | None, tuple[int, ...], tuple[tuple[int, frozenset[str]], ...], _Patterns | None
-]
-# A guard: its slot and the keys tested before it.
-_Guard = tuple[int, frozenset[str]]
+_Wanted = tuple[tuple[int, frozenset[str]], ...]
+_Entry = tuple[Any, _Take | None, tuple[int, ...], _Wanted, _Patterns | None]
 Buckets = list[list[Any]]
 
 
@@ -102,26 +96,15 @@ class PropertySelector:
     __slots__ = (
         "_by_rate",
         "_common",
-        "_guards",
         "_leaves",
         "_pairs",
-        "_shared",
         "_slots",
         "everything",
         "positions",
     )
 
-    def __init__(
-        self, routes: Iterable[SelectorRoute], shared: dict[_Tests, _Tests] | None = None
-    ) -> None:
+    def __init__(self, routes: Iterable[SelectorRoute]) -> None:
         ordered = sorted(routes)
-        # Equal tests are one object, across the selectors of an index that pass
-        # the same `shared` dict: properties with the same routes make the
-        # same tests, and one copy stays in the processor's cache where ten
-        # thousand would not.  Measured on the router workload at 100,000
-        # routes over 10,000 properties: 745-760 ns per item without, 610-630
-        # ns with (docs/routing.md).
-        self._shared = {} if shared is None else shared
         self.everything = tuple(r.position for r in ordered if r.takes_all)
         # The filter routes are the slots, in registration order.
         self.positions = tuple(r.position for r in ordered if not r.takes_all)
@@ -133,7 +116,6 @@ class PropertySelector:
         self._slots = range(len(self.positions))
         self._pairs: dict[tuple[Any, Any], _Entry] = {}
         self._by_rate: dict[Any, _Entry] = {}
-        self._guards: dict[_Guard, int] = {}  # guard -> its target number
         # When no filter names an id, one entry serves every item.
         ids_matter = any(key != (STAR, STAR) for key in self._leaves) or any(
             leaf.rooms is not None or leaf.rates is not None
@@ -176,15 +158,14 @@ class PropertySelector:
         return self._fill(payload)
 
     def _fill(self, payload: list[Any]) -> Buckets:
-        """Each slot's selected items: one entry probe per item, one test per candidate key.
+        """Each slot's selected items: one entry probe per item, one call of its pair's take.
 
         It reads the ids by subscript, the cheapest read; an item without
         one sends the payload to `_fill_by_get`, and an odd item to
         `_fill_carefully`.
         """
         buckets: Buckets = [[] for _ in self._slots]
-        # `_targets` inlined without guards: the call was a tenth of this setup.
-        appends = self._targets(buckets) if self._guards else [b.append for b in buckets]
+        appends: _Appends = [b.append for b in buckets]
         by_rate = self._by_rate
         probe = by_rate.get
         try:
@@ -193,29 +174,17 @@ class PropertySelector:
                 entry = probe(rate)
                 if entry is None or entry[0] != item["room_type_id"]:
                     entry = by_rate[rate] = self._resolve(item["room_type_id"], rate)
-                    if len(appends) < len(buckets) + len(self._guards):
-                        appends = self._targets(buckets)  # the entry made a new guard
-                tests = entry[1]
-                if tests is None:  # a pair with many routes: by its key names
+                take = entry[1]
+                if take is None:  # a pair with many routes: by its key names
                     for slot in _by_pattern(entry, item):
                         appends[slot](item)
-                    continue
-                for name, target, before in tests:
-                    if name in item and (before is None or before not in item):
-                        appends[target](item)
+                else:
+                    take(item, appends)
         except KeyError:  # an item without an id (availability may lack a rate plan)
             return self._fill_by_get(payload)
         except TypeError:  # an item that is not an object, or an id that is not hashable
             return self._fill_carefully(payload)
-        except IndexError:  # another thread's entry made a guard after `appends` was built
-            return self._fill(payload)  # guards only grow, and are few: this ends
         return buckets
-
-    def _targets(self, buckets: Buckets) -> list[Callable[[Any], object]]:
-        """The append of each slot's bucket, then each guard's, by target number."""
-        appends: list[Callable[[Any], object]] = [b.append for b in buckets]
-        appends += [_guarded(buckets[slot].append, earlier) for slot, earlier in self._guards]
-        return appends
 
     def _fill_by_get(self, payload: list[Any]) -> Buckets:
         """`_fill` for items that may lack an id."""
@@ -272,19 +241,7 @@ class PropertySelector:
         if len(always) + sum(len(names) for _, names in wanted) > TEST_LIMIT:
             entry = pairs[room, rate] = (room, None, always, wanted, {})
             return entry
-        tests: list[tuple[str, int, str | None]] = [(_ANY_ITEM, slot, None) for slot in always]
-        for slot, names in wanted:
-            ordered = sorted(names)
-            tests.append((ordered[0], slot, None))
-            if len(ordered) > 1:
-                tests.append((ordered[1], slot, ordered[0]))
-            for n in range(2, len(ordered)):
-                guard = (slot, frozenset(ordered[:n]))
-                target = self._guards.setdefault(guard, len(self._slots) + len(self._guards))
-                tests.append((ordered[n], target, None))
-        made = tuple(tests)
-        shared = self._shared.setdefault(made, made)
-        entry = pairs[room, rate] = (room, shared, always, wanted, None)
+        entry = pairs[room, rate] = (room, _take_of(always, wanted), always, wanted, None)
         return entry
 
 
@@ -325,14 +282,45 @@ def _add(leaves: dict[tuple[str, str], list[_Leaf]], slot: int, f: AriFilter) ->
             leaves.setdefault((rate, room), []).append(leaf)
 
 
-def _guarded(append: Callable[[Any], None], earlier: frozenset[str]) -> Callable[[Any], None]:
-    """`append`, for an item that carries none of the keys tested before."""
+# Takes by their tests, for every selector: properties with the same routes
+# make the same tests, and one copy stays in the processor's cache where ten
+# thousand would not (sharing equal tests measured 610-630 against 745-760 ns
+# per item at 100,000 routes over 10,000 properties, docs/routing.md).  A
+# take costs about 100 us to generate, once per distinct tests.
+_takes: dict[tuple[tuple[int, ...], _Wanted], _Take] = {}
 
-    def guard(item: Any) -> None:
-        if earlier.isdisjoint(item):
-            append(item)
 
-    return guard
+def _take_of(always: tuple[int, ...], wanted: _Wanted) -> _Take:
+    """The shared take of these tests (`_compiled` once)."""
+    take = _takes.get((always, wanted))
+    if take is None:
+        if len(_takes) >= MEMO_LIMIT:
+            _takes.clear()  # another thread's reader keeps the take it already has
+        take = _takes.setdefault((always, wanted), _compiled(always, wanted))
+    return take
+
+
+def _compiled(always: tuple[int, ...], wanted: _Wanted) -> _Take:
+    """A pair's take: its tests as the body of one function (see `_Take`).
+
+    The source holds only slot numbers and ``repr`` of key names, each a
+    string literal whatever the name is.
+
+    >>> take = _compiled((0,), ((2, frozenset({"rate", "booked"})),))
+    >>> buckets: Buckets = [[], [], []]
+    >>> take({"rate": 1, "booked": 2}, [b.append for b in buckets])
+    >>> [len(b) for b in buckets]
+    [1, 0, 1]
+    """
+    lines = ["def take(item, appends):"]
+    lines += [f"    appends[{slot}](item)" for slot in always]
+    for slot, names in wanted:
+        carried = " or ".join(f"{name!r} in item" for name in sorted(names))
+        lines.append(f"    if {carried}:\n        appends[{slot}](item)")
+    lines.append("    return None")
+    found: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "<eventmask selector>", "exec"), found)
+    return found["take"]  # type: ignore[no-any-return]
 
 
 def _take(entry: _Entry, item: Mapping[Any, Any]) -> list[int]:
