@@ -111,11 +111,18 @@ def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "machine": platform.machine()}
 
 
-def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Save a benchmark's figures as JSON under benchmarks/results/."""
+def write_result(name: str, payload: dict[str, Any], *, merge: bool = False) -> Path:
+    """Save a benchmark's figures as JSON under benchmarks/results/.
+
+    ``merge`` keeps the figures of the parts this run did not measure (a
+    run with ``--only``) from the file already there.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({**payload, "machine": machine()}, indent=2) + "\n")
+    kept: dict[str, Any] = {}
+    if merge and path.exists():
+        kept = json.loads(path.read_text())
+    path.write_text(json.dumps({**kept, **payload, "machine": machine()}, indent=2) + "\n")
     return path
 
 

@@ -273,7 +273,7 @@ def main() -> None:
             f"| `import eventmask` (cumulative, best of 5) | {figures['import_ms']} ms | <= 25 ms |"
         )
     print(figures)
-    write_result("workloads", figures)
+    write_result("workloads", figures, merge=args.only is not None)
 
 
 if __name__ == "__main__":
