@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .._envelope import Envelope
+from .counts import CountSQL
 from .values import Entry, PutResult
 
 __all__ = ["COLUMNS", "SQLBackend", "Statements", "entry_of"]
@@ -53,11 +54,7 @@ class Statements:
     count_refusals: str  # (bucket, status, kind, count): add to a bucket's count (an upsert)
     sample_refusal: str  # (at, status, reason, remote, body): keep one refused request
     trim_samples: str  # (keep): delete all but the newest `keep` samples
-    count_state: str  # (state) -> count
-    count_open: str  # () -> the counts of pending, claimed and dead entries, in one snapshot
-    oldest_open: str  # () -> min(received_at) of pending and claimed entries
-    refused_since: str  # (bucket) -> the sum of refusal counts since
-    refusal_kinds: str  # (bucket) -> status, kind, count since, per status and kind
+    counts: CountSQL  # the statements of `stats` (counts.py)
     entries: str  # (limit) -> rows of COLUMNS, newest first
     entries_in_state: str  # (state, limit)
     entries_of_event: str  # (event, state, state, below, limit); state None is every state

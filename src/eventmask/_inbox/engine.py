@@ -25,6 +25,7 @@ from typing import Any, Final
 from .._envelope import Envelope
 from .._errors import InboxError, InboxUnavailable
 from .interface import Inbox
+from .schema import schema_problem
 from .search import InboxSearch
 from .settings import InboxSettings
 from .values import REFUSAL_SAMPLES, Health, PutResult, RefusalBatch
@@ -234,17 +235,9 @@ class SQLInbox(InboxSearch, Inbox):
 
     def check_schema(self, where: str) -> None:
         """Refuse a schema this eventmask does not write, naming what to run."""
-        version = self.schema_version()
-        if version != self.schema_version_expected:
-            action = (
-                f"run `eventmask inbox migrate --db {where}`"
-                if version < self.schema_version_expected
-                else "upgrade eventmask"
-            )
-            raise InboxError(
-                f"the inbox schema at {where} is version {version}, this eventmask needs "
-                f"version {self.schema_version_expected}: {action}"
-            )
+        problem = schema_problem(self.schema_version(), self.schema_version_expected, where)
+        if problem is not None:
+            raise InboxError(problem)
 
     def _stop_writer(self) -> None:
         self._writer.stop()

@@ -9,21 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .._errors import InboxError
 from .engine import SQLInbox
 from .settings import InboxSettings
 from .sqlite import SQLiteInbox
+from .urls import is_postgres_url, sqlite_path
 
 __all__ = ["is_postgres_url", "open_inbox"]
-
-
-def is_postgres_url(url: str) -> bool:
-    """Whether `url` names a PostgreSQL database.
-
-    >>> is_postgres_url("postgresql://db/pms"), is_postgres_url("inbox.db")
-    (True, False)
-    """
-    return url.startswith(("postgresql://", "postgres://"))
 
 
 def open_inbox(
@@ -61,20 +52,8 @@ def open_inbox(
             migrate=bool(migrate),
             connect_timeout=connect_timeout,
         )
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-    elif url.startswith("sqlite://"):
-        raise InboxError("use sqlite:///PATH (three slashes) for an SQLite inbox")
-    elif "://" in url:
-        scheme = url.split("://", 1)[0]
-        raise InboxError(
-            f"unsupported inbox URL scheme {scheme!r}; use a file path, sqlite:///PATH "
-            "or postgresql://..."
-        )
-    else:
-        path = url
     return SQLiteInbox(
-        path,
+        sqlite_path(url),
         settings,
         clock=clock or time.time,
         migrate=create if migrate is None else migrate,

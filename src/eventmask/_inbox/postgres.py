@@ -31,6 +31,7 @@ from typing import Any, Final
 from .._envelope import Envelope
 from .._errors import InboxUnavailable
 from .backend import COLUMNS, Statements, entry_of
+from .counts import POSTGRES_COUNTS
 from .engine import SQLInbox, dedup_keys, idempotency_key
 from .pg_pool import ReconnectingPool
 from .pg_support import ServerClock, Wakeups, psycopg, redact
@@ -266,17 +267,7 @@ STATEMENTS: Final = Statements(
     "VALUES (%s, %s, %s, %s, %s)",
     trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
     "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET %s)",
-    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = %s",
-    # One statement, so one snapshot: counted apart, an entry moving from claimed
-    # back to pending between two counts was in neither (and `drain` saw no work).
-    count_open="SELECT (SELECT count(*) FROM eventmask_deliveries WHERE state = 'pending'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'claimed'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'dead')",
-    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
-    "WHERE state IN ('pending', 'claimed')",
-    refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
-    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
-    "WHERE bucket >= %s GROUP BY status, kind",
+    counts=POSTGRES_COUNTS,
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < %s ORDER BY id DESC LIMIT %s",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = %s "
     "AND id < %s ORDER BY id DESC LIMIT %s",

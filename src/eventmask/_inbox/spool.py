@@ -26,12 +26,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Final, NamedTuple
 
 from .._errors import InboxUnavailable
+from .sqlite_file import file_uri, spool_path, spooled_in
 
 __all__ = ["Spool", "SpooledRow"]
 
@@ -76,7 +76,7 @@ class Spool:
     """
 
     def __init__(self, inbox_path: str) -> None:
-        self.path = f"{inbox_path}-intake"
+        self.path = spool_path(inbox_path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -93,7 +93,7 @@ class Spool:
         return row is None
 
     def _connect(self) -> sqlite3.Connection:
-        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rwc"
+        uri = file_uri(self.path, "rwc")
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -164,12 +164,7 @@ class Spool:
         """How many deliveries wait, and the receipt time of the oldest."""
         if not self.exists():
             return 0, None
-        row = (
-            self.connection()
-            .execute("SELECT count(*), min(received_at) FROM eventmask_intake")
-            .fetchone()
-        )
-        return int(row[0]), row[1]
+        return spooled_in(self.connection())
 
     def close(self) -> None:
         """Close every connection."""

@@ -14,13 +14,12 @@ import shutil
 import sqlite3
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 from .._envelope import Envelope
-from .._errors import InboxError, InboxUnavailable, NotAnInbox
+from .._errors import InboxUnavailable
 from .._json import dumps_text
 from .backend import entry_of
 from .engine import SQLInbox, dedup_keys, idempotency_key
@@ -28,6 +27,7 @@ from .search_sql import SQLITE as SQLITE_SEARCH
 from .search_sql import SQLITE_V7
 from .settings import InboxSettings
 from .spool import Spool
+from .sqlite_file import SCHEMA_VERSION, claim_file, file_uri, identity
 from .sqlite_puts import insert_batch
 from .sqlite_sql import (
     CLAIM,
@@ -79,44 +79,6 @@ def _retry_busy(action: Callable[[], Any], patience: float) -> Any:
             delay = min(delay * 2, _BUSY_POLL)
 
 
-def _identity(path: str) -> tuple[int, int]:
-    stat = os.stat(path)
-    return (stat.st_dev, stat.st_ino)
-
-
-def _claim_file(path: str, create: bool) -> bool:
-    """Check that `path` is an eventmask inbox, or create one there; True when created.
-
-    Nothing is written to a file that is not an inbox: another application's
-    database, or a file that is no database at all, is refused untouched.
-    """
-    if os.path.isdir(path):
-        raise NotAnInbox(f"{path} is a directory, not an inbox file")
-    if not os.path.exists(path):
-        if not create:
-            raise NotAnInbox(f"no inbox at {path}")
-        try:
-            sqlite3.connect(path).close()
-        except sqlite3.Error as exc:
-            raise InboxError(f"cannot create an inbox at {path}: {exc}") from exc
-        log.info("created a new inbox", extra={"fields": {"path": path}})
-        return True
-    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise NotAnInbox(f"{path} is not an eventmask inbox ({exc})") from None
-    # An empty file (no table, no byte) may become a new inbox, but only when asked to.
-    fresh = not tables and os.path.getsize(path) == 0
-    if "eventmask_schema" not in tables and not (create and fresh):
-        raise NotAnInbox(f"{path} is not an eventmask inbox (it has no eventmask_schema table)")
-    return False
-
-
 # size: the backend's connections, its storage checks and its intake spool all turn on
 # the one write lock; the spool's file handling itself lives in spool.py.
 class SQLiteInbox(SQLInbox):
@@ -141,6 +103,8 @@ class SQLiteInbox(SQLInbox):
     backend = "sqlite"
     statements = STATEMENTS
     MIGRATIONS = (V1, V2, V3, V4, V5, V6, SQLITE_V7, V8)
+    # The command line's `inbox stats` checks the version without this class.
+    assert len(MIGRATIONS) == SCHEMA_VERSION, "sqlite_file.SCHEMA_VERSION is out of date"
     search_sql = SQLITE_SEARCH
     revision_sql = REVISIONS
     db_errors = (sqlite3.Error,)
@@ -159,8 +123,8 @@ class SQLiteInbox(SQLInbox):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lost: str | None = None
-        self.created = _claim_file(self.path, create)
-        self._identity = _identity(self.path)
+        self.created = claim_file(self.path, create)
+        self._identity = identity(self.path)
         self._folder = os.path.dirname(os.path.abspath(self.path))
         self.spool = Spool(self.path)
         self._spilling = False  # this process is spooling: logged when it starts and ends
@@ -176,8 +140,8 @@ class SQLiteInbox(SQLInbox):
         # No busy timeout: SQLite's own busy handler sleeps up to 100 ms at a
         # time, which became the receiver's p99.  Write transactions start
         # with `begin`, which retries in steps of a fraction of a millisecond.
-        # mode=rw: a connection never creates the file (`_claim_file` did).
-        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw"
+        # mode=rw: a connection never creates the file (`claim_file` did).
+        uri = file_uri(self.path, "rw")
         try:
             conn = sqlite3.connect(
                 uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0
@@ -239,7 +203,7 @@ class SQLiteInbox(SQLInbox):
 
     def _check_identity(self) -> None:
         try:
-            now = _identity(self.path)
+            now = identity(self.path)
         except OSError:
             now = None
         if now != self._identity:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Final
 
 from .backend import COLUMNS, Statements
+from .counts import SQLITE_COUNTS
 from .revisions import RevisionStatements
+from .sqlite_file import READ_VERSION
 
 V1: Final = (
     """CREATE TABLE IF NOT EXISTS eventmask_deliveries (
@@ -94,19 +96,8 @@ STATEMENTS: Final = Statements(
     "VALUES (?, ?, ?, ?, ?)",
     trim_samples="DELETE FROM eventmask_rejections WHERE id <= "
     "(SELECT id FROM eventmask_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)",
-    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = ?",
-    # One statement, so one snapshot: counted apart, an entry moving from claimed
-    # back to pending between two counts was in neither (and `drain` saw no work).
-    count_open="SELECT (SELECT count(*) FROM eventmask_deliveries WHERE state = 'pending'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'claimed'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'dead')",
-    # INDEXED BY here and below: without it the planner scanned the table, or
-    # skip-scanned the revision index, to find a few pending rows among a million.
-    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
-    "INDEXED BY eventmask_deliveries_claim WHERE state IN ('pending', 'claimed')",
-    refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
-    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
-    "WHERE bucket >= ? GROUP BY status, kind",
+    # In counts.py, which `inbox stats` imports without the rest of the inbox.
+    counts=SQLITE_COUNTS,
     entries=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE id < ? ORDER BY id DESC LIMIT ?",
     entries_in_state=f"SELECT {COLUMNS} FROM eventmask_deliveries WHERE state = ? "
     "AND id < ? ORDER BY id DESC LIMIT ?",
@@ -138,7 +129,7 @@ STATEMENTS: Final = Statements(
     refusals="SELECT id, at, status, reason, remote, body FROM eventmask_rejections "
     "ORDER BY id DESC LIMIT ?",
     version_table="CREATE TABLE IF NOT EXISTS eventmask_schema (version INTEGER NOT NULL)",
-    read_version="SELECT max(version) FROM eventmask_schema",
+    read_version=READ_VERSION,
     clear_version="DELETE FROM eventmask_schema",
     write_version="INSERT INTO eventmask_schema (version) VALUES (?)",
 )

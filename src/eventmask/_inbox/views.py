@@ -13,14 +13,12 @@ from typing import Any
 
 from .._errors import InboxError
 from .backend import entry_of
+from .counts import read_counts, refusal_kinds
 from .processing import BatchProcessing
 from .revisions import revision_key
 from .values import STATES, Entry
 
 __all__ = ["OperatorViews"]
-
-# Refusals are counted over the last day in `stats`.
-_DAY = 86_400.0
 
 # Above every entry id: both backends' ids are 64-bit integers.
 _NO_ID = 2**63 - 1
@@ -57,29 +55,10 @@ class OperatorViews(BatchProcessing):
         ``done=False`` leaves out the count of done entries (None), the one
         that grows with the table: what a frequent health check wants.
         """
-        sql = self.statements
-        # The spool first: a delivery moving from it into the table meanwhile is
-        # then counted twice, never missed (which would let `drain` stop early).
-        waiting, since = self.spooled()
+        # The spool first: see `read_counts`.
+        spooled = self.spooled()
         with self.connection() as conn:
-            # Each count is indexed, not a GROUP BY over the table.
-            pending, claimed, dead = conn.execute(sql.count_open).fetchone()
-            counts: dict[str, int | None]
-            counts = {"pending": pending, "claimed": claimed, "done": None, "dead": dead}
-            if done:
-                counts["done"] = conn.execute(sql.count_state, ("done",)).fetchone()[0]
-            oldest = conn.execute(sql.oldest_open).fetchone()[0]
-            refused = conn.execute(sql.refused_since, (self.clock() - _DAY,)).fetchone()[0]
-            refused = int(refused or 0)
-        if waiting:  # spooled deliveries are pending too: stored, not yet handled
-            counts["pending"] = (counts["pending"] or 0) + waiting
-            oldest = since if oldest is None else min(oldest, since)
-        return {
-            **counts,
-            "oldest_pending_age_s": None if oldest is None else round(self.clock() - oldest, 3),
-            "refused_last_24h": refused,
-            "refused_by_kind_last_24h": self.refusal_counts(self.clock() - _DAY) if refused else [],
-        }
+            return read_counts(conn, self.statements.counts, spooled, self.clock(), done=done)
 
     def spooled(self) -> tuple[int, float | None]:
         """Deliveries stored outside the table, waiting to move in (SQLite's intake spool)."""
@@ -199,9 +178,7 @@ class OperatorViews(BatchProcessing):
     def refusal_counts(self, since: float) -> list[dict[str, Any]]:
         """Refusals since `since` (epoch seconds), counted per status and kind, largest first."""
         with self.connection() as conn:
-            rows = conn.execute(self.statements.refusal_kinds, (since,)).fetchall()
-        counted = [{"status": r[0], "kind": r[1], "count": int(r[2])} for r in rows]
-        return sorted(counted, key=lambda c: (-c["count"], c["status"], c["kind"]))
+            return refusal_kinds(conn, self.statements.counts, since)
 
     def refusals(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent refused requests (the kept samples), newest first."""
