@@ -157,10 +157,10 @@ def test_each_action_offers_only_its_own_options(capsys: pytest.CaptureFixture[s
     assert "--force" not in listing
 
 
-def test_stats_starts_without_asyncio_or_ssl(tmp_path: Path) -> None:
-    """An operator command that only reads does not load what awaiting a write needs
-    (asyncio, and the ssl it imports: about 12 ms of its start), nor a second JSON
-    library (the inbox writes its id lists with msgspec, as it writes everything)."""
+def test_stats_of_a_file_starts_with_the_standard_library_alone(tmp_path: Path) -> None:
+    """``inbox stats`` on an SQLite file (a health check) reads the file without the rest
+    of the inbox: no attrs, no JSON library, not even typing, and not what awaiting a
+    write needs (asyncio, and the ssl it imports: about 12 ms of its start)."""
     db = tmp_path / "inbox.db"
     SQLiteInbox(db).close()
     code = (
@@ -168,6 +168,7 @@ def test_stats_starts_without_asyncio_or_ssl(tmp_path: Path) -> None:
         "from eventmask._cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    status = main(['inbox', 'stats', '--db', {str(db)!r}])\n"
-        "print(status, [m for m in ('asyncio', 'ssl', 'json') if m in sys.modules])"
+        "print(status, [m for m in ('asyncio', 'ssl', 'json', 'attrs', 'msgspec', 'typing',\n"
+        "                           'logging', 'urllib.parse') if m in sys.modules])"
     )
     assert python_output(code) == "0 []"

@@ -7,15 +7,14 @@ records as JSON, times in ISO 8601 too.
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
 
-from .._inbox.failures import one_line
 from .._inbox.states import STATES
 from .commands import about
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    TYPE_CHECKING,
     add_db_argument,
     database,
     iso,
@@ -24,6 +23,9 @@ from .common import (
     open_existing,
     write_json,
 )
+
+if TYPE_CHECKING:  # the command line's TYPE_CHECKING (common.py): `typing` only for the checker
+    from typing import Any, TextIO
 
 __all__ = ["register"]
 
@@ -58,6 +60,11 @@ def _inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _migrate(db, out, err)
     if args.action == "purge" and not _purge_allowed(args, err):
         return EXIT_USAGE
+    if args.action == "stats":
+        from .._inbox.urls import is_postgres_url
+
+        if not is_postgres_url(db):
+            return _file_stats(db, args, out, err)
     inbox = open_existing(db, err)
     if inbox is None:
         return EXIT_USAGE
@@ -68,6 +75,27 @@ def _inbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_INVALID
     finally:
         inbox.close()
+
+
+def _file_stats(db: str, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``inbox stats`` of an SQLite file, read without an `SQLiteInbox` (a health check
+    often runs it: docs/architecture.md, "Start-up")."""
+    import time
+
+    from .._errors import InboxError, InboxUnavailable
+    from .._inbox.sqlite_file import read_stats
+    from .._inbox.urls import sqlite_path
+
+    try:
+        stats = read_stats(sqlite_path(db), time.time())
+    except InboxUnavailable as exc:
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_INVALID
+    except InboxError as exc:  # not an inbox, or another schema: as `open_existing` answers
+        err.write(f"eventmask: {exc}\n")
+        return EXIT_USAGE
+    write_json(stats, out) if args.json else _stats(stats, out)
+    return EXIT_OK
 
 
 def _purge_allowed(args: argparse.Namespace, err: TextIO) -> bool:
@@ -110,6 +138,8 @@ def _stats(stats: dict[str, Any], out: TextIO) -> None:
 
 
 def _list(entries: list[Any], limit: int, out: TextIO, err: TextIO) -> None:
+    from .._inbox.failures import one_line
+
     out.write("ID\tSTATE\tEVENT\tATTEMPTS\tRECEIVED\tLAST ERROR\n")
     for e in entries:
         received = iso(e.received_at)
