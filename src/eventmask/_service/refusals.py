@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from .._inbox.counts import DAY  # in inline mode, counts older than a day are dropped
 from .._inbox.interface import Inbox
 from .._inbox.values import REFUSAL_BUCKET, REFUSAL_SAMPLES, Refusal, RefusalBatch
 from .metrics import DeliveryTally
@@ -30,8 +31,6 @@ log = logging.getLogger("eventmask.receiver")
 FLUSH_EVERY: Final = 1.0
 # One log line per kind of refusal per this many seconds.
 LOG_EVERY: Final = 10.0
-# In inline mode, counts older than this are dropped.
-_DAY: Final = 86_400.0
 
 
 class RefusalLog:
@@ -117,13 +116,13 @@ class RefusalLog:
 
     def _forget_old(self, now: float) -> None:
         if len(self._counts) > 4 * 1440:  # a day of minutes for a few kinds
-            oldest = now - _DAY
+            oldest = now - DAY
             for key in [k for k in self._counts if k[0] < oldest]:
                 del self._counts[key]
 
     def counted(self, since: float | None = None) -> list[dict[str, Any]]:
         """In inline mode: the counts since `since` (default: the last 24 hours), per kind."""
-        cutoff = self.clock() - _DAY if since is None else since
+        cutoff = self.clock() - DAY if since is None else since
         totals: collections.Counter[tuple[int, str]] = collections.Counter()
         for (bucket, status, kind), n in self._counts.items():
             if bucket >= cutoff - REFUSAL_BUCKET:
