@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 # The schema version this eventmask writes: `SQLiteInbox.MIGRATIONS` has this
-# many steps (sqlite.py checks it when it is imported).
+# many steps (tests/inbox/test_sqlite_file.py checks it; this module cannot
+# import sqlite.py, which stands on attrs).
 SCHEMA_VERSION = 8
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
