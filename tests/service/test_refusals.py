@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from eventmask._service.refusals import FLUSH_EVERY, RefusalLog
-from eventmask.inbox import SQLiteInbox
+from eventmask.inbox import SQLiteInbox, open_inbox
 
 
 def refuse(refusals: RefusalLog, remote: str) -> None:
@@ -59,5 +59,38 @@ def test_outside_an_event_loop_a_refusal_is_written_at_once() -> None:
         refuse(RefusalLog(inbox), "10.0.0.3:1")
         inbox.flush()
         assert [r["remote"] for r in inbox.refusals()] == ["10.0.0.3:1"]
+    finally:
+        inbox.close()
+
+
+# Refusals at these seconds past a minute's start: on a minute's first second, inside
+# one, on its last, across several minutes.
+REFUSED_AT = (0.0, 0.5, 29.0, 59.9, 60.0, 61.0, 119.0, 180.0, 305.5, 359.0)
+
+
+def test_the_inbox_and_the_log_in_memory_count_the_same_refusals(db_url: str) -> None:
+    """A refusal counts since `since` when its minute holds `since` or comes after it
+    (docs/receiver.md, "Facing the internet"), in the inbox as in inline mode.
+
+    Asked for ``bucket >= since``, the inbox left out the refusals of `since`'s own
+    minute: from 90 s on, it missed those at 90-119 s.
+    """
+    start = 1_800_000_000.0  # a minute's start
+    now = [start]
+    inbox = open_inbox(db_url, migrate=True)
+    stored = RefusalLog(inbox, clock=lambda: now[0])
+    in_memory = RefusalLog(None, clock=lambda: now[0])
+    try:
+        for offset in REFUSED_AT:
+            now[0] = start + offset
+            for log in (stored, in_memory):
+                refuse(log, f"10.0.0.{int(offset)}:1")
+        inbox.flush()
+        now[0] = start + 400.0
+        for since in [start + s for s in range(-60, 420, 15)] + [start + 90.0, start + 59.99]:
+            expected = sum(1 for t in REFUSED_AT if (start + t) // 60 >= since // 60)
+            counted = [c["count"] for c in inbox.refusal_counts(since)]
+            assert counted == ([expected] if expected else []), since - start
+            assert in_memory.counted(since) == inbox.refusal_counts(since), since - start
     finally:
         inbox.close()

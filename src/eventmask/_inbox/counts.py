@@ -13,10 +13,34 @@ TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: see _cli/common.py
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["DAY", "POSTGRES_COUNTS", "SQLITE_COUNTS", "CountSQL", "read_counts", "refusal_kinds"]
+__all__ = [
+    "BUCKET",
+    "DAY",
+    "POSTGRES_COUNTS",
+    "SQLITE_COUNTS",
+    "CountSQL",
+    "first_bucket",
+    "read_counts",
+    "refusal_kinds",
+]
 
 # Refusals are counted over the last day.
 DAY = 86_400.0
+# Refusals are counted per minute: a count's bucket is its minute's start, in epoch seconds.
+BUCKET = 60.0
+
+
+def first_bucket(since: float) -> float:
+    """The first bucket of the refusals since `since`: the minute that holds it.
+
+    A minute counts when any of it is in the window, in memory
+    (`RefusalLog.counted`) as in the inbox, so that the two agree.  Asking the
+    inbox for ``bucket >= since`` left out the refusals of `since`'s own minute.
+
+    >>> first_bucket(90.0), first_bucket(120.0)
+    (60.0, 120.0)
+    """
+    return since // BUCKET * BUCKET
 
 
 class CountSQL:
@@ -104,7 +128,7 @@ def read_counts(
     >>> read_counts(conn, sql, (2, 90.0), 100.0)["pending"]
     2
     """
-    waiting, since = spooled
+    waiting, spooled_at = spooled
     # Each count is indexed, not a GROUP BY over the table.
     pending, claimed, dead = conn.execute(sql.count_open).fetchone()
     counts: dict[str, int | None]
@@ -112,10 +136,11 @@ def read_counts(
     if done:
         counts["done"] = conn.execute(sql.count_state, ("done",)).fetchone()[0]
     oldest = conn.execute(sql.oldest_open).fetchone()[0]
-    refused = int(conn.execute(sql.refused_since, (now - DAY,)).fetchone()[0] or 0)
+    since = first_bucket(now - DAY)
+    refused = int(conn.execute(sql.refused_since, (since,)).fetchone()[0] or 0)
     if waiting:  # spooled deliveries are pending too: stored, not yet handled
         counts["pending"] = (counts["pending"] or 0) + waiting
-        oldest = since if oldest is None else min(oldest, since)
+        oldest = spooled_at if oldest is None else min(oldest, spooled_at)
     return {
         **counts,
         "oldest_pending_age_s": None if oldest is None else round(now - oldest, 3),
@@ -125,18 +150,21 @@ def read_counts(
 
 
 def refusal_kinds(conn: Any, sql: CountSQL, since: float) -> list[dict[str, Any]]:
-    """Refusals since `since` (epoch seconds), counted per status and kind, largest first.
+    """Refusals since `since` (epoch seconds, from its minute on: `first_bucket`), counted
+    per status and kind, largest first.
 
     >>> import sqlite3
     >>> conn = sqlite3.connect(":memory:")
     >>> _ = conn.execute("CREATE TABLE eventmask_refusal_counts (bucket, status, kind, count)")
     >>> _ = conn.executemany("INSERT INTO eventmask_refusal_counts VALUES (?, ?, ?, ?)",
     ...     [(60, 401, "wrong secret", 2), (120, 401, "wrong secret", 3), (60, 413, "large", 4)])
-    >>> refusal_kinds(conn, SQLITE_COUNTS, 90.0)
+    >>> refusal_kinds(conn, SQLITE_COUNTS, 120.0)
     [{'status': 401, 'kind': 'wrong secret', 'count': 3}]
+    >>> refusal_kinds(conn, SQLITE_COUNTS, 90.0)[0]
+    {'status': 401, 'kind': 'wrong secret', 'count': 5}
     >>> [c["count"] for c in refusal_kinds(conn, SQLITE_COUNTS, 0.0)]
     [5, 4]
     """
-    rows = conn.execute(sql.refusal_kinds, (since,)).fetchall()
+    rows = conn.execute(sql.refusal_kinds, (first_bucket(since),)).fetchall()
     counted = [{"status": r[0], "kind": r[1], "count": int(r[2])} for r in rows]
     return sorted(counted, key=lambda c: (-c["count"], c["status"], c["kind"]))

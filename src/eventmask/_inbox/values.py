@@ -16,6 +16,7 @@ import attrs
 
 from .._errors import InvalidJSON
 from .._json import loads
+from .counts import BUCKET
 from .states import STATES, State
 
 __all__ = [
@@ -111,8 +112,8 @@ class AttemptOutcome:
 
 SUCCESS: Final = AttemptOutcome()
 
-# Refusals are counted per minute.
-REFUSAL_BUCKET: Final = 60.0
+# Refusals are counted per minute (`counts.BUCKET`).
+REFUSAL_BUCKET: Final = BUCKET
 # The most refused requests kept one by one; beyond it only counts grow.
 REFUSAL_SAMPLES: Final = 1_000
 

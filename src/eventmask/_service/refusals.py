@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from .._inbox.counts import DAY  # in inline mode, counts older than a day are dropped
+# In inline mode, counts older than a day are dropped; a minute counts from its start.
+from .._inbox.counts import DAY, first_bucket
 from .._inbox.interface import Inbox
-from .._inbox.values import REFUSAL_BUCKET, REFUSAL_SAMPLES, Refusal, RefusalBatch
+from .._inbox.values import REFUSAL_SAMPLES, Refusal, RefusalBatch
 from .metrics import DeliveryTally
 from .periodic import Later
 
@@ -72,7 +73,7 @@ class RefusalLog:
         """Record one refusal (cheap: no I/O here)."""
         now = self.clock()
         refusal = Refusal(now, status, kind, reason, remote, body)
-        self._counts[(now // REFUSAL_BUCKET * REFUSAL_BUCKET, status, kind)] += 1
+        self._counts[(first_bucket(now), status, kind)] += 1
         if self._tally is not None:
             self._tally.refused(kind)
         if self.inbox is None:
@@ -122,10 +123,10 @@ class RefusalLog:
 
     def counted(self, since: float | None = None) -> list[dict[str, Any]]:
         """In inline mode: the counts since `since` (default: the last 24 hours), per kind."""
-        cutoff = self.clock() - DAY if since is None else since
+        cutoff = first_bucket(self.clock() - DAY if since is None else since)
         totals: collections.Counter[tuple[int, str]] = collections.Counter()
         for (bucket, status, kind), n in self._counts.items():
-            if bucket >= cutoff - REFUSAL_BUCKET:
+            if bucket >= cutoff:
                 totals[(status, kind)] += n
         return [
             {"status": s, "kind": k, "count": n}
