@@ -72,36 +72,31 @@ class CountSQL:
         self.refusal_kinds = refusal_kinds
 
 
+def _counts_in(mark: str, claim_index: str) -> CountSQL:
+    """The statements in the dialect whose parameter mark is `mark`; `claim_index` is
+    what names the claim's index after the table (empty: the planner's choice)."""
+    return CountSQL(
+        count_state=f"SELECT count(*) FROM eventmask_deliveries WHERE state = {mark}",
+        # One statement, so one snapshot: counted apart, an entry moving from claimed
+        # back to pending between two counts was in neither (and `drain` saw no work).
+        count_open="SELECT "
+        + ", ".join(
+            f"(SELECT count(*) FROM eventmask_deliveries WHERE state = '{state}')"
+            for state in ("pending", "claimed", "dead")
+        ),
+        oldest_open=f"SELECT min(received_at) FROM eventmask_deliveries{claim_index} "
+        "WHERE state IN ('pending', 'claimed')",
+        refused_since=f"SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= {mark}",
+        refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
+        f"WHERE bucket >= {mark} GROUP BY status, kind",
+    )
+
+
 # SQLite's and PostgreSQL's, both here so that `inbox stats` on a file needs no more.
-SQLITE_COUNTS = CountSQL(
-    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = ?",
-    # One statement, so one snapshot: counted apart, an entry moving from claimed
-    # back to pending between two counts was in neither (and `drain` saw no work).
-    count_open="SELECT (SELECT count(*) FROM eventmask_deliveries WHERE state = 'pending'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'claimed'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'dead')",
-    # INDEXED BY here and in sqlite_sql.py: without it the planner scanned the table, or
-    # skip-scanned the revision index, to find a few pending rows among a million.
-    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
-    "INDEXED BY eventmask_deliveries_claim WHERE state IN ('pending', 'claimed')",
-    refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= ?",
-    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
-    "WHERE bucket >= ? GROUP BY status, kind",
-)
-
-
-POSTGRES_COUNTS = CountSQL(
-    count_state="SELECT count(*) FROM eventmask_deliveries WHERE state = %s",
-    # One statement, so one snapshot, as SQLite's.
-    count_open="SELECT (SELECT count(*) FROM eventmask_deliveries WHERE state = 'pending'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'claimed'), "
-    "(SELECT count(*) FROM eventmask_deliveries WHERE state = 'dead')",
-    oldest_open="SELECT min(received_at) FROM eventmask_deliveries "
-    "WHERE state IN ('pending', 'claimed')",
-    refused_since="SELECT sum(count) FROM eventmask_refusal_counts WHERE bucket >= %s",
-    refusal_kinds="SELECT status, kind, sum(count) FROM eventmask_refusal_counts "
-    "WHERE bucket >= %s GROUP BY status, kind",
-)
+# INDEXED BY here and in sqlite_sql.py: without it SQLite's planner scanned the table, or
+# skip-scanned the revision index, to find a few pending rows among a million.
+SQLITE_COUNTS = _counts_in("?", " INDEXED BY eventmask_deliveries_claim")
+POSTGRES_COUNTS = _counts_in("%s", "")
 
 
 def read_counts(
