@@ -1,4 +1,4 @@
-"""Builders the tests share: ids, notifications, envelopes.
+"""Builders the tests share: ids, notifications, envelopes, looks into an inbox's database.
 
 One place for the shapes the tests build by hand, so that a change in what
 Channex sends (or in what eventmask reads) is one change here.
@@ -7,6 +7,7 @@ Channex sends (or in what eventmask reads) is one change here.
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import psycopg
 import pytest
 import uvicorn
 
@@ -134,3 +136,34 @@ def python_output(code: str) -> str:
     """The stripped stdout of `code` run by a fresh Python (what it imports starts from zero)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def query(url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Rows from an independent connection (not the inbox's), to an SQLite file or a
+    PostgreSQL URL."""
+    if "://" in url:
+        with psycopg.connect(url) as conn:
+            return [tuple(r) for r in conn.execute(statement).fetchall()]
+    conn = sqlite3.connect(url)
+    try:
+        return conn.execute(statement).fetchall()
+    finally:
+        conn.close()
+
+
+def url_of(inbox: Any) -> str:
+    """What `query` reaches an inbox by: its PostgreSQL URL or its SQLite file."""
+    return str(getattr(inbox, "url", None) or inbox.path)
+
+
+class Holder:
+    """Another process's connection holding an SQLite inbox's write lock (a stuck
+    handler's)."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()

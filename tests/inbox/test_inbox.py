@@ -28,24 +28,8 @@ from eventmask.inbox import (
     open_inbox,
 )
 
-from ..helpers import body, envelope
+from ..helpers import body, envelope, query, url_of
 from .conftest import Clock
-
-
-def query(url: str, statement: str) -> list[tuple[Any, ...]]:
-    """Rows from an independent connection (not the inbox's)."""
-    if "://" in url:
-        with psycopg.connect(url) as conn:
-            return [tuple(r) for r in conn.execute(statement).fetchall()]
-    conn = sqlite3.connect(url)
-    try:
-        return conn.execute(statement).fetchall()
-    finally:
-        conn.close()
-
-
-def url_of(inbox: Any) -> str:
-    return str(getattr(inbox, "url", None) or inbox.path)
 
 
 def test_put_is_committed_and_visible_to_another_connection(inbox: Any) -> None:

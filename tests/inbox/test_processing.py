@@ -22,9 +22,8 @@ from eventmask.inbox import (
     open_inbox,
 )
 
-from ..helpers import body
+from ..helpers import body, query, url_of
 from .conftest import Clock
-from .test_inbox import query, url_of
 
 
 def _blocking_router(started: threading.Event, release: threading.Event) -> Router:

@@ -13,8 +13,7 @@ from eventmask import Router
 from eventmask._inbox.spool import Spool
 from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
 
-from ..helpers import body
-from .test_inbox import query
+from ..helpers import Holder, body, query
 
 
 @pytest.fixture
@@ -22,18 +21,6 @@ def box(tmp_path: Path) -> Iterator[SQLiteInbox]:
     inbox = SQLiteInbox(tmp_path / "inbox.db", InboxSettings(spill_after=0.1))
     yield inbox
     inbox.close()
-
-
-class Holder:
-    """Another process's connection holding the inbox's write lock (a stuck handler's)."""
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        self.conn.execute("ROLLBACK")
-        self.conn.close()
 
 
 def test_a_held_lock_spools_the_delivery_at_once(box: SQLiteInbox) -> None:

@@ -18,9 +18,8 @@ from eventmask._inbox.sqlite_file import SCHEMA_VERSION, file_uri, read_stats
 from eventmask._inbox.values import RefusalBatch
 from eventmask.inbox import InboxSettings, SQLiteInbox, Worker
 
-from ..helpers import body
+from ..helpers import Holder, body
 from .conftest import Clock
-from .test_spool import Holder
 
 
 @given(st.text(min_size=1).filter(lambda p: "\x00" not in p))

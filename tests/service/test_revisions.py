@@ -24,8 +24,7 @@ from eventmask.inbox import InboxSettings, Worker, current_delivery, open_inbox
 from eventmask.testing import revision_attributes, revision_chain
 
 from ..channex_api import API_KEY, ChannexStandIn, serving
-from ..helpers import envelope, uuid
-from ..inbox.test_inbox import query, url_of
+from ..helpers import envelope, query, url_of, uuid
 
 PROPERTY = uuid(1)
 SAVED = "CREATE TABLE IF NOT EXISTS saved (revision TEXT NOT NULL, status TEXT NOT NULL, n INTEGER)"
