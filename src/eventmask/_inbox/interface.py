@@ -166,7 +166,10 @@ class Inbox(abc.ABC):
 
     @abc.abstractmethod
     def refusal_counts(self, since: float) -> list[dict[str, Any]]:
-        """Refusals since `since` (epoch seconds), counted per status and kind."""
+        """Refusals since `since` (epoch seconds), counted per status and kind.
+
+        Counts are kept per minute: those of the minute that holds `since` count
+        whole (`counts.first_bucket`), as in the receiver's inline mode."""
         ...
 
     # -- the operator's page (docs/dashboard.md) ------------------------------------------
