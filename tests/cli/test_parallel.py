@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 import random
 import re
@@ -376,6 +377,20 @@ def test_cuts_fall_on_line_starts_and_cover_the_file(log: tuple[Path, list[int]]
     assert cuts == sorted(set(cuts))
     assert len(cuts) > 10
     assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:-1])
+
+
+@pytest.mark.usefixtures("cut_from_a_megabyte")
+def test_pieces_shrink_towards_the_end(log: tuple[Path, list[int]]) -> None:
+    """Of equal pieces, the last process to finish waited on half a piece on average."""
+    path, _ = log
+    with path.open("rb") as raw:
+        cuts = plan(raw, 2, None)
+    sizes = [b - a for a, b in itertools.pairwise(cuts)]
+    assert sizes[-2] < sizes[0] / 2
+    size = 400 << 20
+    wanted = [parallel._piece(size, left << 20, 2) for left in range(400, 0, -1)]
+    assert wanted == sorted(wanted, reverse=True)
+    assert (wanted[0], wanted[-1]) == (16 << 20, size // 64)
 
 
 @pytest.mark.usefixtures("cut_from_a_megabyte")

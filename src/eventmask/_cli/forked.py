@@ -142,7 +142,12 @@ class Forked(Generic[T, R]):
         self.procs: list[BaseProcess] = []
         self.conns: list[Connection] = []
         self.held = [0] * count  # tasks given to each process and not yet answered
-        self.order: deque[int] = deque()  # the process of each unanswered task, oldest first
+        self.order: deque[int] = deque()  # the process of each task not yet taken, oldest first
+        # Answers taken in ahead of their turn, per process, in its order: (ok, value, bulk).
+        self.early: list[deque[tuple[bool, object, int | bytes]]] = [deque() for _ in range(count)]
+        # The tasks given and not yet taken by `next`, answered or not, are at most this
+        # many: answers taken in early wait here, each bulk in its file in memory.
+        self.limit = count * (depth + 1)
 
     def __enter__(self) -> Forked[T, R]:
         import multiprocessing
@@ -160,46 +165,68 @@ class Forked(Generic[T, R]):
     @property
     def room(self) -> bool:
         """Whether a process can take another task."""
-        return min(self.held) < self.depth
+        return min(self.held) < self.depth and len(self.order) < self.limit
 
     def submit(self, task: T) -> None:
         """Give `task` to the process holding the fewest (there must be `room`)."""
         index = self.held.index(min(self.held))
-        assert self.held[index] < self.depth, "submit only while there is room"
+        assert self.room, "submit only while there is room"
         self.conns[index].send(task)
         self.held[index] += 1
         self.order.append(index)
 
-    def next(self) -> R:
-        """The answer to the oldest unanswered task; raise the task's exception, or
-        `ProcessDied` if its process ended first."""
+    def next(self, refill: Callable[[], None] | None = None) -> R:
+        """The answer to the oldest task not yet taken; raise the task's exception, or
+        `ProcessDied` if a process ended with tasks in hand.
+
+        Meanwhile the other processes' answers are taken in as they come, and
+        `refill` is called after each, so that a process that finished its
+        tasks is given more instead of waiting for the oldest answer: with the
+        answers taken in their order only, a process sat idle while the other
+        finished a piece before its own (docs/filter.md, "Several cores")."""
         from multiprocessing.connection import wait
 
         self._let_go()
-        index = self.order.popleft()
+        index = self.order[0]
+        while not self.early[index]:
+            busy = [n for n, held in enumerate(self.held) if held]
+            assert self.held[index], "the oldest task is answered or in its process's hands"
+            ready = wait([self.conns[n] for n in busy] + [self.procs[n].sentinel for n in busy])
+            for n in busy:
+                if self.conns[n] in ready or self.procs[n].sentinel in ready:
+                    self.early[n].append(self._take(n))
+            if refill is not None:
+                refill()
+        self.order.popleft()
+        ok, value, bulk = self.early[index].popleft()
+        self.bulk = bulk
+        if not ok:
+            assert isinstance(value, BaseException)
+            raise value
+        return value  # type: ignore[return-value]
+
+    def _take(self, index: int) -> tuple[bool, object, int | bytes]:
+        """Receive process `index`'s next answer (it is ready, or the process has ended)."""
         conn, proc = self.conns[index], self.procs[index]
-        wait([conn, proc.sentinel])
         try:
             if not conn.poll():
                 raise EOFError
             ok, value, bulk = conn.recv()
+            held: int | bytes = -1
             if bulk is True:
                 from multiprocessing.reduction import recvfds
 
                 with _socket_of(conn) as sock:
-                    self.bulk = recvfds(sock, 1)[0]
+                    held = recvfds(sock, 1)[0]
             elif bulk is not None:
-                self.bulk = bulk
+                held = bulk
         except (EOFError, OSError):
             proc.join(1)
             raise ProcessDied(
                 f"a filter process stopped unexpectedly (exit {proc.exitcode})"
             ) from None
         self.held[index] -= 1
-        if not ok:
-            assert isinstance(value, BaseException)
-            raise value
-        return value  # type: ignore[no-any-return]
+        return ok, value, held
 
     def __exit__(
         self,
@@ -220,6 +247,11 @@ class Forked(Generic[T, R]):
                 proc.join()
             conn.close()
         self._let_go()
+        for early in self.early:  # answers taken in and never asked for (stopped early)
+            for _, _, bulk in early:
+                if isinstance(bulk, int) and bulk >= 0:
+                    os.close(bulk)
+            early.clear()
 
     def _let_go(self) -> None:
         if isinstance(self.bulk, int) and self.bulk >= 0:

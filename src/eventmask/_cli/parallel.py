@@ -49,9 +49,8 @@ __all__ = ["SPLIT_AT", "Job", "plan", "run"]
 # for `*` or an event mask, and gained or broke even from 18 MB on every mask
 # measured (docs/filter.md, "Several cores").
 SPLIT_AT: Final = 16 << 20
-# A piece is an eighth of a process's share, so that the processes finish
-# together, and at most 16 MiB: the pieces in flight (two per process) bound
-# the parent's memory, whatever the file's size.
+# A piece is at most 16 MiB (`_piece`): the pieces in flight (three per process,
+# `Forked.limit`) bound the parent's memory, whatever the file's size.
 _SMALLEST: Final = 64 << 10
 _LARGEST: Final = 16 << 20
 # How far the first line is looked at to tell JSON Lines from one document.
@@ -115,7 +114,7 @@ def plan(raw: IO[bytes], jobs: int, summary: Summary | ItemRows | ChangeRows | N
     size = info.st_size
     if not stat.S_ISREG(info.st_mode) or size < SPLIT_AT or not _json_lines(fd):
         return []
-    return _cuts(fd, size, min(_LARGEST, max(_SMALLEST, size // (jobs * 8))))
+    return _cuts(fd, size, jobs)
 
 
 def _json_lines(fd: int) -> bool:
@@ -131,18 +130,36 @@ def _json_lines(fd: int) -> bool:
     return False
 
 
-def _cuts(fd: int, size: int, piece: int) -> list[int]:
-    """Offsets of line starts about `piece` bytes apart, from 0, then `size`."""
+def _cuts(fd: int, size: int, jobs: int) -> list[int]:
+    """Offsets of line starts, from 0, then `size`: pieces of `_piece` bytes."""
     cuts = [0]
-    at = piece
-    while at < size:
+    at = 0
+    while True:
+        at += _piece(size, size - at, jobs)
+        if at >= size:
+            break
         start = _next_line(fd, at, size)
         if start >= size:
             break
         cuts.append(start)
-        at = start + piece
+        at = start
     cuts.append(size)
     return cuts
+
+
+def _piece(size: int, left: int, jobs: int) -> int:
+    """The size of the next piece of a file of `size` bytes, `left` of them still to cut.
+
+    A quarter of a process's share of what is left, so that the pieces shrink
+    towards the end and the processes finish together (of equal pieces, the
+    last process to finish waited on half a piece on average), but at least
+    1/32 of a share and `_SMALLEST`, since every piece costs a hand-over, and
+    at most `_LARGEST`.
+
+    >>> [_piece(400 << 20, left << 20, 2) >> 10 for left in (400, 64, 1)]  # KiB
+    [16384, 8192, 6400]
+    """
+    return min(_LARGEST, max(_SMALLEST, size // (jobs * 32), left // (jobs * 4)))
 
 
 def _next_line(fd: int, at: int, size: int) -> int:
@@ -226,14 +243,21 @@ def _tasks(cuts: list[int], jobs: int, tables: bool) -> deque[tuple[tuple[int, i
     them as they come and holds only the pieces in flight.  A table hands
     back one record per group whatever it read, and merging costs as much
     as summing (20,480 cells of `--latest` per task on the benchmark's log),
-    so its pieces go in one run per process: as many merges as processes.
+    so its pieces go in one run per process, a process's share of the bytes
+    each (the pieces shrink towards the end: `_piece`), as many merges as
+    processes.
+
+    >>> runs = _tasks([0, 50, 60, 70, 80, 90, 100], 2, True)
+    >>> [[end - start for start, end in run] for run in runs]
+    [[50], [10, 10, 10, 10, 10]]
     """
     spans = list(itertools.pairwise(cuts))
     if not tables:
         return deque((span,) for span in spans)
-    n = len(spans)
-    runs = (tuple(spans[k * n // jobs : (k + 1) * n // jobs]) for k in range(jobs))
-    return deque(run for run in runs if run)
+    runs: list[list[tuple[int, int]]] = [[] for _ in range(jobs)]
+    for start, end in spans:
+        runs[min(jobs - 1, start * jobs // cuts[-1])].append((start, end))
+    return deque(tuple(run) for run in runs if run)
 
 
 def _read(fd: int, start: int, end: int) -> bytes:
@@ -286,11 +310,15 @@ def run(
             if isinstance(output, ItemRows):
                 output.flush()  # the header, once, before the pieces' rows
             numbered = 0  # lines before the piece being written
-            while ends:
-                piece = pool.next()
-                start, end = ends.popleft()
-                if tasks:
+
+            def refill() -> None:
+                while tasks and pool.room:
                     submit()
+
+            while ends:
+                piece = pool.next(refill)
+                start, end = ends.popleft()
+                refill()
                 if piece.as_read and isinstance(output, LineOutput):
                     output.add_range(job.fd, start, piece.as_read)  # then `_write` counts
                 if piece.handed and isinstance(output, LineOutput):
