@@ -19,7 +19,7 @@ __all__ = [
     "POSTGRES_COUNTS",
     "SQLITE_COUNTS",
     "CountSQL",
-    "first_bucket",
+    "bucket_of",
     "read_counts",
     "refusal_kinds",
 ]
@@ -30,17 +30,19 @@ DAY = 86_400.0
 BUCKET = 60.0
 
 
-def first_bucket(since: float) -> float:
-    """The first bucket of the refusals since `since`: the minute that holds it.
+def bucket_of(moment: float) -> float:
+    """The bucket of `moment` (epoch seconds): the start of the minute that holds it.
 
-    A minute counts when any of it is in the window, in memory
-    (`RefusalLog.counted`) as in the inbox, so that the two agree.  Asking the
-    inbox for ``bucket >= since`` left out the refusals of `since`'s own minute.
+    A refusal is counted in its moment's bucket, and the refusals since a
+    moment are those of its bucket and after: a minute counts when any of it is
+    in the window, in memory (`RefusalLog.counted`) as in the inbox, so that the
+    two agree.  Asking the inbox for ``bucket >= since`` left out the refusals
+    of `since`'s own minute.
 
-    >>> first_bucket(90.0), first_bucket(120.0)
+    >>> bucket_of(90.0), bucket_of(120.0)
     (60.0, 120.0)
     """
-    return since // BUCKET * BUCKET
+    return moment // BUCKET * BUCKET
 
 
 class CountSQL:
@@ -131,7 +133,7 @@ def read_counts(
     if done:
         counts["done"] = conn.execute(sql.count_state, ("done",)).fetchone()[0]
     oldest = conn.execute(sql.oldest_open).fetchone()[0]
-    since = first_bucket(now - DAY)
+    since = bucket_of(now - DAY)
     refused = int(conn.execute(sql.refused_since, (since,)).fetchone()[0] or 0)
     if waiting:  # spooled deliveries are pending too: stored, not yet handled
         counts["pending"] = (counts["pending"] or 0) + waiting
@@ -145,7 +147,7 @@ def read_counts(
 
 
 def refusal_kinds(conn: Any, sql: CountSQL, since: float) -> list[dict[str, Any]]:
-    """Refusals since `since` (epoch seconds, from its minute on: `first_bucket`), counted
+    """Refusals since `since` (epoch seconds, from its minute on: `bucket_of`), counted
     per status and kind, largest first.
 
     >>> import sqlite3
@@ -160,6 +162,6 @@ def refusal_kinds(conn: Any, sql: CountSQL, since: float) -> list[dict[str, Any]
     >>> [c["count"] for c in refusal_kinds(conn, SQLITE_COUNTS, 0.0)]
     [5, 4]
     """
-    rows = conn.execute(sql.refusal_kinds, (first_bucket(since),)).fetchall()
+    rows = conn.execute(sql.refusal_kinds, (bucket_of(since),)).fetchall()
     counted = [{"status": r[0], "kind": r[1], "count": int(r[2])} for r in rows]
     return sorted(counted, key=lambda c: (-c["count"], c["status"], c["kind"]))

@@ -169,7 +169,7 @@ class Inbox(abc.ABC):
         """Refusals since `since` (epoch seconds), counted per status and kind.
 
         Counts are kept per minute: those of the minute that holds `since` count
-        whole (`counts.first_bucket`), as in the receiver's inline mode."""
+        whole (`counts.bucket_of`), as in the receiver's inline mode."""
         ...
 
     # -- the operator's page (docs/dashboard.md) ------------------------------------------

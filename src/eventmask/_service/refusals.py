@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 # In inline mode, counts older than a day are dropped; a minute counts from its start.
-from .._inbox.counts import DAY, first_bucket
+from .._inbox.counts import DAY, bucket_of
 from .._inbox.interface import Inbox
 from .._inbox.values import REFUSAL_SAMPLES, Refusal, RefusalBatch
 from .metrics import DeliveryTally
@@ -73,7 +73,7 @@ class RefusalLog:
         """Record one refusal (cheap: no I/O here)."""
         now = self.clock()
         refusal = Refusal(now, status, kind, reason, remote, body)
-        self._counts[(first_bucket(now), status, kind)] += 1
+        self._counts[(bucket_of(now), status, kind)] += 1
         if self._tally is not None:
             self._tally.refused(kind)
         if self.inbox is None:
@@ -123,7 +123,7 @@ class RefusalLog:
 
     def counted(self, since: float | None = None) -> list[dict[str, Any]]:
         """In inline mode: the counts since `since` (default: the last 24 hours), per kind."""
-        cutoff = first_bucket(self.clock() - DAY if since is None else since)
+        cutoff = bucket_of(self.clock() - DAY if since is None else since)
         totals: collections.Counter[tuple[int, str]] = collections.Counter()
         for (bucket, status, kind), n in self._counts.items():
             if bucket >= cutoff:
