@@ -46,8 +46,13 @@ SHAPES = (
     ("several restrictions", "ari:stop_sell,closed_to_arrival:*:*", None, None),
     ("three restrictions", "ari:rate,availability,min_stay:*:*", None, None),
     # Nine of the thirteen restriction names: nearly every item is taken, many lines narrowed.
-    ("nine restrictions", "ari:availability,closed_to_arrival,closed_to_departure,max_stay,"
-     "min_stay,min_stay_arrival,min_stay_through,rate,stop_sell:*:*", None, None),
+    (
+        "nine restrictions",
+        "ari:availability,closed_to_arrival,closed_to_departure,max_stay,"
+        "min_stay,min_stay_arrival,min_stay_through,rate,stop_sell:*:*",
+        None,
+        None,
+    ),
     ("keys and a room type", "ari:rate:*:*;ari:availability:{RT}:*", None, None),
     ("broad", "ari:rate:*:*", None, None),
     ("booking events", "booking_new;booking_modification;booking_cancellation", None, None),
