@@ -5,9 +5,12 @@ Neither of the standard library's pools fits.  Stopping a
 closed pipe) races its threads on Python 3.11: in about one run in ten a
 run hung, or printed a traceback at exit.  `multiprocessing.Pool` never
 answers a task whose process was killed.  Here the parent has no threads.
-Each process has one pipe, and the parent waits on the pipe of the answer
-it needs next and on the process itself, so a killed process is an error at
-once.  Stopping early is terminating the processes.
+Each process has one pipe, and the parent waits on the pipes of every
+process with tasks in hand and on the processes themselves, so a killed
+process is an error at once.  It takes in each answer as it comes and keeps
+the ones ahead of their turn, so that a process is given more work while
+the oldest answer is still being worked on.  Stopping early is terminating
+the processes.
 
 A pool given `split` takes the bulk of each answer (the lines a piece
 selected) out of it: the process writes the bulk to a file in memory
