@@ -393,6 +393,34 @@ def test_pieces_shrink_towards_the_end(log: tuple[Path, list[int]]) -> None:
     assert (wanted[0], wanted[-1]) == (16 << 20, size // 64)
 
 
+def test_a_piece_reads_as_a_file_of_its_bytes(tmp_path: Path) -> None:
+    """Through a small buffer used again for each block, not one read of the piece."""
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"a\nbb\nccc\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert list(io.BufferedReader(parallel._Span(fd, 2, 9), 2)) == [b"bb\n", b"ccc\n"]
+        # A file that has shrunk since it was cut ends the piece where it ends.
+        assert list(io.BufferedReader(parallel._Span(fd, 5, 100), 2)) == [b"ccc\n"]
+    finally:
+        os.close(fd)
+
+
+def test_a_piece_kept_whole_is_compared_with_the_file_block_by_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "_BLOCK", 3)
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b'{"event":"x"}\n' * 3)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert parallel._same(fd, 14, b'{"event":"x"}\n' * 2)
+        assert not parallel._same(fd, 14, b'{"event":"y"}\n' + b'{"event":"x"}\n')
+        assert not parallel._same(fd, 14, b'{"event":"x"}\n' * 2 + b"more")  # past the end
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.usefixtures("cut_from_a_megabyte")
 def test_a_line_longer_than_a_piece_stays_whole(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"

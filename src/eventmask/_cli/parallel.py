@@ -22,12 +22,13 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
+import operator
 import os
 import stat
 import sys
 from collections import deque
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -204,8 +205,10 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
         skipped.append(problem)
 
     for start, end in spans:
-        data = _read(job.fd, start, end)
-        lines = io.BytesIO(data)  # iterated as a file is: lines end at b"\n" only
+        # The lines as a file gives them (ending at b"\n" only), counted as they pass.
+        counted = itertools.count()
+        reader = io.BufferedReader(_Span(job.fd, start, end), _BLOCK)
+        lines = map(_first, zip(reader, counted, strict=False))  # `counted` never ends
         try:
             for line in selected(job.args, job.mask, lines, summary, job.predicates, job.path,
                                  stats, skip if job.args.skip_invalid else None):  # fmt: skip
@@ -214,11 +217,13 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
             exc.line += numbered
             failure = exc
             break
-        numbered += data.count(b"\n")
+        # zip asks `counted` only after the reader gave a line: this is their number.
+        numbered += next(counted)
     if isinstance(sink, LineOutput):
         sink.flush()  # not `finish`: the parent writes the count of every piece
         out = block.getvalue()
-        if out and len(spans) == 1 and out == data:
+        start, end = spans[0]
+        if out and len(spans) == 1 and len(out) == end - start and _same(job.fd, start, out):
             return _Piece(b"", sink.count, numbered, skipped, failure, stats, None, len(out))
         return _Piece(out, sink.count, numbered, skipped, failure, stats, None)
     if isinstance(sink, ItemRows):
@@ -260,16 +265,44 @@ def _tasks(cuts: list[int], jobs: int, tables: bool) -> deque[tuple[tuple[int, i
     return deque(tuple(run) for run in runs if run)
 
 
-def _read(fd: int, start: int, end: int) -> bytes:
-    """Bytes `start` to `end` of `fd` (fewer if the file has since shrunk)."""
-    parts = []
-    while start < end:
-        part = os.pread(fd, end - start, start)
-        if not part:
-            break
-        parts.append(part)
-        start += len(part)
-    return b"".join(parts)
+# A piece is read through a buffer of this size, used again for every block.  Read
+# whole into a fresh bytes object, a 16 MiB piece cost its pages faulted in anew:
+# 0.15-0.19 s of each process's 0.6 s on `ari:rate:*:*` over 401 MB.
+_BLOCK: Final = 1 << 20
+_first = operator.itemgetter(0)
+
+
+class _Span(io.RawIOBase):
+    """Bytes `start` to `end` of `fd` as a file, read with `pread` (the forked processes
+    share the descriptor's offset, so none of them moves it)."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        super().__init__()
+        self._fd, self._at, self._end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Read into `buffer` (0 at the span's end, or where the file has since shrunk)."""
+        wanted = min(len(buffer), self._end - self._at)
+        if wanted <= 0:
+            return 0
+        got = os.preadv(self._fd, [memoryview(buffer)[:wanted]], self._at)
+        self._at += got
+        return got
+
+
+def _same(fd: int, start: int, data: bytes) -> bool:
+    """Whether `data` is what `fd` holds from `start`, compared a block at a time (a whole
+    piece read at once would cost its pages faulted in again)."""
+    at = 0
+    while at < len(data):
+        block = os.pread(fd, min(_BLOCK, len(data) - at), start + at)
+        if not block or not data.startswith(block, at):
+            return False
+        at += len(block)
+    return True
 
 
 def run(
