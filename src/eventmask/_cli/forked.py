@@ -252,11 +252,15 @@ class Forked(Generic[T, R]):
         self._let_go()
         for early in self.early:  # answers taken in and never asked for (stopped early)
             for _, _, bulk in early:
-                if isinstance(bulk, int) and bulk >= 0:
-                    os.close(bulk)
+                _close(bulk)
             early.clear()
 
     def _let_go(self) -> None:
-        if isinstance(self.bulk, int) and self.bulk >= 0:
-            os.close(self.bulk)
+        _close(self.bulk)
         self.bulk = -1
+
+
+def _close(bulk: int | bytes) -> None:
+    """Close the file in memory holding an answer's bulk, if it is one (-1: none)."""
+    if isinstance(bulk, int) and bulk >= 0:
+        os.close(bulk)
