@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventmask import AriFilter, Mask, NotificationError, parse
+from eventmask._routing import selector as selector_module
 from eventmask._routing.selector import PropertySelector, SelectorRoute
 
 from ..strategies import RATE_PLANS, RESTRICTIONS, ROOM_TYPES, ari_filters, ari_items
@@ -74,7 +75,8 @@ def test_a_pair_with_many_routes_is_decided_by_its_key_names() -> None:
     payload = [one, other, one, item(rate=3, booked=4), elsewhere, other]
     assert selector.select(payload) == reference(routes, payload)
     assert selector.select(payload) == reference(routes, payload)  # now from the patterns
-    assert selector._resolve(RT[0], RP[0])[1] is None  # more than TEST_LIMIT tests: patterns
+    take = selector._resolve(RT[0], RP[0])[1]
+    assert take.__name__ == "take_by_pattern"  # more than TEST_LIMIT tests: patterns
 
 
 def test_a_rate_plan_sent_with_another_room_type_is_resolved_again() -> None:
@@ -83,6 +85,20 @@ def test_a_rate_plan_sent_with_another_room_type_is_resolved_again() -> None:
     here, there = item(rate=1), item(rate=1, room_type_id=RT[1])
     assert selector.select([here, there, here]) == [(0, (here, here))]
     assert selector.select([there]) == []
+
+
+def test_a_payload_of_more_pairs_than_a_selector_remembers_is_selected_in_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Learning a payload's new rate plans may forget some again (`MEMO_LIMIT`): the
+    payload then takes the slower path, with the same answer."""
+    monkeypatch.setattr(selector_module, "MEMO_LIMIT", 4)
+    selector, routes = selector_of("ari:rate:*:*", f"ari:booked:*:{RP[0]}")
+    payload = [item(rate=n, booked=n, rate_plan_id=f"rate plan {n}") for n in range(10)]
+    payload.append(item(booked=1))
+    for _ in range(2):
+        assert selector.select(payload) == reference(routes, payload)
+    assert len(selector._pairs) <= 4
 
 
 def test_items_without_an_id_and_odd_ids_take_the_slower_paths() -> None:

@@ -48,25 +48,25 @@ STAR: Final = "*"
 _DICT: Final = frozenset({dict})
 _ODD: Final = ("not a string",)
 
-# A pair's *take*: a function of (item, the slots' appends) that appends the
+# A pair's *take*: a function of (item, the slots' lists) that appends the
 # item to each slot of the pair that selects it, generated from the pair's
 # tests (`_compiled`): a slot that takes every item appends unconditionally,
 # one that looks for keys appends when ``'k1' in item or 'k2' in item``, once
 # however many of them the item carries.  Against the loop over (key, slot)
 # tuples it replaced, callgrind counted 0.81-0.85 of the instructions per item
 # on the router workload (3,166 against 3,927 at 100 routes, 3,256 against
-# 3,853 at 10,000; docs/routing.md).
-_Appends = list[Callable[[Any], object]]
-_Take = Callable[[Any, _Appends], None]
-# A pair's entry: the room type id it was resolved for (as sent), its take
-# (None over TEST_LIMIT), the slots that take every item, the other
-# candidate slots with the keys they look for, and, over TEST_LIMIT, a memo
-# from an item's key names to its slots.  Plain tuples: the interpreter
-# unpacks and indexes an exact tuple on its fast path, a named tuple not.
-_Patterns = dict[tuple[Any, ...], list[int]]
-_Wanted = tuple[tuple[int, frozenset[str]], ...]
-_Entry = tuple[Any, _Take | None, tuple[int, ...], _Wanted, _Patterns | None]
+# 3,853 at 10,000; docs/routing.md).  It writes ``buckets[2].append(item)``,
+# which the interpreter runs as a specialized list append, rather than calling
+# a bound ``append`` made beforehand for every slot of every notification.
 Buckets = list[list[Any]]
+_Take = Callable[[Any, Buckets], None]
+# A pair's entry: the room type id it was resolved for (as sent), its take
+# (over TEST_LIMIT, one that remembers the slots of each pattern of key
+# names), the slots that take every item, and the other candidate slots with
+# the keys they look for.  Plain tuples: the interpreter unpacks and indexes
+# an exact tuple on its fast path, a named tuple not.
+_Wanted = tuple[tuple[int, frozenset[str]], ...]
+_Entry = tuple[Any, _Take, tuple[int, ...], _Wanted]
 
 
 class SelectorRoute(NamedTuple):
@@ -161,31 +161,48 @@ class PropertySelector:
     def _fill(self, payload: list[Any]) -> Buckets:
         """Each slot's selected items: one entry probe per item, one call of its pair's take.
 
-        It reads the ids by subscript, the cheapest read; an item without
-        one sends the payload to `_fill_by_get`, and an odd item to
-        `_fill_carefully`.
+        A payload with rate plans not yet seen has its pairs resolved
+        (`_learn`) and is filled again; one with an item that lacks an id
+        goes to `_fill_by_get`, and one with an odd item to `_fill_carefully`.
         """
-        buckets: Buckets = [[] for _ in self._slots]
-        appends: _Appends = [b.append for b in buckets]
-        by_rate = self._by_rate
-        probe = by_rate.get
         try:
-            for item in payload:
-                rate = item["rate_plan_id"]
-                entry = probe(rate)
-                if entry is None or entry[0] != item["room_type_id"]:
-                    entry = by_rate[rate] = self._resolve(item["room_type_id"], rate)
-                take = entry[1]
-                if take is None:  # a pair with many routes: by its key names
-                    for slot in _by_pattern(entry, item):
-                        appends[slot](item)
-                else:
-                    take(item, appends)
-        except KeyError:  # an item without an id (availability may lack a rate plan)
-            return self._fill_by_get(payload)
+            return self._fill_known(payload)
+        except KeyError:  # a rate plan not yet seen, or an item without an id
+            pass
         except TypeError:  # an item that is not an object, or an id that is not hashable
             return self._fill_carefully(payload)
+        if self._learn(payload):
+            try:
+                return self._fill_known(payload)
+            except KeyError:  # more pairs than MEMO_LIMIT: learning them forgot some
+                pass
+        return self._fill_by_get(payload)
+
+    def _fill_known(self, payload: list[Any]) -> Buckets:
+        """`_fill` by subscript, the cheapest reads: KeyError for an item without an id or
+        of a rate plan not yet seen, TypeError for an odd item."""
+        buckets: Buckets = [[] for _ in self._slots]
+        by_rate = self._by_rate
+        for item in payload:
+            entry = by_rate[item["rate_plan_id"]]
+            if entry[0] != item["room_type_id"]:  # a rate plan seen with another room type
+                entry = self._resolve(item["room_type_id"], item["rate_plan_id"])
+                by_rate[item["rate_plan_id"]] = entry
+            entry[1](item, buckets)
         return buckets
+
+    def _learn(self, payload: list[Any]) -> bool:
+        """Resolve the pair of every item of `payload` by its rate plan; False when an
+        item lacks an id (availability may lack a rate plan), or is odd."""
+        by_rate = self._by_rate
+        for item in payload:
+            try:
+                room, rate = item["room_type_id"], item["rate_plan_id"]
+                if rate not in by_rate or by_rate[rate][0] != room:
+                    by_rate[rate] = self._resolve(room, rate)
+            except (KeyError, TypeError):
+                return False
+        return True
 
     def _fill_by_get(self, payload: list[Any]) -> Buckets:
         """`_fill` for items that may lack an id."""
@@ -240,9 +257,9 @@ class PropertySelector:
             rate.lower() if rate.__class__ is str else STAR,
         )
         if len(always) + sum(len(names) for _, names in wanted) > TEST_LIMIT:
-            entry = pairs[room, rate] = (room, None, always, wanted, {})
+            entry = pairs[room, rate] = (room, _by_pattern(always, wanted), always, wanted)
             return entry
-        entry = pairs[room, rate] = (room, _take_of(always, wanted), always, wanted, None)
+        entry = pairs[room, rate] = (room, _take_of(always, wanted), always, wanted)
         return entry
 
 
@@ -309,15 +326,15 @@ def _compiled(always: tuple[int, ...], wanted: _Wanted) -> _Take:
 
     >>> take = _compiled((0,), ((2, frozenset({"rate", "booked"})),))
     >>> buckets: Buckets = [[], [], []]
-    >>> take({"rate": 1, "booked": 2}, [b.append for b in buckets])
+    >>> take({"rate": 1, "booked": 2}, buckets)
     >>> [len(b) for b in buckets]
     [1, 0, 1]
     """
-    lines = ["def take(item, appends):"]
-    lines += [f"    appends[{slot}](item)" for slot in always]
+    lines = ["def take(item, buckets):"]
+    lines += [f"    buckets[{slot}].append(item)" for slot in always]
     for slot, names in wanted:
         carried = " or ".join(f"{name!r} in item" for name in sorted(names))
-        lines.append(f"    if {carried}:\n        appends[{slot}](item)")
+        lines.append(f"    if {carried}:\n        buckets[{slot}].append(item)")
     lines.append("    return None")
     found: dict[str, Any] = {}
     exec(compile("\n".join(lines), "<eventmask selector>", "exec"), found)
@@ -325,23 +342,40 @@ def _compiled(always: tuple[int, ...], wanted: _Wanted) -> _Take:
 
 
 def _take(entry: _Entry, item: Mapping[Any, Any]) -> list[int]:
-    """The slots of a pair's entry that take `item`, in order (`PropertySelector._fill`)."""
-    _, _, always, wanted, _ = entry
+    """The slots of a pair's entry that take `item`, in order (the slower paths)."""
+    return _slots(entry[2], entry[3], item)
+
+
+def _slots(always: tuple[int, ...], wanted: _Wanted, item: Mapping[Any, Any]) -> list[int]:
+    """The slots that take `item`, in order: those taking every item, and those of
+    `wanted` whose keys it carries."""
     taken = [slot for slot, names in wanted if not names.isdisjoint(item)]
     return sorted((*always, *taken)) if always and taken else [*always, *taken]
 
 
-def _by_pattern(entry: _Entry, item: dict[str, Any]) -> list[int]:
-    """`_take` for an entry over TEST_LIMIT, remembered by the item's key names."""
-    patterns = entry[4]
-    assert patterns is not None
-    key = tuple(item)
-    slots = patterns.get(key)
-    if slots is None:
-        if len(patterns) >= MEMO_LIMIT:
-            patterns.clear()
-        slots = patterns[key] = _take(entry, item)
-    return slots
+def _by_pattern(always: tuple[int, ...], wanted: _Wanted) -> _Take:
+    """The take of a pair over TEST_LIMIT: the slots of each pattern of an item's key
+    names, remembered (up to MEMO_LIMIT patterns).
+
+    >>> take = _by_pattern((), ((1, frozenset({"rate"})),))
+    >>> buckets: Buckets = [[], []]
+    >>> take({"rate": 1}, buckets); take({"rate": 2}, buckets); take({"booked": 3}, buckets)
+    >>> buckets
+    [[], [{'rate': 1}, {'rate': 2}]]
+    """
+    patterns: dict[tuple[Any, ...], list[int]] = {}
+
+    def take_by_pattern(item: Any, buckets: Buckets) -> None:
+        key = tuple(item)
+        slots = patterns.get(key)
+        if slots is None:
+            if len(patterns) >= MEMO_LIMIT:
+                patterns.clear()
+            slots = patterns[key] = _slots(always, wanted, item)
+        for slot in slots:
+            buckets[slot].append(item)
+
+    return take_by_pattern
 
 
 def _probes(rate: str, room: str) -> list[tuple[str, str]]:
