@@ -332,22 +332,17 @@ def run(
             tasks = _tasks(cuts, jobs, isinstance(output, Summary))
             ends: deque[tuple[int, int]] = deque()  # where each piece in flight starts, ends
 
-            def submit() -> None:
-                task = tasks.popleft()
-                pool.submit(task)
-                ends.append((task[0][0], task[-1][1]))
+            def refill() -> None:
+                while tasks and pool.room:
+                    task = tasks.popleft()
+                    pool.submit(task)
+                    ends.append((task[0][0], task[-1][1]))
 
-            while tasks and pool.room:
-                submit()
+            refill()
             tick = progress()
             if isinstance(output, ItemRows):
                 output.flush()  # the header, once, before the pieces' rows
             numbered = 0  # lines before the piece being written
-
-            def refill() -> None:
-                while tasks and pool.room:
-                    submit()
-
             while ends:
                 piece = pool.next(refill)
                 start, end = ends.popleft()
