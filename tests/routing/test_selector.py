@@ -90,8 +90,8 @@ def test_a_rate_plan_sent_with_another_room_type_is_resolved_again() -> None:
 def test_a_payload_of_more_pairs_than_a_selector_remembers_is_selected_in_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Learning a payload's new rate plans may forget some again (`MEMO_LIMIT`): the
-    payload then takes the slower path, with the same answer."""
+    """Past `MEMO_LIMIT` pairs a selector starts again, in the middle of a payload: the
+    entries of that payload's items are made again as they come."""
     monkeypatch.setattr(selector_module, "MEMO_LIMIT", 4)
     selector, routes = selector_of("ari:rate:*:*", f"ari:booked:*:{RP[0]}")
     payload = [item(rate=n, booked=n, rate_plan_id=f"rate plan {n}") for n in range(10)]

@@ -161,48 +161,32 @@ class PropertySelector:
     def _fill(self, payload: list[Any]) -> Buckets:
         """Each slot's selected items: one entry probe per item, one call of its pair's take.
 
-        A payload with rate plans not yet seen has its pairs resolved
-        (`_learn`) and is filled again; one with an item that lacks an id
-        goes to `_fill_by_get`, and one with an odd item to `_fill_carefully`.
+        It reads the ids and the entry by subscript, the cheapest reads (a
+        `try` costs nothing until it catches); an item without an id sends the
+        payload to `_fill_by_get`, and an odd item to `_fill_carefully`.
         """
-        try:
-            return self._fill_known(payload)
-        except KeyError:  # a rate plan not yet seen, or an item without an id
-            pass
-        except TypeError:  # an item that is not an object, or an id that is not hashable
-            return self._fill_carefully(payload)
-        if self._learn(payload):
-            try:
-                return self._fill_known(payload)
-            except KeyError:  # more pairs than MEMO_LIMIT: learning them forgot some
-                pass
-        return self._fill_by_get(payload)
-
-    def _fill_known(self, payload: list[Any]) -> Buckets:
-        """`_fill` by subscript, the cheapest reads: KeyError for an item without an id or
-        of a rate plan not yet seen, TypeError for an odd item."""
         buckets: Buckets = [[] for _ in self._slots]
         by_rate = self._by_rate
-        for item in payload:
-            entry = by_rate[item["rate_plan_id"]]
-            if entry[0] != item["room_type_id"]:  # a rate plan seen with another room type
-                entry = self._resolve(item["room_type_id"], item["rate_plan_id"])
-                by_rate[item["rate_plan_id"]] = entry
-            entry[1](item, buckets)
+        try:
+            for item in payload:
+                try:
+                    entry = by_rate[item["rate_plan_id"]]
+                except KeyError:  # a rate plan not yet seen, or none (KeyError again)
+                    entry = self._learn(item)
+                if entry[0] != item["room_type_id"]:  # a rate plan seen with another room type
+                    entry = self._learn(item)
+                entry[1](item, buckets)
+        except KeyError:  # an item without an id (availability may lack a rate plan)
+            return self._fill_by_get(payload)
+        except TypeError:  # an item that is not an object, or an id that is not hashable
+            return self._fill_carefully(payload)
         return buckets
 
-    def _learn(self, payload: list[Any]) -> bool:
-        """Resolve the pair of every item of `payload` by its rate plan; False when an
-        item lacks an id (availability may lack a rate plan), or is odd."""
-        by_rate = self._by_rate
-        for item in payload:
-            try:
-                room, rate = item["room_type_id"], item["rate_plan_id"]
-                if rate not in by_rate or by_rate[rate][0] != room:
-                    by_rate[rate] = self._resolve(room, rate)
-            except (KeyError, TypeError):
-                return False
-        return True
+    def _learn(self, item: Any) -> _Entry:
+        """The entry of `item`'s pair, remembered by its rate plan (KeyError: it lacks an id)."""
+        rate = item["rate_plan_id"]
+        entry = self._by_rate[rate] = self._resolve(item["room_type_id"], rate)
+        return entry
 
     def _fill_by_get(self, payload: list[Any]) -> Buckets:
         """`_fill` for items that may lack an id."""
