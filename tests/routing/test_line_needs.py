@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eventmask import parse
-from eventmask._routing.line_needs import GATE_FROM, Ids, gate_of
+from eventmask._routing.line_needs import GATE_FROM, Ids, Names, gate_of
 
 KEY = "rate_plan_id"
 _id_text = st.text(alphabet="abcdefABCDEF0123456789-x", min_size=1, max_size=12)
@@ -89,3 +89,26 @@ def test_a_gate_asks_each_filter_by_its_rate_plans_or_else_its_room_types() -> N
 def test_no_gate_when_a_filter_names_no_id_or_the_filters_are_few() -> None:
     assert gate_of(parse(f"ari:rate:{ROOM}:*;ari:min_stay:*:*;ari:booked:*:{RATE}").items) is None
     assert gate_of(parse(f"ari:rate:{ROOM}:*;ari:booked:*:{RATE}").items) is None
+
+
+# Names that are prefixes of each other, and of other keys, as restriction names are.
+NAMES = ["rate", "rate_plan_id", "min_stay", "min_stay_arrival", "stop_sell", "ari", "x.y"]
+_fragment = st.sampled_from([*(f'"{n}"' for n in NAMES), *NAMES, '"RATE"', '"rate ', ":", ","])
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(st.sampled_from(NAMES), min_size=1, max_size=len(NAMES), unique=True),
+    st.lists(_fragment, max_size=8),
+)
+@example(["rate", "min_stay", "stop_sell"], ['"rate_plan_id"', '"min_stay_arrival"', '"x-y"'])
+@example(["x.y", "ari", "rate"], ['"xzy"'])  # a name's dot is a dot, not any byte
+def test_a_names_search_finds_a_quoted_name_exactly_and_nothing_else(
+    names: list[str], fragments: list[str]
+) -> None:
+    """The oracle: one of the names stands in the line between quotes.  Three names or
+    more are one expression (`Names.LOOPED_UP_TO`), fewer are looked for in turn; both
+    are drawn."""
+    line = "".join(fragments).encode()
+    expected = any(f'"{name}"' in "".join(fragments) for name in names)
+    assert Names(names).found(line) == expected

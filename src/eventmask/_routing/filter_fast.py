@@ -31,7 +31,7 @@ from .._catalogue import ARI, Catalogue
 from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
-from .line_needs import gate_of, mask_needs, met
+from .line_needs import gate_of, mask_needs
 from .pickers import any_of, by_keys
 
 if TYPE_CHECKING:
@@ -313,7 +313,7 @@ class FastLine:
                     return self._no_match(line)
             for needs in self._needs:
                 for need in needs:
-                    if not met(need, line):
+                    if not need.found(line):
                         break
                 else:  # every need of this mask item is met: the line may match
                     return self._maybe(line)

@@ -16,7 +16,7 @@ from typing import Final
 from .._catalogue import ARI, Catalogue
 from .._language.items import AriFilter, EventItem, Item
 
-__all__ = ["Ids", "Need", "gate_of", "mask_needs", "met", "needs_of"]
+__all__ = ["Ids", "Names", "Need", "gate_of", "mask_needs", "needs_of"]
 
 
 class Ids:
@@ -81,7 +81,48 @@ class Ids:
         return any(not v.islower() and v.lower() in self._ids for v in values)
 
 
-Need = Ids | tuple[bytes, ...]
+class Names:
+    """A search for any of some quoted names: JSON keys and event names, which are exact.
+
+    A name found as a string value, not a key, only lets a line through to the
+    typed decode, which decides (a necessary condition, as `Ids`).
+
+    Up to `LOOPED_UP_TO` names, each is looked for as plain bytes in turn; from
+    three, one alternation finds the first of them in one pass over the line.
+    On 20,000 lines of the generated ARI stream (whole passes, ms): 3 restriction
+    names 30.9 looped against 16.9 as one expression, 9 names 51.0 against 11.6,
+    3 booking event names that are absent 62.2 against 30.2; but a single name
+    that is absent 24.7 against 29.7, and 2 names 27.3 against 28.9.
+
+    >>> Names(["rate", "availability", "min_stay"]).found(b'{"min_stay":2}')
+    True
+    >>> Names(["rate"]).found(b'{"rate_plan_id":"x"}'), Names(["rate"]).found(b'["rate"]')
+    (False, True)
+    """
+
+    __slots__ = ("_pattern", "_quoted")
+
+    LOOPED_UP_TO: Final = 2
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._quoted = tuple(f'"{name}"'.encode() for name in sorted(set(names)))
+        self._pattern = (
+            re.compile(b"|".join(map(re.escape, self._quoted)))
+            if len(self._quoted) > self.LOOPED_UP_TO
+            else None
+        )
+
+    def found(self, line: bytes) -> bool:
+        """Whether `line` holds one of the names, quoted."""
+        if self._pattern is not None:
+            return self._pattern.search(line) is not None
+        for quoted in self._quoted:  # noqa: SIM110 - a loop is cheaper than any(genexpr)
+            if quoted in line:
+                return True
+        return False
+
+
+Need = Ids | Names
 
 
 def needs_of(item: Item, catalogue: Catalogue, scope: str | None) -> list[Need]:
@@ -94,18 +135,18 @@ def needs_of(item: Item, catalogue: Catalogue, scope: str | None) -> list[Need]:
     >>> from eventmask import Catalogue, parse
     >>> item = parse("ari:rate:*:96a44e07-2158-43e4-8baa-8f6f56922ba8").items[0]
     >>> [type(n).__name__ for n in needs_of(item, Catalogue.default(), None)]
-    ['Ids', 'tuple', 'tuple']
+    ['Ids', 'Names', 'Names']
     """
     needs: list[Need] = [] if scope is None else [Ids([scope], "property_id")]
     if isinstance(item, EventItem):
-        return [*needs, tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([item.name])))]
+        return [*needs, Names(catalogue.spellings([item.name]))]
     assert isinstance(item, AriFilter)
     keyed = (("rate_plan_id", item.rate_plan_ids), ("room_type_id", item.room_type_ids))
     ids = [Ids(ids, key) for key, ids in keyed if ids is not None]
     needs = [*ids, *needs]
     if item.restrictions is not None:
-        needs.append(tuple(f'"{r}"'.encode() for r in sorted(item.restrictions)))
-    needs.append(tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([ARI]))))
+        needs.append(Names(item.restrictions))
+    needs.append(Names(catalogue.spellings([ARI])))
     return needs
 
 
@@ -135,26 +176,9 @@ def mask_needs(items: Sequence[Item], catalogue: Catalogue, scope: str | None) -
         else:
             needs.append(needs_of(item, catalogue, scope))
     if alone:
-        names = tuple(f'"{r}"'.encode() for r in sorted(alone))
-        ari = tuple(f'"{s}"'.encode() for s in sorted(catalogue.spellings([ARI])))
-        needs.append([*([] if scope is None else [Ids([scope], "property_id")]), names, ari])
+        ari = Names(catalogue.spellings([ARI]))
+        needs.append([*([] if scope is None else [Ids([scope], "property_id")]), Names(alone), ari])
     return needs
-
-
-def met(need: Need, line: bytes) -> bool:
-    """Whether `line` holds what `need` asks: one of its names, or one of its ids.
-
-    >>> met((b'"rate"', b'"availability"'), b'{"availability":1}')
-    True
-    >>> met(Ids(["ab12"], "rate_plan_id"), b'{"rate_plan_id":"AB1"}')
-    False
-    """
-    if need.__class__ is tuple:
-        for token in need:  # noqa: SIM110 - a loop is cheaper than any(genexpr)
-            if token in line:
-                return True
-        return False
-    return need.found(line)  # type: ignore[union-attr]
 
 
 # From this many mask items that name ids, one search of all their ids comes first.
