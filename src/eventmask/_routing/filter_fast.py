@@ -31,8 +31,8 @@ from .._catalogue import ARI, Catalogue
 from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
-from .line_needs import gate_of, mask_needs
-from .pickers import any_of, by_keys
+from .line_needs import GATE_FROM, gate_of, mask_needs
+from .pickers import any_of, written
 
 if TYPE_CHECKING:
     from .predicates import Predicates
@@ -375,18 +375,19 @@ class FastLine:
     def _picker(self) -> Callable[[list[Any]], list[int]]:
         """What picks the indexes of the selected items out of a line's typed items.
 
-        Unless an item predicate is asked, the filters that name no ids select an
-        item by its restriction keys alone, and those are tested inline (`pickers.by_keys`);
-        a test per item is a Python call, run only on the items the keys did not
-        take (``ari:rate:*:*;ari:availability:<room type>:*``)."""
-        alone = [f for f in self._filters if f.restrictions and not f.room_type_ids
-                 and not f.rate_plan_ids]  # fmt: skip
-        if not alone or (self._asked is not None and self._asked.on_items):
+        Unless an item predicate is asked, every filter's test is written inline
+        in one comprehension (`pickers.written`), up to `GATE_FROM` filters that
+        name ids; from there, those are asked through a dict by id
+        (`pickers.any_of`), a Python call per item."""
+        if self._asked is not None and self._asked.on_items:
             selects = any_of(self._filters, self._test)
             return lambda typed: [n for n, item in enumerate(typed) if selects(item)]
-        fields = sorted({self._keys[r] for f in alone for r in f.restrictions or ()})
-        rest = [f for f in self._filters if f not in alone]
-        return by_keys(fields, any_of(rest, self._test) if rest else None)
+        filters = self._filters
+        named = [f for f in filters if f.room_type_ids is not None or f.rate_plan_ids is not None]
+        if len(named) < GATE_FROM:
+            return written(filters, self._keys)
+        alone = [f for f in filters if f not in named]
+        return written(alone, self._keys, any_of(named, self._test))
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:
         """A predicate on a typed item: does filter `f` select it, and do the item
