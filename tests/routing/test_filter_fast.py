@@ -56,6 +56,7 @@ def run(
     fast: bool,
     property_id: str | None = None,
     predicates: Predicates | None = None,
+    items: bool = False,
 ) -> Any:
     """Outputs, reported problems and counts of one filter run."""
     problems: list[str] = []
@@ -70,6 +71,7 @@ def run(
             fast=fast,
             source="feed",
             predicates=predicates,
+            items=items,
         )
     )
     counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
@@ -82,9 +84,10 @@ def assert_same(
     lines: list[bytes],
     property_id: str | None = None,
     predicates: Predicates | None = None,
+    items: bool = False,
 ) -> None:
-    fast = run(mask, lines, True, property_id, predicates)
-    assert fast == run(mask, lines, False, property_id, predicates)
+    fast = run(mask, lines, True, property_id, predicates, items)
+    assert fast == run(mask, lines, False, property_id, predicates, items)
 
 
 _ids = st.sampled_from([*ROOM_TYPES, *RATE_PLANS, UNMENTIONED_ID]) | st.sampled_from(
@@ -158,6 +161,30 @@ def lines(draw: st.DrawFn) -> bytes:
 def test_fast_and_general_paths_agree(text: str, batch: list[bytes], scope: str | None) -> None:
     """On generated lines the fast path's outputs, errors and counts are the general path's."""
     assert_same(parse(text), batch, scope)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(MASKS),
+    st.lists(lines(), max_size=8),
+    st.sampled_from([None, *PROPERTIES]),
+    st.sampled_from([None, Predicates.of(where=["rate>=1.00"]), Predicates.of(dates="2026-05-01")]),
+)
+def test_one_item_a_line_is_the_general_paths_with_the_lines_it_rules_out_counted_here(
+    text: str, batch: list[bytes], scope: str | None, predicates: Predicates | None
+) -> None:
+    """``--items``: the fast path only rules lines out (`ScreenLine`); what it writes and
+    counts is still the general path's."""
+    assert_same(parse(text), batch, scope, predicates, items=True)
+
+
+def test_one_item_a_line_rules_out_from_the_bytes_and_leaves_the_rest() -> None:
+    screen = fast_path(parse(f"ari:rate:*:{RATE_PLANS[0]}"), None, Catalogue.default(), items=True)
+    assert screen is not None
+    other = f'{{"event":"ari","payload":[{{"rate_plan_id":"{RATE_PLANS[1]}","rate":1}}]}}'
+    assert screen(other.encode()) == (None, 1, 0, False)
+    assert screen(other.replace(RATE_PLANS[1], RATE_PLANS[0]).encode()) is None
+    assert fast_path(parse("*"), None, Catalogue.default(), items=True) is None
 
 
 # Predicates on the generated values: the fast path asks them of its typed items.

@@ -188,7 +188,7 @@ def filter_lines(
     """
     catalogue = catalogue or mask.catalogue or Catalogue.default()
     asked = predicates if predicates is not None and not predicates.empty else None
-    quick = fast_path(mask, property_id, catalogue, asked) if fast and not items else None
+    quick = fast_path(mask, property_id, catalogue, asked, items=items) if fast else None
     return filter_with(quick, mask, lines, property_id=property_id, items=items, source=source,
                        catalogue=catalogue, on_invalid=on_invalid, stats=stats,
                        predicates=asked)  # fmt: skip
