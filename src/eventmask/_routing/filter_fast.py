@@ -450,7 +450,14 @@ class ScreenLine(FastLine):
     writes each selected item again with the notification's ``property_id``
     in front.  On an ARI log most lines are ruled out from their bytes, and
     before, every line was decoded whole (docs/filter.md, "Speed").
+
+    >>> from eventmask import parse
+    >>> screen = ScreenLine(parse("ari:rate:*:*").items, None, Catalogue.default())
+    >>> screen(b'{"event":"ari","payload":[{"booked":1}]}'), screen(b'{"event":"ari"}')
+    ((None, 1, 0, False), None)
+    >>> screen(b'{"event":"ari","payload":[{"rate":1}]}')  # may match: the general path's
     """
 
     def _maybe(self, line: bytes) -> Result | None:
+        """Every line that may match is the general path's: it writes the items."""
         return None
