@@ -88,6 +88,15 @@ class AriFilter:
             self.restrictions is None and self.room_type_ids is None and self.rate_plan_ids is None
         )
 
+    @property
+    def names_ids(self) -> bool:
+        """Whether this names room type or rate plan ids (else only restrictions, or none).
+
+        >>> AriFilter(restrictions={"rate"}).names_ids, AriFilter(rate_plan_ids={"r1"}).names_ids
+        (False, True)
+        """
+        return self.room_type_ids is not None or self.rate_plan_ids is not None
+
     def __str__(self) -> str:
         if self.is_all:
             return "ari"

@@ -390,11 +390,10 @@ class FastLine:
         if self._asked is not None and self._asked.on_items:
             selects = any_of(self._filters, self._test)
             return lambda typed: [n for n, item in enumerate(typed) if selects(item)]
-        filters = self._filters
-        named = [f for f in filters if f.room_type_ids is not None or f.rate_plan_ids is not None]
+        named = [f for f in self._filters if f.names_ids]
         if len(named) < GATE_FROM:
-            return written(filters, self._keys)
-        alone = [f for f in filters if f not in named]
+            return written(self._filters, self._keys)
+        alone = [f for f in self._filters if not f.names_ids]
         return written(alone, self._keys, any_of(named, self._test))
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:

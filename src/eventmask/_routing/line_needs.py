@@ -171,12 +171,7 @@ def mask_needs(items: Sequence[Item], catalogue: Catalogue, scope: str | None) -
     alone: set[str] = set()
     needs: list[list[Need]] = []
     for item in items:
-        if (
-            isinstance(item, AriFilter)
-            and item.restrictions
-            and item.room_type_ids is None
-            and (item.rate_plan_ids is None)
-        ):
+        if isinstance(item, AriFilter) and item.restrictions and not item.names_ids:
             alone.update(item.restrictions)
         else:
             needs.append(needs_of(item, catalogue, scope))

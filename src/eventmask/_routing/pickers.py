@@ -51,7 +51,7 @@ def written(
     >>> pick([Item(), Item(k0=1), Item(k1=2), Item(room=rt.upper(), k1=2)])
     [1, 3]
     """
-    alone = [f for f in filters if f.room_type_ids is None and f.rate_plan_ids is None]
+    alone = [f for f in filters if not f.names_ids]
     names: dict[str, object] = {"_UNSET": _UNSET, "rest": rest}
 
     def held(restrictions: Iterable[str]) -> str:
