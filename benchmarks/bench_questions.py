@@ -16,7 +16,9 @@ the equal-result checks run first:
 - ``--latest`` against a jq ``reduce`` that keeps, per cell, the value with
   the latest timestamp (fractions of a second padded, so that they compare
   as text; ties to the later line, as eventmask does); the cells and each
-  cell's winning timestamp are compared.  Also the peak memory of its process.
+  cell's winning timestamp are compared.  Also the peak memory of its process;
+- ``--items --format tsv`` and ``csv`` (a table of items) against ``--items``
+  alone, and the TSV against a jq ``@tsv`` of the same rows (compared to the cent).
 """
 
 from __future__ import annotations
@@ -81,6 +83,14 @@ def cells_of_eventmask(out: bytes) -> set[str]:
 
 REPEAT = [3]  # runs of each command: --repeat
 
+# The rates as a table, one item a row (`--items --format tsv`): the ids, the date and the
+# rate, minor units divided by 100 (jq prints a rate sent as "111.00" as it came).
+JQ_ITEMS_TSV = (
+    'jq -r \'select(.event=="ari") | .property_id as $p | .payload[]? | objects '
+    '| select(has("rate")) | [$p, .date, .room_type_id, .rate_plan_id, '
+    '(.rate | if type == "number" then . / 100 else . end)] | @tsv\' {log}'
+)
+
 
 def best(command: list[str] | str) -> tuple[float, bytes]:
     """The fastest of ``--repeat`` runs, and what the command printed."""
@@ -112,6 +122,12 @@ def same_tables(ours: dict[str, tuple[float, ...]], theirs: dict[str, tuple[floa
         for key in ours
         for a, b in zip(ours[key], theirs[key], strict=True)
     )
+
+
+def rows_of(out: bytes, header: bool) -> list[tuple[str, ...]]:
+    """The rows of a table of rates, the rate as a number to the cent (jq's are floats)."""
+    rows = [line.split("\t") for line in out.decode().splitlines()[1 if header else 0 :]]
+    return [(*r[:-1], f"{float(r[-1]):.2f}" if r[-1] else "") for r in rows]
 
 
 def counts_of_jq(out: bytes) -> dict[str, int]:
@@ -167,6 +183,18 @@ def main() -> None:
     figures.update(mask_s=round(alone, 3), where_s=round(where, 3),
                    where_cost=round(where / alone, 2), rate_mask_s=round(rates_alone, 3),
                    dates_s=round(dates, 3), dates_cost=round(dates / rates_alone, 2))  # fmt: skip
+
+    # A table of items: made from the typed items, against the items written as JSON.
+    items = [*base, "ari:rate:*:*", str(log), "--items"]
+    items_s, _ = best(items)
+    tsv_s, tsv = best([*items, "--format", "tsv"])
+    csv_s, _ = best([*items, "--format", "csv"])
+    jq_tsv_s, jq_tsv = best(JQ_ITEMS_TSV.format(log=log))
+    assert rows_of(tsv, True) == rows_of(jq_tsv, False), "the table of items differs from jq's"
+    figures.update(items_s=round(items_s, 3), items_tsv_s=round(tsv_s, 3),
+                   items_csv_s=round(csv_s, 3), items_tsv_cost=round(tsv_s / items_s, 2),
+                   jq_items_tsv_s=round(jq_tsv_s, 3),
+                   items_tsv_vs_jq=round(jq_tsv_s / tsv_s, 2))  # fmt: skip
 
     count_by = [*base, "ari:rate:*:*", str(log), "--count-by", "rate_plan_id"]
     ours, counted = best(count_by)

@@ -183,7 +183,7 @@ def _item_rows(
     except PredicateError as exc:
         err.write(f"eventmask: error: invalid --fields: {exc}\n")
         return False
-    return ItemRows(columns, args.format or "jsonl", out)
+    return ItemRows(mask, columns, args.format or "jsonl", out)
 
 
 def _asked(

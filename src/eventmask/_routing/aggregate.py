@@ -45,6 +45,7 @@ __all__ = [
     "readable",
     "reader_of",
     "shown",
+    "shown_of",
     "when_of",
 ]
 
@@ -156,8 +157,22 @@ def shown(key: str, raw: object) -> Any:
     >>> shown("rate", "99.5"), shown("stop_sell", 9)
     (Decimal('99.5'), 9)
     """
-    value = readable(key, raw)
-    return raw if value is None else value
+    return shown_of(key)(raw)
+
+
+def shown_of(key: str) -> Callable[[object], Any]:
+    """`shown` for one key, its reader looked up once: for a column of many values.
+
+    >>> shown_of("rate")(24833), shown_of("date")("2026-06-01")
+    (Decimal('248.33'), '2026-06-01')
+    """
+    read = reader_of(key)
+
+    def show(raw: object) -> Any:
+        value = read(raw)
+        return raw if value is None else value
+
+    return show
 
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

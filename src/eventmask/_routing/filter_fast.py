@@ -255,6 +255,7 @@ class FastLine:
         property_id: str | None,
         catalogue: Catalogue,
         predicates: Predicates | None = None,
+        kept: Iterable[str] = (),  # keys whose values are read, not tested (`rows_fast`)
     ) -> None:
         items = tuple(items)
         self._asked = predicates if predicates is not None and not predicates.empty else None
@@ -266,8 +267,8 @@ class FastLine:
         self._needs = mask_needs(items, catalogue, self._scope)
         self._gate = gate_of(items)
         asked = self._asked
-        compared = {c.key for c in asked.where} if asked is not None else set()
-        names = sorted({r for f in self._filters for r in f.restrictions or ()} | compared)
+        named = {r for f in self._filters for r in f.restrictions or ()} | set(kept)
+        names = sorted(named | ({c.key for c in asked.where} if asked is not None else set()))
         self._keys = {name: f"k{n}" for n, name in enumerate(names)}
         # Every restriction key is decoded to its value, also one the mask only asks
         # for: restriction values are mostly small ints and booleans, which cost no
@@ -376,9 +377,13 @@ class FastLine:
         chosen = self._pick(typed)
         if not chosen:
             return (None, len(typed), 0, False)
-        if len(chosen) == len(typed):
+        return self._selected(line, doc, typed, chosen)
+
+    def _selected(self, line: bytes, doc: Any, typed: list[Any], picks: list[int]) -> Result | None:
+        """A line whose items at `picks` are selected: written whole, or narrowed."""
+        if len(picks) == len(typed):
             return (line.rstrip(), len(typed), len(typed), True)
-        return (_narrowed_plain(line, chosen), len(typed), len(chosen), True)
+        return (_narrowed_plain(line, picks), len(typed), len(picks), True)
 
     def _picker(self) -> Callable[[list[Any]], list[int]]:
         """What picks the indexes of the selected items out of a line's typed items.
