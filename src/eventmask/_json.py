@@ -22,7 +22,16 @@ import msgspec
 
 from ._errors import InvalidJSON
 
-__all__ = ["DecodeError", "Raw", "decoder", "dumps", "dumps_pretty", "dumps_text", "loads"]
+__all__ = [
+    "DecodeError",
+    "Raw",
+    "decoder",
+    "dumps",
+    "dumps_lines",
+    "dumps_pretty",
+    "dumps_text",
+    "loads",
+]
 
 Raw = msgspec.Raw
 DecodeError = msgspec.DecodeError
@@ -106,6 +115,18 @@ def dumps_text(value: Any) -> str:
     '{"at":1.5,"error":"x"}'
     """
     return _encode(value, enc_hook=_as_text).decode()
+
+
+_lines: Final = msgspec.json.Encoder(enc_hook=_as_text)
+
+
+def dumps_lines(values: list[Any]) -> str:
+    """`dumps_text` of each value, a line each (every line ends in a newline).
+
+    >>> dumps_lines([{"a": 1}, [2]])
+    '{"a":1}\\n[2]\\n'
+    """
+    return _lines.encode_lines(values).decode()
 
 
 def dumps_pretty(value: Any) -> str:

@@ -8,11 +8,10 @@ It takes the narrowed lines the filter selects (the `_Output` interface:
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 from .._catalogue import DEFAULT_RESTRICTIONS
-from .._json import loads
+from .._json import dumps_lines, loads
 from .._routing.aggregate import (
     CELL,
     Changes,
@@ -21,9 +20,9 @@ from .._routing.aggregate import (
     asked_restrictions,
     changes,
     fields_of,
-    shown_of,
 )
-from .tables import text, write_cells, write_rows
+from .cells import ITEM_IDS, row_objects, row_texts
+from .tables import write_cells, write_rows
 
 if TYPE_CHECKING:
     from .._catalogue import Catalogue
@@ -146,10 +145,6 @@ class Summary:
             write_rows(self.latest.rows(), [*CELL, "value", "timestamp", "user_id"], self.fmt, out)
 
 
-# The columns of an item that are not restrictions.
-_ITEM_IDS = ("property_id", "date", "room_type_id", "rate_plan_id")
-
-
 def item_columns(mask: Mask, fields: str | None) -> tuple[str, ...]:
     """The columns of ``--items --format``: `fields`, else the ids and the mask's restrictions.
 
@@ -160,8 +155,8 @@ def item_columns(mask: Mask, fields: str | None) -> tuple[str, ...]:
     if fields is None:
         wanted = asked_restrictions(mask)
         names = [r for r in DEFAULT_RESTRICTIONS if wanted is None or r in wanted]
-        return (*_ITEM_IDS, *names)
-    return fields_of(fields, (*_ITEM_IDS, *DEFAULT_RESTRICTIONS))
+        return (*ITEM_IDS, *names)
+    return fields_of(fields, (*ITEM_IDS, *DEFAULT_RESTRICTIONS))
 
 
 class _Streamed(abc.ABC):
@@ -213,8 +208,8 @@ class ItemRows(_Streamed):
         self.mask = mask
         self.columns = columns
         self.values: list[tuple[Any, ...]] = []  # each item's values, in the columns' order
-        self.shows = tuple(shown_of(column) for column in columns)
-        self.texts = row_texts(columns) if fmt != "jsonl" else None
+        self.objects = row_objects(columns) if fmt == "jsonl" else None
+        self.texts = row_texts(columns)
 
     def twin(self, out: TextIO) -> ItemRows:
         """Rows asked the same, written to `out` without a header: one per piece of
@@ -249,72 +244,13 @@ class ItemRows(_Streamed):
         """Write the rows taken so far."""
         values, self.values = self.values, []
         if values or self.header:
-            if self.texts is not None:
+            if self.objects is not None:
+                self.out.write(dumps_lines(self.objects(values)))
+            else:
                 write_cells(self.texts(values), self.columns, self.fmt, self.out,
                             header=self.header)  # fmt: skip
-            else:
-                shows, columns = self.shows, self.columns
-                rows = [
-                    {c: show(v) for c, show, v in zip(columns, shows, row, strict=True)}
-                    for row in values
-                ]
-                write_rows(rows, columns, self.fmt, self.out)
             self.header = False
         self.out.flush()
-
-
-# A memo of a column's texts holds at most this many values (per type).
-_MEMO = 1 << 16
-
-
-def _memo_text(column: str) -> Callable[[object], str]:
-    """`text(shown(column, raw))`, remembered for string and integer values: a log sets
-    the same rates and counts over and over, and a rate's `Decimal` is the row's costliest
-    step.  Keyed by type too, so that ``true`` and ``1`` print apart."""
-    show = shown_of(column)
-    by_type: dict[type, dict[object, str]] = {str: {}, int: {}}
-
-    def cell(raw: object) -> str:
-        if raw is None:  # an item without the key: the commonest value of a column
-            return ""
-        memo = by_type.get(raw.__class__)
-        if memo is None:
-            return text(show(raw))
-        got = memo.get(raw)
-        if got is None:
-            got = text(show(raw))
-            if len(memo) < _MEMO:
-                memo[raw] = got
-        return got
-
-    return cell
-
-
-def row_texts(columns: tuple[str, ...]) -> Callable[[list[tuple[Any, ...]]], list[tuple[str, ...]]]:
-    """What turns rows of values (`ItemRows.values`) into rows of fields for TSV and CSV.
-
-    Written as code, as `pickers.written` is: an id or a date is a string as
-    sent, tested inline, and a restriction's text is remembered (`_memo_text`).
-    On 200,000 rows of four ids and a rate: 330 ns a row, against 1,040 with a
-    function called per field.
-
-    >>> texts = row_texts(("date", "rate", "stop_sell"))
-    >>> texts([("2026-06-01", 24833, 1), (None, "1.5", 9)])
-    [('2026-06-01', '248.33', 'true'), ('', '1.5', '9')]
-    """
-    names: dict[str, object] = {"text": text}
-    parts = []
-    for n, column in enumerate(columns):
-        if column in _ITEM_IDS:
-            parts.append(f"(r[{n}] if r[{n}].__class__ is str else text(r[{n}]))")
-        else:
-            names[f"cell{n}"] = _memo_text(column)
-            parts.append(f"cell{n}(r[{n}])")
-    row = "".join(f"{part}, " for part in parts)  # a tuple display, also of no columns
-    texts: Callable[[list[tuple[Any, ...]]], list[tuple[str, ...]]] = eval(
-        f"lambda rows: [({row}) for r in rows]", names
-    )
-    return texts
 
 
 class ChangeRows(_Streamed):

@@ -4,7 +4,8 @@ A table of items needs each selected item's values, not its JSON: this path
 (a `FastLine` that keeps the ids, the date and the values of the columns)
 turns the items it selects straight into rows, one tuple of values per item
 in the columns' order, and the line is decoded once.  Before it, each item
-was written as JSON and read again to make its row.  It answers exactly the
+was written as JSON and read again to make its row.  It takes the fast
+path's masks and those that take every item (``ari``), and answers the
 lines `FastLine` answers, less those naming ``property_id`` more than once
 (an item's own ``property_id`` stands in its row, as the general path
 merges it); every other line goes through the general path, which writes
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from .._catalogue import ARI_ID_KEYS, Catalogue
+from .._language.items import AriFilter, EventItem
 from .filter_fast import _UNSET, FastLine, Result, fits
 
 if TYPE_CHECKING:
@@ -55,9 +57,23 @@ def row_path(
     >>> got
     [('p', '2026-06-01', 100, None)]
     """
-    if not fits(mask):
+    if not (fits(mask) or takes_every_item(mask)):
         return None
     return RowLine(mask.items, property_id, catalogue, predicates, columns, take)
+
+
+def takes_every_item(mask: Mask) -> bool:
+    """Whether `mask` takes every item of every ARI notification (``ari``, ``ari:*:*:*``),
+    with or without events: the fast path's masks but for that (not ``*``).
+
+    >>> from eventmask import parse
+    >>> takes_every_item(parse("ari;booking")), takes_every_item(parse("*"))
+    (True, False)
+    """
+    items = mask.items
+    return all(isinstance(i, (AriFilter, EventItem)) for i in items) and any(
+        isinstance(i, AriFilter) and i.is_all for i in items
+    )
 
 
 class RowLine(FastLine):
@@ -78,10 +94,28 @@ class RowLine(FastLine):
         columns: tuple[str, ...],
         take: Callable[[list[tuple[Any, ...]]], None],
     ) -> None:
+        items = tuple(items)
+        self._every = any(isinstance(i, AriFilter) and i.is_all for i in items)  # `_picker`
         kept = {c for c in columns if c != "property_id" and c not in _FIELDS}
         super().__init__(items, property_id, catalogue, predicates, kept)
         self._take = take
         self._values = values_of(columns, self._keys)
+
+    def _picker(self) -> Callable[[list[Any]], list[int]]:
+        # A filter that takes every item (`takes_every_item`) has no test to write: every
+        # item is selected, unless an item predicate asks otherwise (`FastLine._test`
+        # holds for any item of such a filter).
+        if self._every and not (self._asked and self._asked.on_items):
+            return lambda typed: list(range(len(typed)))
+        return super()._picker()
+
+    def _maybe(self, line: bytes) -> Result | None:
+        result = super()._maybe(line)
+        # A notification of no items matches a mask that takes every item, though no
+        # item is picked: the general path's to count.
+        if result is not None and not result[1] and self._every:
+            return None
+        return result
 
     def _selected(self, line: bytes, doc: Any, typed: list[Any], picks: list[int]) -> Result | None:
         # The envelope names property_id once; a second may be an item's own, which
