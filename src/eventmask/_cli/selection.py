@@ -129,8 +129,9 @@ def selected(
     stats: FilterStats,
     on_invalid: Callable[[InputError], None] | None,
 ) -> Iterator[bytes]:
-    """The filter's selected lines; a summary or a table of items that reads the fast
-    path's items takes them there, and gets only the lines the fast path declines.
+    """The filter's selected lines; a table (a summary, the changes or the items) that
+    reads the fast path's items takes them there, and gets only the lines the fast path
+    declines.
 
     >>> from eventmask import parse
     >>> args = argparse.Namespace(property=None, items=False)
@@ -139,16 +140,15 @@ def selected(
     [b'{"event":"booking"}']
     """
     if summary is not None:
-        from .summaries import ItemRows, Summary  # only a table pays for their import
+        from .summaries import ItemRows  # only a table pays for its import
 
-        if isinstance(summary, (Summary, ItemRows)):
-            catalogue = mask.catalogue or Catalogue.default()
-            asked = predicates if predicates is not None and not predicates.empty else None
-            quick = summary.fast_path(args.property, catalogue, asked)
-            if quick is not None:
-                return filter_with(quick, mask, lines, property_id=args.property,
-                                   items=isinstance(summary, ItemRows), source=path,
-                                   catalogue=catalogue, on_invalid=on_invalid, stats=stats,
-                                   predicates=asked)  # fmt: skip
+        catalogue = mask.catalogue or Catalogue.default()
+        asked = predicates if predicates is not None and not predicates.empty else None
+        quick = summary.fast_path(args.property, catalogue, asked)
+        if quick is not None:
+            return filter_with(quick, mask, lines, property_id=args.property,
+                               items=isinstance(summary, ItemRows), source=path,
+                               catalogue=catalogue, on_invalid=on_invalid, stats=stats,
+                               predicates=asked)  # fmt: skip
     return filter_lines(mask, lines, property_id=args.property, items=args.items, source=path,
                         on_invalid=on_invalid, stats=stats, predicates=predicates)  # fmt: skip
