@@ -167,3 +167,30 @@ class Holder:
     def release(self) -> None:
         self.conn.execute("ROLLBACK")
         self.conn.close()
+
+
+def through(table: Any, mask: Any, batch: list[bytes], scope: str | None, asked: Any,
+            fast: bool, items: bool = False) -> tuple[list[str], tuple[int, ...]]:  # fmt: skip
+    """Filter `batch` into `table` (a summary or a table of `_cli.summaries`) by its fast
+    path, or by the general path alone (the reference): the problems reported and the
+    counts.  The table is finished."""
+    from eventmask import Catalogue, FilterStats, filter_lines
+    from eventmask._routing.filter import filter_with
+
+    problems: list[str] = []
+    stats = FilterStats()
+    common: dict[str, Any] = {"property_id": scope, "stats": stats, "source": "feed",
+                              "on_invalid": lambda e: problems.append(str(e)),
+                              "predicates": asked, "items": items}  # fmt: skip
+    if fast:
+        quick = table.fast_path(scope, Catalogue.default(), asked)
+        assert quick is not None, "the table's fast path does not take this mask"
+        selected = filter_with(quick, mask, batch, catalogue=Catalogue.default(), **common)
+    else:
+        selected = filter_lines(mask, batch, fast=False, **common)
+    for line in selected:
+        table.add(line)
+    table.finish()
+    counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
+              stats.items_selected, stats.bytes_read)  # fmt: skip
+    return problems, counts

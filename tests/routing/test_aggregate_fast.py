@@ -15,11 +15,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eventmask import Catalogue, FilterStats, Predicates, parse
+from eventmask import Catalogue, Predicates, parse
 from eventmask._cli.summaries import ChangeRows, Summary
 from eventmask._routing.aggregate import asked_restrictions
-from eventmask._routing.filter import filter_lines, filter_with
 
+from ..helpers import through
 from ..strategies import PROPERTIES
 from .test_filter_fast import ADVERSARIAL, MASKS, PREDICATES, RATE_PLANS, lines
 
@@ -38,27 +38,11 @@ def summed(text: str, batch: list[bytes], scope: str | None, asked: Predicates |
     """The tables, problems and counts of one run, by the fast path or the reference."""
     mask = parse(text)
     summary = Summary(mask, shape[0], shape[1], "tsv")
-    problems: list[str] = []
-    stats = FilterStats()
-    quick = summary.fast_path(scope, Catalogue.default(), asked) if fast else None
-    assert not fast or quick is not None, "the summing path does not take this mask and table"
-    common: dict[str, Any] = {"property_id": scope, "stats": stats, "source": "feed",
-                              "on_invalid": lambda e: problems.append(str(e)),
-                              "predicates": asked}  # fmt: skip
-    if fast:
-        selected = filter_with(quick, mask, batch, items=False, catalogue=Catalogue.default(),
-                               **common)  # fmt: skip
-    else:
-        selected = filter_lines(mask, batch, fast=False, **common)
-    for line in selected:
-        summary.add(line)
-    summary.finish()
+    problems, counts = through(summary, mask, batch, scope, asked, fast)
     tables = (
         summary.counter.rows() if summary.counter is not None else None,
         summary.latest.rows() if summary.latest is not None else None,
     )
-    counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
-              stats.items_selected, stats.bytes_read)  # fmt: skip
     return tables, problems, counts
 
 
@@ -147,24 +131,8 @@ def changed(text: str, batch: list[bytes], scope: str | None, asked: Predicates 
     """The rows of `--changes`, problems and counts, by the summing path or the reference."""
     mask = parse(text)
     out = io.StringIO()
-    table = ChangeRows(mask, ignore, "tsv", out)
-    problems: list[str] = []
-    stats = FilterStats()
-    common: dict[str, Any] = {"property_id": scope, "stats": stats, "source": "feed",
-                              "on_invalid": lambda e: problems.append(str(e)),
-                              "predicates": asked}  # fmt: skip
-    if fast:
-        quick = table.fast_path(scope, Catalogue.default(), asked)
-        assert quick is not None, "the summing path does not take this mask for --changes"
-        selected = filter_with(quick, mask, batch, items=False, catalogue=Catalogue.default(),
-                               **common)  # fmt: skip
-    else:
-        selected = filter_lines(mask, batch, fast=False, **common)
-    for line in selected:
-        table.add(line)
-    table.finish()
-    counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
-              stats.items_selected, stats.bytes_read)  # fmt: skip
+    problems, counts = through(ChangeRows(mask, ignore, "tsv", out), mask, batch, scope, asked,
+                               fast)  # fmt: skip
     return out.getvalue(), problems, counts
 
 

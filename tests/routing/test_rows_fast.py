@@ -17,11 +17,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eventmask import Catalogue, FilterStats, Predicates, parse
+from eventmask import Catalogue, Predicates, parse
 from eventmask._cli.summaries import ItemRows, item_columns
-from eventmask._routing.filter import filter_lines, filter_with
 from eventmask._routing.rows_fast import RowLine, row_path
 
+from ..helpers import through
 from ..strategies import PROPERTIES
 from .test_filter_fast import ADVERSARIAL, MASKS, PREDICATES, RATE_PLANS, ROOM_TYPES, lines
 
@@ -48,22 +48,9 @@ def tabled(text: str, batch: list[bytes], scope: str | None, asked: Predicates |
     mask = parse(text)
     out = io.StringIO()
     table = ItemRows(mask, item_columns(mask, fields), fmt, out)
-    problems: list[str] = []
-    stats = FilterStats()
-    common: dict[str, Any] = {"property_id": scope, "stats": stats, "source": "feed",
-                              "on_invalid": lambda e: problems.append(str(e)),
-                              "predicates": asked, "items": True}  # fmt: skip
     if fast:
-        quick = table.fast_path(scope, Catalogue.default(), asked)
-        assert isinstance(quick, RowLine), "the row path does not take this mask"
-        selected = filter_with(quick, mask, batch, catalogue=Catalogue.default(), **common)
-    else:
-        selected = filter_lines(mask, batch, fast=False, **common)
-    for line in selected:
-        table.add(line)
-    table.finish()
-    counts = (stats.lines, stats.blank, stats.invalid, stats.matched, stats.items_read,
-              stats.items_selected, stats.bytes_read)  # fmt: skip
+        assert isinstance(table.fast_path(scope, Catalogue.default(), asked), RowLine)
+    problems, counts = through(table, mask, batch, scope, asked, fast, items=True)
     return out.getvalue(), problems, counts
 
 
