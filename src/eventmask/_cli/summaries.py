@@ -1,8 +1,12 @@
-"""``filter --count-by`` and ``--latest``: the filter's output summed up instead of printed.
+"""The filter's tables: what it selects summed up, or printed as rows, instead of as lines.
 
-It takes the narrowed lines the filter selects (the `_Output` interface:
-``add``, ``flush``, ``finish``) and keeps one record per group
-(docs/filter.md, "Counting and the latest state").
+``--count-by`` and ``--latest`` (`Summary`) keep one record per group
+(docs/filter.md, "Counting and the latest state"); ``--changes``
+(`ChangeRows`) and ``--items --format`` (`ItemRows`) stream their rows
+(docs/filter.md, "Tables").  Each takes the lines the filter selects (the
+`_Output` interface: ``add``, ``flush``, ``finish``) and, where the mask
+fits, the fast path's typed items directly (``fast_path``), so that a
+selected line is not written and read again.
 """
 
 from __future__ import annotations
