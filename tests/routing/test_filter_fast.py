@@ -261,6 +261,22 @@ def test_many_filters_agree_with_the_general_path(
     assert_same(parse(text), batch, None, asked)
 
 
+def test_each_value_predicate_asks_its_own_key() -> None:
+    """Two --where comparisons written inline: each holds for its own key's value only."""
+    asked = Predicates.of(where=["stop_sell=true", "availability<=3"])
+    mask = parse("ari:stop_sell,availability:*:*")
+    line = (
+        b'{"event":"ari","payload":[{"stop_sell":true,"availability":0},'
+        b'{"stop_sell":true,"availability":4},{"availability":0},{"stop_sell":1}]}'
+    )
+    out, problems, _ = run(mask, [line], True, None, asked)
+    assert (out, problems) == (
+        [b'{"event":"ari","payload":[{"stop_sell":true,"availability":0}]}'],
+        [],
+    )
+    assert_same(mask, [line], None, asked)
+
+
 ADVERSARIAL = [
     b'\xef\xbb\xbf{"event":"ari","payload":[]}',  # a byte order mark
     b'{"event":"ari","payload":[{"rate_plan_id":"'

@@ -31,8 +31,8 @@ from .._catalogue import ARI, Catalogue
 from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
-from .line_needs import GATE_FROM, gate_of, mask_needs
-from .pickers import any_of, written
+from .line_needs import gate_of, mask_needs
+from .pickers import picker
 
 if TYPE_CHECKING:
     from .predicates import Predicates
@@ -386,20 +386,8 @@ class FastLine:
         return (_narrowed_plain(line, picks), len(typed), len(picks), True)
 
     def _picker(self) -> Callable[[list[Any]], list[int]]:
-        """What picks the indexes of the selected items out of a line's typed items.
-
-        Unless an item predicate is asked, every filter's test is written inline
-        in one comprehension (`pickers.written`), up to `GATE_FROM` filters that
-        name ids; from there, those are asked through a dict by id
-        (`pickers.any_of`), a Python call per item."""
-        if self._asked is not None and self._asked.on_items:
-            selects = any_of(self._filters, self._test)
-            return lambda typed: [n for n, item in enumerate(typed) if selects(item)]
-        named = [f for f in self._filters if f.names_ids]
-        if len(named) < GATE_FROM:
-            return written(self._filters, self._keys)
-        alone = [f for f in self._filters if not f.names_ids]
-        return written(alone, self._keys, any_of(named, self._test))
+        """What picks the indexes of the selected items out of a line's typed items."""
+        return picker(self._filters, self._keys, self._test, self._asked)
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:
         """A predicate on a typed item: does filter `f` select it, and do the item
