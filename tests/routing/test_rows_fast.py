@@ -18,6 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eventmask import Catalogue, Predicates, parse
+from eventmask._cli.selection import LineOutput
 from eventmask._cli.summaries import ItemRows, item_columns
 from eventmask._routing.rows_fast import RowLine, row_path
 
@@ -133,3 +134,25 @@ def test_the_row_path_reads_the_common_lines_itself() -> None:
     assert got == [("p", rp, "1.50", None), ("p", None, 7, False)]
     own = line.replace('"rate":7', '"rate":7,"property_id":"q"')
     assert quick(own.encode()) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(ROW_MASKS),
+    st.lists(ari_lines() | lines(), max_size=8),
+    st.sampled_from([None, *PROPERTIES]),
+    st.sampled_from([None, *PREDICATES]),
+)
+def test_a_count_of_items_is_the_references(
+    text: str, batch: list[bytes], scope: str | None, asked: Predicates | None
+) -> None:
+    """``--items --count``: a table of no columns counts the items the reference writes."""
+
+    def counted(fast: bool) -> Any:
+        mask = parse(text)
+        out = io.BytesIO()
+        output = LineOutput(out, count_only=True, items_of=mask)
+        problems, counts = through(output, mask, batch, scope, asked, fast, items=True)
+        return out.getvalue(), problems, counts
+
+    assert counted(True) == counted(False)

@@ -194,7 +194,8 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
         summary = job.summary.twin(text)
     elif isinstance(job.summary, Summary):
         summary = job.summary.twin()
-    sink = LineOutput(block, job.args.count) if summary is None else summary
+    items_of = job.mask if job.args.items else None
+    sink = LineOutput(block, job.args.count, items_of) if summary is None else summary
     stats = FilterStats()
     skipped: list[InputError] = []
     failure: InputError | None = None
@@ -210,7 +211,7 @@ def _filter_piece(spans: tuple[tuple[int, int], ...]) -> _Piece:
         reader = io.BufferedReader(_Span(job.fd, start, end), _BLOCK)
         lines = map(_first, zip(reader, counted, strict=False))  # `counted` never ends
         try:
-            for line in selected(job.args, job.mask, lines, summary, job.predicates, job.path,
+            for line in selected(job.args, job.mask, lines, sink, job.predicates, job.path,
                                  stats, skip if job.args.skip_invalid else None):  # fmt: skip
                 sink.add(line)
         except InputError as exc:

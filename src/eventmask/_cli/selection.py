@@ -19,6 +19,7 @@ from .._routing.filter import FilterStats, filter_lines, filter_with
 if TYPE_CHECKING:
     from .._language.mask import Mask
     from .._routing.predicates import Predicates
+    from .._routing.rows_fast import RowLine
     from .summaries import ChangeRows, ItemRows, Summary
 
 __all__ = ["LineOutput", "binary", "selected"]
@@ -42,11 +43,28 @@ class LineOutput:
     b'1\\n'
     """
 
-    def __init__(self, out: TextIO | IO[bytes], count_only: bool) -> None:
+    def __init__(
+        self, out: TextIO | IO[bytes], count_only: bool, items_of: Mask | None = None
+    ) -> None:
         self.sink = binary(out)
         self.count_only = count_only
         self.count = 0
         self.pending: list[bytes] = []
+        self.items_of = items_of  # ``--items --count``: the mask whose items are counted
+
+    def fast_path(
+        self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
+    ) -> RowLine | None:
+        """For ``--items --count``, a fast path that counts the items it selects here: a
+        table of no columns (`rows_fast`); None for lines, which the filter writes."""
+        if not self.count_only or self.items_of is None:
+            return None
+        from .._routing.rows_fast import row_path
+
+        return row_path(self.items_of, property_id, catalogue, predicates, (), self._counted)
+
+    def _counted(self, rows: list[tuple[()]]) -> None:
+        self.count += len(rows)
 
     def add(self, line: bytes) -> None:
         """Take one selected line."""
@@ -123,15 +141,15 @@ def selected(
     args: argparse.Namespace,
     mask: Mask,
     lines: Iterable[bytes],
-    summary: Summary | ItemRows | ChangeRows | None,
+    output: LineOutput | Summary | ItemRows | ChangeRows | None,
     predicates: Predicates | None,
     path: str,
     stats: FilterStats,
     on_invalid: Callable[[InputError], None] | None,
 ) -> Iterator[bytes]:
-    """The filter's selected lines; a table (a summary, the changes or the items) that
-    reads the fast path's items takes them there, and gets only the lines the fast path
-    declines.
+    """The filter's selected lines, for `output`; an output that reads the fast path's
+    items (a table, or a count of items) takes them there, and gets only the lines the
+    fast path declines.
 
     >>> from eventmask import parse
     >>> args = argparse.Namespace(property=None, items=False)
@@ -139,16 +157,15 @@ def selected(
     ...               None, None, "-", FilterStats(), None))
     [b'{"event":"booking"}']
     """
-    if summary is not None:
-        from .summaries import ItemRows  # only a table pays for its import
-
+    if output is not None:
         catalogue = mask.catalogue or Catalogue.default()
         asked = predicates if predicates is not None and not predicates.empty else None
-        quick = summary.fast_path(args.property, catalogue, asked)
+        quick = output.fast_path(args.property, catalogue, asked)
         if quick is not None:
-            return filter_with(quick, mask, lines, property_id=args.property,
-                               items=isinstance(summary, ItemRows), source=path,
-                               catalogue=catalogue, on_invalid=on_invalid, stats=stats,
-                               predicates=asked)  # fmt: skip
+            # The lines it declines come as the output reads them: items for a table of
+            # items or their count (`--items`), notifications for a summary or the changes.
+            return filter_with(quick, mask, lines, property_id=args.property, items=args.items,
+                               source=path, catalogue=catalogue, on_invalid=on_invalid,
+                               stats=stats, predicates=asked)  # fmt: skip
     return filter_lines(mask, lines, property_id=args.property, items=args.items, source=path,
                         on_invalid=on_invalid, stats=stats, predicates=predicates)  # fmt: skip

@@ -205,7 +205,9 @@ def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if asked is None:
         return EXIT_USAGE
     mask, predicates, summary = asked
-    output = LineOutput(out, args.count) if summary is None else summary
+    output = (
+        LineOutput(out, args.count, mask if args.items else None) if summary is None else summary
+    )
     stats = FilterStats()
     reported = 0
 
@@ -270,7 +272,7 @@ class _Reading:
                 self.start()
                 progress = self.progress
                 lines = read_notifications(open_input(self.raw), path)
-                chosen = selected(args, self.mask, lines, self.summary, self.predicates, path,
+                chosen = selected(args, self.mask, lines, self.output, self.predicates, path,
                                   self.stats, invalid if args.skip_invalid else None)  # fmt: skip
                 for number, line in enumerate(chosen):
                     self.output.add(line)
