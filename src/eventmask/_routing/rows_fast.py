@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .._language.mask import Mask
     from .predicates import Predicates
 
-__all__ = ["RowLine", "row_path"]
+__all__ = ["RowLine", "row_path", "takes_every_item", "values_of"]
 
 # A table's columns that are not restriction keys: where a typed item holds them.
 _FIELDS: Final = {"date": "item.date", "room_type_id": "item.room", "rate_plan_id": "item.rate"}
@@ -45,7 +45,8 @@ def row_path(
     take: Callable[[list[tuple[Any, ...]]], None],
 ) -> RowLine | None:
     """The fast path for a table of `columns` of the items `mask` selects, handing each
-    line's rows to `take`; None when the mask does not fit the fast path.
+    line's rows to `take`; None when the mask neither fits the fast path nor takes every
+    item (`takes_every_item`).
 
     >>> from eventmask import parse
     >>> got = []
@@ -103,8 +104,8 @@ class RowLine(FastLine):
 
     def _picker(self) -> Callable[[list[Any]], list[int]]:
         # A filter that takes every item (`takes_every_item`) has no test to write: every
-        # item is selected, unless an item predicate asks otherwise (`FastLine._test`
-        # holds for any item of such a filter).
+        # item is selected, unless item predicates are asked (then `pickers.written`
+        # writes them alone).
         if self._every and not (self._asked and self._asked.on_items):
             return lambda typed: list(range(len(typed)))
         return super()._picker()
