@@ -92,3 +92,15 @@ def test_a_value_with_a_line_break_stays_in_its_row(
         '2026 -01 \t\t{"a":[1]}',
         "2026-01-02\ta b\t1.50",
     ]
+
+
+@given(tables(), st.sampled_from(["tsv", "csv"]))
+def test_rows_of_dicts_are_written_as_their_fields(
+    table: tuple[list[str], list[list[str]]], fmt: str
+) -> None:
+    """`write_rows` (the summaries' rows) writes what `write_cells` writes of the same text."""
+    columns, rows = table
+    cells, dicts = io.StringIO(), io.StringIO()
+    write_cells(rows, columns, fmt, cells)
+    write_rows([dict(zip(columns, row, strict=True)) for row in rows], columns, fmt, dicts)
+    assert dicts.getvalue() == cells.getvalue()

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from eventmask import filter_lines, parse
 from eventmask._cli.tables import write_rows
-from eventmask._routing.aggregate import CELL, Counter, Latest, asked_restrictions, changes
+from eventmask._routing.aggregate import (
+    CELL,
+    Counter,
+    Latest,
+    _in_order,
+    asked_restrictions,
+    changes,
+)
 
 from ..conftest import ROOT
 from ..helpers import dumps, loads, run_cli
@@ -279,3 +286,13 @@ def test_changes_are_each_new_value_of_a_cell_in_log_order(
                 if old != new and doc["user_id"] not in ignored:
                     want.append((*cell, None if old == "never" else old, new, doc["user_id"]))
     assert [(*(r[f] for f in CELL), r["old"], r["new"], r["user_id"]) for r in got] == want
+
+
+_PART = st.none() | st.text(st.sampled_from(["a", "b", "\x00", "\x01", "N"]), max_size=3)
+
+
+@given(st.lists(st.tuples(_PART, _PART, _PART), max_size=12, unique=True))
+def test_cells_come_in_the_order_of_their_parts_texts(keys: list[tuple[Any, ...]]) -> None:
+    """The latest state's order: the parts' texts compared one after another, also where
+    a part holds the NUL the fast order joins them with."""
+    assert _in_order(keys) == sorted(keys, key=lambda key: [str(part) for part in key])

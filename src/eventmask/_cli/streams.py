@@ -8,6 +8,7 @@ process starts quickly.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -201,6 +202,30 @@ def _asked(
 
 
 def _filter(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with _collector_paused():
+        return _filtered(args, out, err)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused for a filter run, as it was before afterwards.
+
+    Filtering makes no cycles as it reads (`tests/cli/test_streams.py` holds the
+    garbage of a run to a few hundred objects, whatever its number of lines), so
+    the collector only walks what the run keeps: under ``ari --latest`` on the
+    157 MB stream (685,548 cells) it took 8.5-9.0 s with the collector and
+    5.4 s without, the same peak memory.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _filtered(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     asked = _asked(args, out, err)
     if asked is None:
         return EXIT_USAGE

