@@ -34,21 +34,40 @@ def receivers_of(server: int) -> set[int]:
     return children_of(server, b"--receiver-child")
 
 
-def connections_of(pid: int, port: int) -> int:
-    """Established TCP connections on `port` that process `pid` holds (Linux /proc)."""
+def _sockets(pid: int | str) -> list[tuple[int, int, str]]:
+    """The TCP sockets process `pid` holds (Linux /proc): local port, remote port, state."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         with contextlib.suppress(OSError):
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
             if target.startswith("socket:["):
                 inodes.add(target[8:-1])
-    held = 0
+    found = []
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local, state, inode = fields[1], fields[3], fields[9]
-        if int(local.split(":")[1], 16) == port and state == "01" and inode in inodes:
-            held += 1
-    return held
+        if fields[9] in inodes:
+            local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+            found.append((local, remote, fields[3]))
+    return found
+
+
+def listening(pid: int, port: int) -> bool:
+    """Whether process `pid` listens on `port`."""
+    return any(local == port and state == "0A" for local, _, state in _sockets(pid))
+
+
+def connections_of(pid: int, port: int, peers: set[int]) -> int:
+    """Established connections on `port` that process `pid` holds, from the local ports
+    `peers` (this process's clients: a health probe of the start-up is not counted)."""
+    return sum(
+        local == port and remote in peers and state == "01"
+        for local, remote, state in _sockets(pid)
+    )
+
+
+def clients_of(port: int) -> set[int]:
+    """The local ports of this process's established connections to `port`."""
+    return {local for local, remote, state in _sockets("self") if remote == port and state == "01"}
 
 
 def test_two_receivers_share_the_port_and_the_inbox(tmp_path: Path) -> None:
@@ -59,11 +78,15 @@ def test_two_receivers_share_the_port_and_the_inbox(tmp_path: Path) -> None:
     assert served.proc is not None
     parent = served.proc.pid
     (child,) = wait_for(lambda: receivers_of(parent), 10)
+    # The child runs before it listens: connections made before would all reach the parent.
+    assert wait_for(lambda: listening(child, served.port), 10), "the receiver does not listen"
     clients = [httpx.Client(base_url=served.url, headers=AUTH) for _ in range(16)]
     try:
         for n, client in enumerate(clients):  # 16 kept-alive connections
             assert client.post("/channex", content=dumps(message(n))).status_code == 200
-        held = {pid: connections_of(pid, served.port) for pid in (parent, child)}
+        peers = clients_of(served.port)
+        assert len(peers) == 16, peers
+        held = {pid: connections_of(pid, served.port, peers) for pid in (parent, child)}
     finally:
         for client in clients:
             client.close()
