@@ -117,6 +117,8 @@ OPTION_SETS = [
     ("ari", "--latest", "--until", "2026-03-02T00:00:00Z"),
     ("ari:rate,min_stay_arrival:*:*", "--items", "--format", "csv"),
     ("ari:booked:*:*", "--items", "--format", "tsv", "--fields", "date,booked"),
+    ("ari", "--items", "--format", "jsonl", "--fields", "property_id,date,rate"),
+    ("ari:rate:*:*", "--items", "--count", "--where", "rate>=250"),
 ]
 
 
