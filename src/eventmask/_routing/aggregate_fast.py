@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._catalogue import ARI, Catalogue
-from .aggregate import Change, reader_of, when_of
+from .aggregate import Change, _new, reader_of, when_of
 from .filter_fast import _UNSET, FastLine, Result, fits
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class SummingLine(FastLine):
                 raw = getattr(item, field)
                 if raw is not _UNSET:
                     value = read(raw)
-                    found.append(Change(prop, room, rate, day, key, raw, value, stamp, when, user))
+                    found.append(_new(Change, (prop, room, rate, day, key, raw, value, stamp,
+                                               when, user, ARI)))  # fmt: skip
         self._take(found)
         return (None, len(typed), len(chosen), True)
