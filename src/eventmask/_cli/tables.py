@@ -83,8 +83,8 @@ def write_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
     if not rows:
         return
     # A string is its own text (ids, dates, timestamps) and null is empty, tested inline,
-    # and each row joined as it is made: on 300,000 rows of the latest state, 0.32 s
-    # against 0.46 s with a call a field and the rows' fields listed first.
+    # and each row joined as it is made: on 300,000 rows of the latest state, 0.35 s,
+    # against 0.40 s with a call a field and 0.48 s with the rows' fields listed first.
     block = "\n".join(
         ["\t".join([v if v.__class__ is str else "" if v is None else text(v)
                     for v in map(row.get, columns)]) for row in rows]
