@@ -31,7 +31,7 @@ def _ignore(rows: list[tuple[Any, ...]]) -> None:
     del rows
 
 
-# Masks the row path takes: the fast path's (no `*`, no plain `ari`).
+# Masks the row path takes: the fast path's, and those that take every item (`ari`).
 ROW_MASKS = [m for m in MASKS if row_path(parse(m), None, Catalogue.default(), None, (), _ignore)]
 
 COLUMNS = [
