@@ -213,7 +213,7 @@ class ItemRows(_Streamed):
         self.columns = columns
         self.values: list[tuple[Any, ...]] = []  # each item's values, in the columns' order
         self.objects = row_objects(columns) if fmt == "jsonl" else None
-        self.texts = row_texts(columns)
+        self.texts = row_texts(columns) if fmt != "jsonl" else None
 
     def twin(self, out: TextIO) -> ItemRows:
         """Rows asked the same, written to `out` without a header: one per piece of
@@ -250,7 +250,7 @@ class ItemRows(_Streamed):
         if values or self.header:
             if self.objects is not None:
                 self.out.write(dumps_lines(self.objects(values)))
-            else:
+            elif self.texts is not None:
                 write_cells(self.texts(values), self.columns, self.fmt, self.out,
                             header=self.header)  # fmt: skip
             self.header = False

@@ -55,6 +55,8 @@ def picker(
     [0]
     """
     on_items = asked if asked is not None and asked.on_items else None
+    if on_items is None and any(f.is_all for f in filters):
+        return _every  # a filter that takes every item (`rows_fast`) has nothing to test
     named = [f for f in filters if f.names_ids]
     if len(named) >= GATE_FROM:
         if on_items is not None:
@@ -66,6 +68,10 @@ def picker(
         return written(filters, keys)
     where = [(c.holds_value, keys[c.key]) for c in on_items.where]
     return written(filters, keys, dates=on_items.dates, where=where)
+
+
+def _every(typed: list[Any]) -> list[int]:
+    return list(range(len(typed)))
 
 
 def written(
@@ -118,7 +124,7 @@ def written(
         terms.append(" and ".join(parts))
     terms += ["rest(item)"] if rest is not None else []
     if any(f.is_all for f in filters):  # every item (`rows_fast`): the predicates test
-        terms = ["True"]
+        terms = ["True"]  # (without predicates, `picker` takes every item itself)
     asked = _asked(names, dates, where)
     assert terms, filters
     assert all(terms), terms

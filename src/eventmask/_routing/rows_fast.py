@@ -15,11 +15,11 @@ checks the two agree).  docs/filter.md, "Tables".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .._catalogue import ARI_ID_KEYS, Catalogue
-from .._language.items import AriFilter, EventItem
+from .._language.items import AriFilter, EventItem, Item
 from .filter_fast import _UNSET, FastLine, Result, fits
 
 if TYPE_CHECKING:
@@ -58,20 +58,19 @@ def row_path(
     >>> got
     [('p', '2026-06-01', 100, None)]
     """
-    if not (fits(mask) or takes_every_item(mask)):
+    if not (fits(mask) or takes_every_item(mask.items)):
         return None
     return RowLine(mask.items, property_id, catalogue, predicates, columns, take)
 
 
-def takes_every_item(mask: Mask) -> bool:
-    """Whether `mask` takes every item of every ARI notification (``ari``, ``ari:*:*:*``),
-    with or without events: the fast path's masks but for that (not ``*``).
+def takes_every_item(items: Sequence[Item]) -> bool:
+    """Whether a mask of `items` takes every item of every ARI notification (``ari``,
+    ``ari:*:*:*``), with or without events: the fast path's masks but for that (not ``*``).
 
     >>> from eventmask import parse
-    >>> takes_every_item(parse("ari;booking")), takes_every_item(parse("*"))
+    >>> takes_every_item(parse("ari;booking").items), takes_every_item(parse("*").items)
     (True, False)
     """
-    items = mask.items
     return all(isinstance(i, (AriFilter, EventItem)) for i in items) and any(
         isinstance(i, AriFilter) and i.is_all for i in items
     )
@@ -96,25 +95,17 @@ class RowLine(FastLine):
         take: Callable[[list[tuple[Any, ...]]], None],
     ) -> None:
         items = tuple(items)
-        self._every = any(isinstance(i, AriFilter) and i.is_all for i in items)  # `_picker`
+        self._every = takes_every_item(items)
         kept = {c for c in columns if c != "property_id" and c not in _FIELDS}
         super().__init__(items, property_id, catalogue, predicates, kept)
         self._take = take
         self._values = values_of(columns, self._keys)
 
-    def _picker(self) -> Callable[[list[Any]], list[int]]:
-        # A filter that takes every item (`takes_every_item`) has no test to write: every
-        # item is selected, unless item predicates are asked (then `pickers.written`
-        # writes them alone).
-        if self._every and not (self._asked and self._asked.on_items):
-            return lambda typed: list(range(len(typed)))
-        return super()._picker()
-
     def _maybe(self, line: bytes) -> Result | None:
         result = super()._maybe(line)
         # A notification of no items matches a mask that takes every item, though no
         # item is picked: the general path's to count.
-        if result is not None and not result[1] and self._every:
+        if self._every and result is not None and not result[1]:
             return None
         return result
 
