@@ -27,6 +27,7 @@ __all__ = [
     "Raw",
     "decoder",
     "dumps",
+    "dumps_each",
     "dumps_lines",
     "dumps_pretty",
     "dumps_text",
@@ -102,6 +103,18 @@ def dumps(value: Any) -> bytes:
     b'{"event":"booking","payload":null}'
     """
     return _encode(value)
+
+
+_each: Final = msgspec.json.Encoder()
+
+
+def dumps_each(values: list[Any]) -> bytes:
+    """`dumps` of each value, a line each (every line ends in a newline), in one call.
+
+    >>> dumps_each([{"a": 1.50}, [2]])
+    b'{"a":1.5}\\n[2]\\n'
+    """
+    return _each.encode_lines(values)
 
 
 def _as_text(value: object) -> str:

@@ -18,8 +18,8 @@ from .._routing.filter import FilterStats, filter_lines, filter_with
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
+    from .._routing.filter_fast import FastLine
     from .._routing.predicates import Predicates
-    from .._routing.rows_fast import RowLine
     from .summaries import ChangeRows, ItemRows, Summary
 
 __all__ = ["LineOutput", "binary", "selected"]
@@ -50,21 +50,41 @@ class LineOutput:
         self.count_only = count_only
         self.count = 0
         self.pending: list[bytes] = []
-        self.items_of = items_of  # ``--items --count``: the mask whose items are counted
+        self.items_of = items_of  # ``--items``: the mask whose items are written or counted
 
     def fast_path(
         self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
-    ) -> RowLine | None:
-        """For ``--items --count``, a fast path that counts the items it selects here: a
-        table of no columns (`rows_fast`); None for lines, which the filter writes."""
-        if not self.count_only or self.items_of is None:
+    ) -> FastLine | None:
+        """For ``--items``, a fast path that hands the items it selects here: written in a
+        block a line (`items_fast`), or counted as a table of no columns (`rows_fast`);
+        None for notifications, which the filter writes.
+
+        >>> import io
+        >>> from eventmask import parse
+        >>> out = LineOutput(io.BytesIO(), count_only=False, items_of=parse("ari"))
+        >>> quick = out.fast_path(None, Catalogue.default(), None)
+        >>> quick(b'{"event":"ari","property_id":"p","payload":[{"rate":1},{"booked":2}]}')
+        (None, 2, 2, True)
+        >>> out.finish(); out.sink.getvalue()
+        b'{"property_id":"p","rate":1}\\n{"property_id":"p","booked":2}\\n'
+        """
+        if self.items_of is None:
             return None
+        if not self.count_only:
+            from .._routing.items_fast import item_path
+
+            return item_path(self.items_of, property_id, catalogue, predicates, self._block)
         from .._routing.rows_fast import row_path
 
         return row_path(self.items_of, property_id, catalogue, predicates, (), self._counted)
 
     def _counted(self, rows: list[tuple[()]]) -> None:
         self.count += len(rows)
+
+    def _block(self, block: bytes, count: int) -> None:
+        """Take a line's selected items, written: `count` lines, each ending in a newline."""
+        if block:
+            self.add(block[:-1])  # `flush` puts the newline back
 
     def add(self, line: bytes) -> None:
         """Take one selected line."""
