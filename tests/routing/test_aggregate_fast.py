@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from eventmask import Catalogue, Predicates, parse
 from eventmask._cli.summaries import ChangeRows, Summary
-from eventmask._routing.aggregate import asked_restrictions
+from eventmask._routing.aggregate import Change
+from eventmask._routing.aggregate_fast import summing_path
 
 from ..helpers import through
 from ..strategies import PROPERTIES
@@ -136,8 +137,14 @@ def changed(text: str, batch: list[bytes], scope: str | None, asked: Predicates 
     return out.getvalue(), problems, counts
 
 
-# The masks of one restriction: an item makes at most one change, whatever its keys' order.
-CHANGED_MASKS = [m for m in SUMMED_MASKS if len(asked_restrictions(parse(m)) or ()) == 1]
+def _changes_taken(text: str) -> bool:
+    table = ChangeRows(parse(text), (), "tsv", io.StringIO())
+    return table.fast_path(None, Catalogue.default(), None) is not None
+
+
+# The masks whose changes the summing path reads: of one restriction (an item makes at most
+# one change), and of several, read in the item's keys' order.
+CHANGED_MASKS = [m for m in SUMMED_MASKS if _changes_taken(m)]
 
 
 @settings(max_examples=300, deadline=None)
@@ -170,13 +177,25 @@ def test_the_changes_the_summing_path_reads_are_the_references(
     )
 
 
-def test_the_changes_of_several_restrictions_are_the_references_alone() -> None:
-    """An item's changes come in its keys' order, which the typed decode does not keep."""
-    table = ChangeRows(parse("ari:rate,stop_sell:*:*"), (), "tsv", io.StringIO())
-    assert table.fast_path(None, Catalogue.default(), None) is None
-    assert (
-        ChangeRows(parse("ari"), (), "tsv", io.StringIO()).fast_path(
-            None, Catalogue.default(), None
-        )
-        is None
-    )
+def test_the_changes_of_several_restrictions_come_in_each_items_keys_order() -> None:
+    """As the reference gives them: the items are read as objects, which keep the order."""
+    mask = parse("ari:rate,stop_sell:*:*")
+    got: list[Change] = []
+    quick = summing_path(mask, None, Catalogue.default(), None, got.extend, in_order=True)
+    assert quick is not None
+    line = (b'{"event":"ari","timestamp":"2026-05-01T10:00:00Z","payload":['
+            b'{"date":"2026-05-01","stop_sell":true,"rate":100},'
+            b'{"date":"2026-05-01","rate":90,"stop_sell":false}]}')  # fmt: skip
+    assert quick(line) == (None, 2, 2, True)
+    assert [c.restriction for c in got] == ["stop_sell", "rate", "rate", "stop_sell"]
+    assert "ari:rate,stop_sell:*:*" in CHANGED_MASKS  # `--changes` takes this path
+
+
+def test_the_changes_of_every_restriction_or_many_id_filters_are_the_references() -> None:
+    """Every key (``ari``): the general path's.  Several restrictions under three or more
+    filters that name ids, each tested on typed items: the general path's too."""
+    p1, p2, p3 = RATE_PLANS
+    many = f"ari:rate:*:{p1};ari:stop_sell:*:{p2};ari:rate:*:{p3}"
+    for text in ("ari", many):
+        table = ChangeRows(parse(text), (), "tsv", io.StringIO())
+        assert table.fast_path(None, Catalogue.default(), None) is None

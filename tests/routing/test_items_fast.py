@@ -120,3 +120,14 @@ def test_the_item_path_writes_the_common_lines_itself(text: str) -> None:
         (b'{"property_id":"p","rate":1.5}\n{"property_id":"q","rate":7}\n'
          b'{"property_id":"p","rate":null}\n', 3)
     ]  # fmt: skip
+
+
+def test_items_are_picked_where_they_are_decoded_unless_many_filters_name_ids() -> None:
+    """Fewer than three filters naming ids: picked from the items decoded as objects, the
+    line read once; from three on (one test per filter), typed, then read again to write."""
+    few = item_path(parse(MASKS[6]), None, Catalogue.default(), None, _ignore)
+    many = item_path(parse(MASKS[9]), None, Catalogue.default(), None, _ignore)
+    assert few is not None
+    assert many is not None
+    assert few._objects
+    assert not many._objects

@@ -283,13 +283,16 @@ class ChangeRows(_Streamed):
         self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
     ) -> SummingLine | None:
         """A fast path that hands the changes of the items it selects to this table
-        (`take`), or None where the mask does not fit one, or asks for several
-        restrictions: the rows of an item's changes come in its keys' order."""
+        (`take`), or None where the mask does not fit one or takes every restriction.
+        The rows of an item's changes come in its keys' order: of several restrictions,
+        the fast path reads them in it."""
         from .._routing.aggregate_fast import summing_path
 
-        if self.wanted is None or len(self.wanted) > 1:
+        if self.wanted is None:
             return None
-        return summing_path(self.mask, property_id, catalogue, predicates, self.take)
+        in_order = len(self.wanted) > 1
+        return summing_path(self.mask, property_id, catalogue, predicates, self.take,
+                            in_order=in_order)  # fmt: skip
 
     def add(self, line: bytes) -> None:
         """Take one selected notification."""

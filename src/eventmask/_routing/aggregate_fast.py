@@ -16,8 +16,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._catalogue import ARI, Catalogue
+from .._language.items import AriFilter
 from .aggregate import Change, _new, reader_of, when_of
 from .filter_fast import _UNSET, FastLine, Result, fits
+from .pickers import ID_FIELDS, inline
+
+# The item keys of the ids and the date, where an item decoded as an object holds them.
+ROOM, RATE, DATE = ID_FIELDS["room"], ID_FIELDS["rate"], ID_FIELDS["date"]
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -33,9 +38,12 @@ def summing_path(
     predicates: Predicates | None,
     take: Callable[[list[Change]], None],
     valued: bool = True,
+    in_order: bool = False,
 ) -> SummingLine | None:
     """The summing fast path for `mask`, handing each line's changes to `take`; None when
-    the mask does not fit the fast path.
+    the mask does not fit the fast path.  With `in_order`, an item's changes come in its
+    keys' order, as the reference gives them (None where the picker cannot read the items
+    as objects, `pickers.inline`).
 
     >>> from eventmask import parse
     >>> got = []
@@ -47,7 +55,9 @@ def summing_path(
     """
     if not fits(mask):
         return None
-    return SummingLine(mask.items, property_id, catalogue, predicates, take, valued)
+    if in_order and not inline([i for i in mask.items if isinstance(i, AriFilter)]):
+        return None
+    return SummingLine(mask.items, property_id, catalogue, predicates, take, valued, in_order)
 
 
 class SummingLine(FastLine):
@@ -55,7 +65,9 @@ class SummingLine(FastLine):
 
     A restriction is one change when the item carries it, in the order of the
     mask's restriction names (the caller uses this path only where that
-    order cannot show: one restriction, or groups that tell them apart).
+    order cannot show: one restriction, or groups that tell them apart), or
+    with `in_order` in the item's order of keys: its items are decoded as
+    objects, which keep it, as the reference's are.
     """
 
     values_kept = True
@@ -68,7 +80,9 @@ class SummingLine(FastLine):
         predicates: Predicates | None,
         take: Callable[[list[Change]], None],
         valued: bool = True,
+        in_order: bool = False,
     ) -> None:
+        self._in_order = in_order  # read by `_as_objects`, as the item type is made
         super().__init__(items, property_id, catalogue, predicates)
         self._take = take
         # Only the restrictions a filter names count (`aggregate.asked_restrictions`):
@@ -80,6 +94,10 @@ class SummingLine(FastLine):
             for key, field in self._keys.items()
             if key in named
         )
+        self._readers = {key: read for key, _, read in self._fields}
+
+    def _as_objects(self) -> bool:
+        return self._in_order
 
     def _maybe(self, line: bytes) -> Result | None:
         doc: Any = self._line.decode(line)  # the envelope and the items in one pass
@@ -97,6 +115,9 @@ class SummingLine(FastLine):
         prop, user, stamp = doc.property_id, doc.user_id, doc.timestamp
         when = when_of(stamp)
         found = []
+        if self._objects:
+            self._take(self._in_keys_order(chosen, prop, stamp, when, user))
+            return (None, len(typed), len(chosen), True)
         for item in chosen:
             room, rate, day = item.room, item.rate, item.date
             for key, field, read in self._fields:
@@ -107,3 +128,18 @@ class SummingLine(FastLine):
                                                when, user, ARI)))  # fmt: skip
         self._take(found)
         return (None, len(typed), len(chosen), True)
+
+    def _in_keys_order(
+        self, chosen: list[dict[str, Any]], prop: Any, stamp: Any, when: Any, user: Any
+    ) -> list[Change]:
+        """The changes of items decoded as objects, each item's in its keys' order."""
+        readers = self._readers
+        found = []
+        for item in chosen:
+            room, rate, day = item.get(ROOM), item.get(RATE), item.get(DATE)
+            for key, raw in item.items():
+                read = readers.get(key)
+                if read is not None:
+                    found.append(_new(Change, (prop, room, rate, day, key, raw, read(raw), stamp,
+                                               when, user, ARI)))  # fmt: skip
+        return found

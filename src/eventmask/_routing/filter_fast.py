@@ -32,7 +32,7 @@ from .._json import dumps
 from .._language.items import AriFilter, EventItem, Item
 from .._language.mask import Mask
 from .line_needs import gate_of, mask_needs
-from .pickers import picker
+from .pickers import ID_FIELDS, picker
 
 if TYPE_CHECKING:
     from .predicates import Predicates
@@ -270,30 +270,36 @@ class FastLine:
         named = {r for f in self._filters for r in f.restrictions or ()} | set(kept)
         names = sorted(named | ({c.key for c in asked.where} if asked is not None else set()))
         self._keys = {name: f"k{n}" for n, name in enumerate(names)}
+        self._objects = self._as_objects()
         # Every restriction key is decoded to its value, also one the mask only asks
         # for: restriction values are mostly small ints and booleans, which cost no
         # allocation, where a `msgspec.Raw` of the value is one object per key.
-        item_type = msgspec.defstruct(
+        item_type: Any = dict[str, Any] if self._objects else msgspec.defstruct(
             "AriItem",
             [
                 *((field, Any, None) for field in self._fields_read()),
                 *((field, Any, _UNSET) for field in self._keys.values()),
             ],
-            rename={"room": "room_type_id", "rate": "rate_plan_id"}
-            | {field: name for name, field in self._keys.items()},
+            rename=ID_FIELDS | {field: name for name, field in self._keys.items()},
             gc=False,
-        )
+        )  # fmt: skip
         # A line that may match is read in one pass: its envelope and its items.
         line_type = msgspec.defstruct(
             "AriLine",
             [("event", str), ("property_id", Any, None), ("timestamp", Any, None),
              ("user_id", Any, None),
-             ("payload", list[item_type] | None, None)],  # type: ignore[valid-type]
+             ("payload", list[item_type] | None, None)],
             gc=False,
         )  # fmt: skip
         # float_hook as in `_json`: a number beyond a double's range is infinity there too.
         self._line = msgspec.json.Decoder(line_type, float_hook=float)
         self._pick = self._picker()
+
+    def _as_objects(self) -> bool:
+        """Whether the items are decoded as objects (dicts), every key built, instead of
+        typed with only the fields the tests read: for a subclass that writes the items
+        again (`items_fast`), where the picker's tests allow (`pickers.inline`)."""
+        return False
 
     def _fields_read(self) -> list[str]:
         """The item fields besides restrictions that the tests read (all, when the values
@@ -387,7 +393,7 @@ class FastLine:
 
     def _picker(self) -> Callable[[list[Any]], list[int]]:
         """What picks the indexes of the selected items out of a line's typed items."""
-        return picker(self._filters, self._keys, self._test, self._asked)
+        return picker(self._filters, self._keys, self._test, self._asked, objects=self._objects)
 
     def _test(self, f: AriFilter) -> Callable[[Any], bool]:
         """A predicate on a typed item: does filter `f` select it, and do the item

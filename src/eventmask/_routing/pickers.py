@@ -16,15 +16,20 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from .._catalogue import ARI_ID_KEYS
 from .._language.items import AriFilter
 from .line_needs import GATE_FROM
 
 if TYPE_CHECKING:
     from .predicates import Predicates
 
-__all__ = ["Test", "any_of", "dispatch", "either", "picker", "written"]
+__all__ = ["ID_FIELDS", "Test", "any_of", "dispatch", "either", "inline", "picker", "written"]
 
 _UNSET: Final = msgspec.UNSET
+
+# The typed item's field of each ARI item key that is not a restriction.
+ID_FIELDS: Final = {"room": "room_type_id", "rate": "rate_plan_id", "date": "date"}
+assert set(ID_FIELDS.values()) == ARI_ID_KEYS, ARI_ID_KEYS
 
 # A predicate on one typed ARI item: is it selected?
 Test = Callable[[Any], bool]
@@ -35,9 +40,12 @@ def picker(
     keys: Mapping[str, str],
     test_of: Callable[[AriFilter], Test],
     asked: Predicates | None,
+    *,
+    objects: bool = False,
 ) -> Callable[[Any], list[int]]:
     """What picks the indexes of the items `filters` select (and the item predicates of
-    `asked` hold for) out of a line's typed items.
+    `asked` hold for) out of a line's typed items (or its items decoded as objects, with
+    `objects`, when the tests are `inline`).
 
     Every filter's test, and the item predicates, are written inline in one
     comprehension (`written`), up to `GATE_FROM` filters that name ids; from
@@ -58,6 +66,7 @@ def picker(
     if on_items is None and any(f.is_all for f in filters):
         return _every  # a filter that takes every item (`rows_fast`) has nothing to test
     named = [f for f in filters if f.names_ids]
+    assert not objects or inline(filters), filters  # `test_of`'s tests read typed items
     if len(named) >= GATE_FROM:
         if on_items is not None:
             selects = any_of(filters, test_of)
@@ -65,13 +74,51 @@ def picker(
         alone = [f for f in filters if not f.names_ids]
         return written(alone, keys, any_of(named, test_of))
     if on_items is None:
-        return written(filters, keys)
+        return written(filters, keys, objects=objects)
     where = [(c.holds_value, keys[c.key]) for c in on_items.where]
-    return written(filters, keys, dates=on_items.dates, where=where)
+    return written(filters, keys, dates=on_items.dates, where=where, objects=objects)
+
+
+def inline(filters: list[AriFilter]) -> bool:
+    """Whether `picker` writes every test of `filters` in one comprehension: fewer than
+    `GATE_FROM` of them name ids.
+
+    >>> from eventmask import parse
+    >>> inline(list(parse("ari:rate:*:*;ari:*:*:00000000-0000-4000-8000-000000000001").items))
+    True
+    """
+    return sum(1 for f in filters if f.names_ids) < GATE_FROM
 
 
 def _every(typed: list[Any]) -> list[int]:
     return list(range(len(typed)))
+
+
+class _Reads:
+    """How a written picker reads an item, as code: a typed item's fields (restrictions
+    ``k0``, ``k1``..., unset where absent; the ids and the date as `ID_FIELDS`), or the
+    keys of an item decoded as an object (`items_fast`), each key's name put in `names`
+    under its field's name."""
+
+    def __init__(self, keys: Mapping[str, str], names: dict[str, object], objects: bool) -> None:
+        assert all(re.fullmatch("k[0-9]+", field) for field in keys.values()), keys  # ours
+        self.objects = objects
+        if objects:
+            names.update({field: key for key, field in keys.items()})
+            names.update({f"{field}_key": key for field, key in ID_FIELDS.items()})
+
+    def has(self, field: str) -> str:
+        """Whether the item carries the restriction of `field`."""
+        return f"{field} in item" if self.objects else f"item.{field} is not _UNSET"
+
+    def value(self, field: str) -> str:
+        """The value of the restriction of `field`, which the item carries."""
+        return f"item[{field}]" if self.objects else f"item.{field}"
+
+    def id(self, field: str) -> str:
+        """The item's id or date (a field of `ID_FIELDS`), None where it has none."""
+        assert field in ID_FIELDS, field
+        return f"item.get({field}_key)" if self.objects else f"item.{field}"
 
 
 def written(
@@ -81,9 +128,10 @@ def written(
     *,
     dates: tuple[str, str] | None = None,
     where: Iterable[tuple[Test, str]] = (),
+    objects: bool = False,
 ) -> Callable[[Any], list[int]]:
     """A picker of the items any of `filters` (or `rest`) selects, every filter's test
-    written inline in one comprehension.
+    written inline in one comprehension (over typed items; with `objects`, over dicts).
 
     Written as code, as attrs writes its methods.  An attribute test in the
     comprehension costs a third of a C getter's tuple compared per item (on 50
@@ -97,21 +145,21 @@ def written(
     test of a field's value, which the item must carry (`Predicates.item`).
 
     >>> from eventmask import parse
-    >>> rt = "00000000-0000-4000-8000-000000000001"
+    >>> rt, keys = "00000000-0000-4000-8000-000000000001", {"rate": "k0", "availability": "k1"}
     >>> Item = msgspec.defstruct("Item", [("room", Any, None), ("k0", Any, _UNSET),
     ...                                   ("k1", Any, _UNSET)])
-    >>> pick = written(list(parse(f"ari:rate:*:*;ari:availability:{rt}:*").items),
-    ...                {"rate": "k0", "availability": "k1"})
-    >>> pick([Item(), Item(k0=1), Item(k1=2), Item(room=rt.upper(), k1=2)])
+    >>> filters = list(parse(f"ari:rate:*:*;ari:availability:{rt}:*").items)
+    >>> written(filters, keys)([Item(), Item(k0=1), Item(k1=2), Item(room=rt.upper(), k1=2)])
     [1, 3]
+    >>> written(filters, keys, objects=True)([{"availability": 2}, {"room_type_id": rt, "rate": 1}])
+    [1]
     """
     alone = [f for f in filters if not f.names_ids]
     names: dict[str, object] = {"_UNSET": _UNSET, "rest": rest}
+    reads = _Reads(keys, names, objects)
 
     def held(restrictions: Iterable[str]) -> str:
-        fields = sorted({keys[r] for r in restrictions})
-        assert all(re.fullmatch("k[0-9]+", field) for field in fields), fields  # names of ours
-        return " or ".join(f"item.{field} is not _UNSET" for field in fields)
+        return " or ".join(reads.has(field) for field in sorted({keys[r] for r in restrictions}))
 
     terms = [held(r for f in alone for r in f.restrictions or ())] if alone else []
     for n, f in enumerate(f for f in filters if f not in alone):
@@ -119,13 +167,13 @@ def written(
         for field, ids in (("rate", f.rate_plan_ids), ("room", f.room_type_ids)):
             if ids is not None:
                 names[f"{field}{n}"] = ids  # lower case, as the mask's
-                value = f"item.{field}"
+                value = reads.id(field)
                 parts.append(f"({value}.__class__ is str and {value}.lower() in {field}{n})")
         terms.append(" and ".join(parts))
     terms += ["rest(item)"] if rest is not None else []
     if any(f.is_all for f in filters):  # every item (`rows_fast`): the predicates test
         terms = ["True"]  # (without predicates, `picker` takes every item itself)
-    asked = _asked(names, dates, where)
+    asked = _asked(names, dates, where, reads)
     assert terms, filters
     assert all(terms), terms
     assert asked or terms != ["True"], filters  # else notifications are taken whole
@@ -136,18 +184,22 @@ def written(
 
 
 def _asked(
-    names: dict[str, object], dates: tuple[str, str] | None, where: Iterable[tuple[Test, str]]
+    names: dict[str, object],
+    dates: tuple[str, str] | None,
+    where: Iterable[tuple[Test, str]],
+    reads: _Reads,
 ) -> list[str]:
     """The item predicates as code, the names they use put in `names`: as
     `Predicates.item` asks them, a date of another type or a key the item lacks fails."""
     asked = []
     if dates is not None:
         names["dates"] = dates
-        asked.append("(item.date.__class__ is str and dates[0] <= item.date[:10] <= dates[1])")
+        day = reads.id("date")
+        asked.append(f"({day}.__class__ is str and dates[0] <= {day}[:10] <= dates[1])")
     for n, (holds, field) in enumerate(where):
         assert re.fullmatch("k[0-9]+", field), field  # a name of ours
         names[f"holds{n}"] = holds
-        asked.append(f"(item.{field} is not _UNSET and holds{n}(item.{field}))")
+        asked.append(f"({reads.has(field)} and holds{n}({reads.value(field)}))")
     return asked
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from .._catalogue import ARI_ID_KEYS, Catalogue
+from .._catalogue import Catalogue
 from .._language.items import AriFilter, EventItem, Item
 from .filter_fast import _UNSET, FastLine, Result, fits
+from .pickers import ID_FIELDS
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["RowLine", "row_path", "takes_every_item", "values_of"]
 
 # A table's columns that are not restriction keys: where a typed item holds them.
-_FIELDS: Final = {"date": "item.date", "room_type_id": "item.room", "rate_plan_id": "item.rate"}
-assert set(_FIELDS) == ARI_ID_KEYS, ARI_ID_KEYS
+_FIELDS: Final = {key: f"item.{field}" for field, key in ID_FIELDS.items()}
 
 # What a row is made from: the typed items, the indexes selected, the notification's property.
 Values = Callable[[list[Any], list[int], Any], list[tuple[Any, ...]]]
