@@ -285,7 +285,7 @@ def test_changes_are_each_new_value_of_a_cell_in_log_order(
                 last[cell] = new
                 if old != new and doc["user_id"] not in ignored:
                     want.append((*cell, None if old == "never" else old, new, doc["user_id"]))
-    assert [(*(r[f] for f in CELL), r["old"], r["new"], r["user_id"]) for r in got] == want
+    assert [(*cell, old, new, user) for *cell, old, new, _, user in got] == want
 
 
 _PART = st.none() | st.text(st.sampled_from(["a", "b", "\x00", "\x01", "N"]), max_size=3)

@@ -18,6 +18,8 @@ from .._catalogue import DEFAULT_RESTRICTIONS
 from .._json import dumps_lines, loads
 from .._routing.aggregate import (
     CELL,
+    CHANGED,
+    LATEST,
     Changes,
     Counter,
     Latest,
@@ -26,7 +28,7 @@ from .._routing.aggregate import (
     fields_of,
 )
 from .cells import ITEM_IDS, row_objects, row_texts
-from .tables import write_cells, write_rows
+from .tables import write_cells, write_records, write_rows
 
 if TYPE_CHECKING:
     from .._catalogue import Catalogue
@@ -146,7 +148,7 @@ class Summary:
             columns = [*self.fields, "count", "min", "max", "last"]
             write_rows(self.counter.rows(), columns, self.fmt, out)
         if self.latest is not None:
-            write_rows(self.latest.rows(), [*CELL, "value", "timestamp", "user_id"], self.fmt, out)
+            write_records(self.latest.records(), LATEST, self.fmt, out)
 
 
 def item_columns(mask: Mask, fields: str | None) -> tuple[str, ...]:
@@ -269,7 +271,7 @@ class ChangeRows(_Streamed):
     '\\t\\t\\t2026-06-01\\tbooked\\t\\t1\\t\\t'
     """
 
-    columns = (*CELL, "old", "new", "timestamp", "user_id")
+    columns = CHANGED
 
     def __init__(self, mask: Mask, ignore_users: tuple[str, ...], fmt: str, out: TextIO) -> None:
         super().__init__(fmt, out)
@@ -277,7 +279,7 @@ class ChangeRows(_Streamed):
         self.wanted = asked_restrictions(mask)
         self.seen = Changes(ignore_users)
         self.pending: list[bytes] = []  # notifications not read yet
-        self.rows: list[dict[str, Any]] = []  # rows not written yet
+        self.rows: list[tuple[Any, ...]] = []  # rows not written yet (`CHANGED`)
 
     def fast_path(
         self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
@@ -318,6 +320,6 @@ class ChangeRows(_Streamed):
         self._read()
         rows, self.rows = self.rows, []
         if rows or self.header:
-            write_rows(rows, self.columns, self.fmt, self.out, header=self.header)
+            write_records(rows, self.columns, self.fmt, self.out, header=self.header)
             self.header = False
         self.out.flush()

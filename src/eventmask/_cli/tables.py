@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TextIO
 
-__all__ = ["FORMATS", "json_value", "text", "write_cells", "write_rows"]
+__all__ = ["FORMATS", "json_value", "text", "write_cells", "write_records", "write_rows"]
 
 FORMATS = ("tsv", "csv", "jsonl")
 
@@ -68,32 +68,44 @@ def write_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
     >>> buf.getvalue()
     'rate,name\\r\\n1.50,"a ""b"", c"\\r\\n'
     """
+    write_records([[*map(row.get, columns)] for row in rows], columns, fmt, out, header=header)
+
+
+def write_records(records: Sequence[Sequence[Any]], columns: Sequence[str], fmt: str,
+                  out: TextIO, *, header: bool = True) -> None:  # fmt: skip
+    """`write_rows` of rows given as their values, in the order of `columns`.
+
+    >>> import io
+    >>> buf = io.StringIO()
+    >>> write_records([("a", None, True)], ["x", "y", "z"], "jsonl", buf)
+    >>> buf.getvalue()
+    '{"x":"a","y":null,"z":true}\\n'
+    """
     if fmt == "jsonl":
         from .._json import dumps_text
 
-        for row in rows:
-            out.write(dumps_text({c: json_value(row.get(c)) for c in columns}) + "\n")
+        for record in records:
+            out.write(dumps_text(dict(zip(columns, map(json_value, record), strict=True))) + "\n")
         return
     if fmt == "csv":
-        write_cells([[text(v) for v in map(row.get, columns)] for row in rows], columns, fmt,
-                    out, header=header)  # fmt: skip
+        write_cells([[text(v) for v in record] for record in records], columns, fmt, out,
+                    header=header)  # fmt: skip
         return
     if header:
         out.write("\t".join(columns) + "\n")
-    if not rows:
+    if not records:
         return
     # A string is its own text (ids, dates, timestamps) and null is empty, tested inline,
     # and each row joined as it is made: on 300,000 rows of the latest state, 0.35 s,
     # against 0.40 s with a call a field and 0.48 s with the rows' fields listed first.
     block = "\n".join(
-        ["\t".join([v if v.__class__ is str else "" if v is None else text(v)
-                    for v in map(row.get, columns)]) for row in rows]
+        ["\t".join([v if v.__class__ is str else "" if v is None else text(v) for v in record])
+         for record in records]
     )  # fmt: skip
-    if not _one_line_each(block, len(rows), len(columns)):
+    if not _one_line_each(block, len(records), len(columns)):
         block = "\n".join(
-            ["\t".join([text(v).translate(_ONE_LINE) for v in map(row.get, columns)])
-             for row in rows]
-        )  # fmt: skip
+            ["\t".join([text(v).translate(_ONE_LINE) for v in record]) for record in records]
+        )
     out.write(block + "\n")
 
 

@@ -34,7 +34,9 @@ from .values import parse_timestamp, value_reader
 
 __all__ = [
     "CELL",
+    "CHANGED",
     "FIELDS",
+    "LATEST",
     "Change",
     "Changes",
     "Counter",
@@ -52,6 +54,10 @@ __all__ = [
 # What a group or a cell is made of.
 CELL: Final = ("property_id", "room_type_id", "rate_plan_id", "date", "restriction")
 FIELDS: Final = (*CELL, "event", "user_id")
+# The columns of a record of the latest state (`Latest.records`) and of a change
+# (`Changes.add`).
+LATEST: Final = (*CELL, "value", "timestamp", "user_id")
+CHANGED: Final = (*CELL, "old", "new", "timestamp", "user_id")
 
 
 def asked_restrictions(mask: Mask) -> frozenset[str] | None:
@@ -374,6 +380,19 @@ class Latest:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per cell, in the cell's order (its parts compared as text)."""
+        return [dict(zip(LATEST, record, strict=True)) for record in self.records()]
+
+    def records(self) -> list[tuple[Any, ...]]:
+        """`rows` as tuples of the `LATEST` columns, for a table to write: on the 685,548
+        cells of ``ari --latest`` over the 157 MB stream, a dict a row and a lookup a
+        field were 1.5 s of the command's 6.3 s.
+
+        >>> state = Latest()
+        >>> state.add_all(changes([b'{"event":"ari","payload":[{"date":"d","rate":"1.5"}]}'],
+        ...                       None))
+        >>> state.records()
+        [(None, None, None, 'd', 'rate', Decimal('1.5'), None, None)]
+        """
         cells = self.cells
         shows: dict[str, Callable[[object], Any]] = {}
         out = []
@@ -383,8 +402,7 @@ class Latest:
             show = shows.get(change.restriction)
             if show is None:
                 show = shows[change.restriction] = shown_of(change.restriction)
-            out.append(dict(zip(CELL, key, strict=True), value=show(change.raw),
-                            timestamp=change.timestamp, user_id=change.user_id))  # fmt: skip
+            out.append((*key, show(change.raw), change.timestamp, change.user_id))
         return out
 
 
@@ -420,7 +438,7 @@ class Changes:
     ...        b'{"event":"ari","user_id":"me","payload":[{"date":"2026-06-01","booked":2}]}',
     ...        b'{"event":"ari","user_id":"u2","payload":[{"date":"2026-06-01","booked":3}]}']
     >>> seen = Changes(ignore_users={"me"})
-    >>> [(r["old"], r["new"], r["user_id"]) for c in changes(log, None) for r in seen.add(c)]
+    >>> [(old, new, user) for c in changes(log, None) for *_, old, new, _, user in seen.add(c)]
     [(None, 1, 'u1'), (2, 3, 'u2')]
     """
 
@@ -428,16 +446,17 @@ class Changes:
         self.last: dict[tuple[Any, ...], Any] = {}
         self.ignore = frozenset(ignore_users)
 
-    def add(self, change: Change) -> list[dict[str, Any]]:
-        """The row `change` makes (none when the value did not change, or was ignored)."""
+    def add(self, change: Change) -> list[tuple[Any, ...]]:
+        """The row `change` makes, its values in the `CHANGED` columns (none when the value
+        did not change, or was ignored)."""
         key = change[:5]
         new = change.shown
-        missing = object()
-        old = self.last.get(key, missing)
+        old = self.last.get(key, _MISSING)
         self.last[key] = new
         if old == new or change.user_id in self.ignore:
             return []
-        row: dict[str, Any] = dict(zip(CELL, key, strict=True))
-        row.update(old=None if old is missing else old, new=new, timestamp=change.timestamp,
-                   user_id=change.user_id)  # fmt: skip
-        return [row]
+        return [(*key, None if old is _MISSING else old, new, change.timestamp, change.user_id)]
+
+
+# A cell not seen before (a value may be None).
+_MISSING: Final = object()
