@@ -18,7 +18,10 @@ the equal-result checks run first:
   as text; ties to the later line, as eventmask does); the cells and each
   cell's winning timestamp are compared.  Also the peak memory of its process;
 - ``--items --format tsv`` and ``csv`` (a table of items) against ``--items``
-  alone, and the TSV against a jq ``@tsv`` of the same rows (compared to the cent).
+  alone, and the TSV against a jq ``@tsv`` of the same rows (compared to the cent);
+- ``ari --items`` (every item on a line of its own, its notification's
+  ``property_id`` in front) against jq's ``{property_id: $p} + .``, compared
+  line by line as JSON.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import msgspec
 
 from ._common import ROOT, write_result
 
@@ -91,6 +96,12 @@ JQ_ITEMS_TSV = (
     '(.rate | if type == "number" then . / 100 else . end)] | @tsv\' {log}'
 )
 
+# Every ARI item on a line of its own, its notification's property_id in front (`ari --items`).
+JQ_ITEMS = (
+    'jq -c \'select(.event=="ari" and (.payload | type) == "array") | .property_id as $p '
+    "| .payload[] | {{property_id: $p}} + .' {log}"
+)
+
 
 def best(command: list[str] | str) -> tuple[float, bytes]:
     """The fastest of ``--repeat`` runs, and what the command printed."""
@@ -102,6 +113,11 @@ def best(command: list[str] | str) -> tuple[float, bytes]:
         fastest = min(fastest, time.perf_counter() - started)
         out = done.stdout
     return fastest, out
+
+
+def json_lines(out: bytes) -> list[object]:
+    """Each line as the JSON value it holds (jq and eventmask may spell a number apart)."""
+    return [msgspec.json.decode(line) for line in out.splitlines()]
 
 
 def counts_of_eventmask(out: bytes) -> dict[str, int]:
@@ -195,6 +211,12 @@ def main() -> None:
                    items_csv_s=round(csv_s, 3), items_tsv_cost=round(tsv_s / items_s, 2),
                    jq_items_tsv_s=round(jq_tsv_s, 3),
                    items_tsv_vs_jq=round(jq_tsv_s / tsv_s, 2))  # fmt: skip
+
+    every_s, every = best([*base, "ari", str(log), "--items"])
+    jq_every_s, jq_every = best(JQ_ITEMS.format(log=log))
+    assert json_lines(every) == json_lines(jq_every), "the items differ from jq's"
+    figures.update(every_items_s=round(every_s, 3), jq_every_items_s=round(jq_every_s, 3),
+                   every_items_vs_jq=round(jq_every_s / every_s, 2))  # fmt: skip
 
     count_by = [*base, "ari:rate:*:*", str(log), "--count-by", "rate_plan_id"]
     ours, counted = best(count_by)

@@ -4,6 +4,8 @@
 so nothing needs narrowing: this path (a `FastLine` that keeps the values
 of the restrictions the mask names) turns the items it selects straight
 into `Change` records and hands them on, and the line is decoded once.
+For ``--changes`` of several restrictions it decodes the items as objects,
+which keep each item's order of keys, the order of its changes.
 It answers exactly the lines `FastLine` answers; every other line goes
 through the general path, and the aggregate reads it there
 (`aggregate.changes`, the reference; tests/routing/test_aggregate_fast.py
@@ -21,12 +23,12 @@ from .aggregate import Change, _new, reader_of, when_of
 from .filter_fast import _UNSET, FastLine, Result, fits
 from .pickers import ID_FIELDS, inline
 
-# The item keys of the ids and the date, where an item decoded as an object holds them.
-ROOM, RATE, DATE = ID_FIELDS["room"], ID_FIELDS["rate"], ID_FIELDS["date"]
-
 if TYPE_CHECKING:
     from .._language.mask import Mask
     from .predicates import Predicates
+
+# The item keys of the ids and the date, where an item decoded as an object holds them.
+ROOM, RATE, DATE = ID_FIELDS["room"], ID_FIELDS["rate"], ID_FIELDS["date"]
 
 __all__ = ["SummingLine", "summing_path"]
 

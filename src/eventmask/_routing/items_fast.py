@@ -11,7 +11,7 @@ dicts the general path builds) and picks them there with the tests written
 for objects (`pickers.written`), or takes every item for a mask that takes
 them all (``ari``, ``ari:*:*:*``).  Then it writes a line's items in one
 `dumps_each` and hands the block to `take`.  A mask of `GATE_FROM` filters
-naming ids is picked from typed items, its items read again to be written.
+naming ids or more is picked from typed items, its items read again to be written.
 The items are decoded with the general path's settings (a float beyond a
 double is infinity, written null), so each line is the one the general path
 writes: tests/routing/test_items_fast.py holds the two to the same bytes.
