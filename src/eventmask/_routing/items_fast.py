@@ -109,8 +109,9 @@ class ItemLine(FastLine):
 
     def _as_objects(self) -> bool:
         # The items are written again, so each is built: picked where it is decoded,
-        # a line is read once (``ari:rate,availability:*:* --items`` in process on the
-        # 157 MB stream, 0.53 s typed and then as objects, 0.40 s as objects alone).
+        # a line is read once (``ari:rate,availability:*:* --items`` in process over the
+        # 157 MB stream's first 40,000 lines: 0.52 s typed and then as objects, 0.43 s as
+        # objects alone).
         return inline(self._filters)
 
     def _maybe(self, line: bytes) -> Result | None:
