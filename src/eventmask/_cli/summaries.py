@@ -94,17 +94,17 @@ class Summary:
         self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
     ) -> SummingLine | None:
         """A fast path that sums what it selects into this summary, or None where the
-        mask does not fit one, or the order of an item's keys could show (a group of
-        several restrictions, whose ``last`` is the item's last key)."""
+        mask does not fit one.  Where the order of an item's keys could show (a group of
+        several restrictions, whose ``last`` is the item's last key; every restriction),
+        it reads the keys in their order."""
         from .._routing.aggregate_fast import summing_path
 
         wanted = self.wanted
-        if wanted is None:
-            return None
-        if self.counter is not None and len(wanted) > 1 and "restriction" not in self.fields:
-            return None
+        in_order = wanted is None or (
+            self.counter is not None and len(wanted) > 1 and "restriction" not in self.fields
+        )
         return summing_path(self.mask, property_id, catalogue, predicates, self.take,
-                            valued=self.counter is not None)  # fmt: skip
+                            valued=self.counter is not None, in_order=in_order)  # fmt: skip
 
     def twin(self) -> Summary:
         """An empty summary asked the same: one per piece of ``--jobs``.
@@ -285,14 +285,12 @@ class ChangeRows(_Streamed):
         self, property_id: str | None, catalogue: Catalogue, predicates: Predicates | None
     ) -> SummingLine | None:
         """A fast path that hands the changes of the items it selects to this table
-        (`take`), or None where the mask does not fit one or takes every restriction.
-        The rows of an item's changes come in its keys' order: of several restrictions,
-        the fast path reads them in it."""
+        (`take`), or None where the mask does not fit one.  The rows of an item's
+        changes come in its keys' order: of several restrictions (or every one), the
+        fast path reads them in it."""
         from .._routing.aggregate_fast import summing_path
 
-        if self.wanted is None:
-            return None
-        in_order = len(self.wanted) > 1
+        in_order = self.wanted is None or len(self.wanted) > 1
         return summing_path(self.mask, property_id, catalogue, predicates, self.take,
                             in_order=in_order)  # fmt: skip
 

@@ -4,8 +4,9 @@
 so nothing needs narrowing: this path (a `FastLine` that keeps the values
 of the restrictions the mask names) turns the items it selects straight
 into `Change` records and hands them on, and the line is decoded once.
-For ``--changes`` of several restrictions it decodes the items as objects,
-which keep each item's order of keys, the order of its changes.
+Where the order of an item's keys shows (``--changes`` of several
+restrictions, a group's last value of several, every key under ``ari``),
+it decodes the items as objects, which keep it.
 It answers exactly the lines `FastLine` answers; every other line goes
 through the general path, and the aggregate reads it there
 (`aggregate.changes`, the reference; tests/routing/test_aggregate_fast.py
@@ -17,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._catalogue import ARI, Catalogue
+from .._catalogue import ARI, ARI_ID_KEYS, Catalogue
 from .._language.items import AriFilter
 from .aggregate import Change, _new, reader_of, when_of
 from .filter_fast import _UNSET, FastLine, Result, fits
 from .pickers import ID_FIELDS, inline
+from .rows_fast import takes_every_item
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -43,9 +45,10 @@ def summing_path(
     in_order: bool = False,
 ) -> SummingLine | None:
     """The summing fast path for `mask`, handing each line's changes to `take`; None when
-    the mask does not fit the fast path.  With `in_order`, an item's changes come in its
-    keys' order, as the reference gives them (None where the picker cannot read the items
-    as objects, `pickers.inline`).
+    the mask neither fits the fast path nor takes every item.  With `in_order`, an item's
+    changes come in its keys' order, as the reference gives them; so they do where a
+    filter takes every restriction (``ari``, ``ari:*:<room type>:*``).  Both read the
+    items as objects: None where the picker cannot (`pickers.inline`).
 
     >>> from eventmask import parse
     >>> got = []
@@ -55,9 +58,11 @@ def summing_path(
     >>> [(c.restriction, c.value) for c in got]
     [('rate', Decimal('1.00'))]
     """
-    if not fits(mask):
+    if not (fits(mask) or takes_every_item(mask.items)):
         return None
-    if in_order and not inline([i for i in mask.items if isinstance(i, AriFilter)]):
+    filters = [i for i in mask.items if isinstance(i, AriFilter)]
+    in_order = in_order or any(f.restrictions is None for f in filters)
+    if in_order and not inline(filters):
         return None
     return SummingLine(mask.items, property_id, catalogue, predicates, take, valued, in_order)
 
@@ -69,7 +74,8 @@ class SummingLine(FastLine):
     mask's restriction names (the caller uses this path only where that
     order cannot show: one restriction, or groups that tell them apart), or
     with `in_order` in the item's order of keys: its items are decoded as
-    objects, which keep it, as the reference's are.
+    objects, which keep it, as the reference's are.  Under a filter that takes
+    every restriction, every key but the ids and the date is one.
     """
 
     values_kept = True
@@ -97,6 +103,11 @@ class SummingLine(FastLine):
             if key in named
         )
         self._readers = {key: read for key, _, read in self._fields}
+        self._valued = valued
+        # A filter that takes every restriction: every key but the ids and the date is a
+        # change, its reader found as the key is first met (`aggregate.changes`).
+        self._every_key = any(f.restrictions is None for f in self._filters)
+        self._every_item = takes_every_item(self._filters)
 
     def _as_objects(self) -> bool:
         return self._in_order
@@ -109,6 +120,8 @@ class SummingLine(FastLine):
         typed: list[Any] | None = doc.payload
         if typed is None:
             return None
+        if not typed and self._every_item:  # matched, with no item picked: the general
+            return None  # path's to count (as `RowLine`)
         if self._asked is not None and not self._asked.at(doc.timestamp):
             return (None, len(typed), 0, False)
         chosen = [typed[n] for n in self._pick(typed)]
@@ -135,13 +148,16 @@ class SummingLine(FastLine):
         self, chosen: list[dict[str, Any]], prop: Any, stamp: Any, when: Any, user: Any
     ) -> list[Change]:
         """The changes of items decoded as objects, each item's in its keys' order."""
-        readers = self._readers
+        readers, every = self._readers, self._every_key
         found = []
         for item in chosen:
             room, rate, day = item.get(ROOM), item.get(RATE), item.get(DATE)
             for key, raw in item.items():
                 read = readers.get(key)
-                if read is not None:
-                    found.append(_new(Change, (prop, room, rate, day, key, raw, read(raw), stamp,
-                                               when, user, ARI)))  # fmt: skip
+                if read is None:
+                    if not every or key in ARI_ID_KEYS:
+                        continue
+                    read = readers[key] = reader_of(key, self._valued)
+                found.append(_new(Change, (prop, room, rate, day, key, raw, read(raw), stamp,
+                                           when, user, ARI)))  # fmt: skip
         return found
