@@ -90,7 +90,12 @@ class SummingLine(FastLine):
         valued: bool = True,
         in_order: bool = False,
     ) -> None:
-        self._in_order = in_order  # read by `_as_objects`, as the item type is made
+        items = tuple(items)
+        # Read by `_as_objects`, as the item type is made.  Every key (a filter of no
+        # restrictions) is read in the item's order too: a typed item names its fields.
+        self._in_order = in_order or any(
+            isinstance(i, AriFilter) and i.restrictions is None for i in items
+        )
         super().__init__(items, property_id, catalogue, predicates)
         self._take = take
         # Only the restrictions a filter names count (`aggregate.asked_restrictions`):
