@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 from .._catalogue import ARI, ARI_ID_KEYS, Catalogue
 from .._language.items import AriFilter
 from .aggregate import Change, _new, reader_of, when_of
-from .filter_fast import _UNSET, FastLine, Result, fits
+from .filter_fast import _UNSET, FastLine, Result, items_fit
 from .pickers import ID_FIELDS, inline
-from .rows_fast import takes_every_item
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
@@ -58,7 +57,7 @@ def summing_path(
     >>> [(c.restriction, c.value) for c in got]
     [('rate', Decimal('1.00'))]
     """
-    if not (fits(mask) or takes_every_item(mask.items)):
+    if not items_fit(mask):
         return None
     filters = [i for i in mask.items if isinstance(i, AriFilter)]
     in_order = in_order or any(f.restrictions is None for f in filters)
@@ -112,7 +111,6 @@ class SummingLine(FastLine):
         # A filter that takes every restriction: every key but the ids and the date is a
         # change, its reader found as the key is first met (`aggregate.changes`).
         self._every_key = any(f.restrictions is None for f in self._filters)
-        self._every_item = takes_every_item(self._filters)
 
     def _as_objects(self) -> bool:
         return self._in_order
@@ -125,8 +123,8 @@ class SummingLine(FastLine):
         typed: list[Any] | None = doc.payload
         if typed is None:
             return None
-        if not typed and self._every_item:  # matched, with no item picked: the general
-            return None  # path's to count (as `RowLine`)
+        if not typed and self._every:  # matched, with no item picked: the general
+            return None  # path's to count (as `FastLine._maybe`)
         if self._asked is not None and not self._asked.at(doc.timestamp):
             return (None, len(typed), 0, False)
         chosen = [typed[n] for n in self._pick(typed)]

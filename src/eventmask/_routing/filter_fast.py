@@ -22,7 +22,7 @@ generated and adversarial lines (docs/filter.md, "Speed").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -46,7 +46,9 @@ __all__ = [
     "fast_path",
     "fits",
     "in_scope",
+    "items_fit",
     "narrow",
+    "takes_every_item",
     "takes_whole",
 ]
 
@@ -242,6 +244,30 @@ def fits(mask: Mask) -> bool:
     return not any(isinstance(i, AriFilter) and i.is_all for i in mask.items)
 
 
+def takes_every_item(items: Sequence[Item]) -> bool:
+    """Whether a mask of `items` takes every item of every ARI notification (``ari``,
+    ``ari:*:*:*``), with or without events: the fast path's masks but for that (not ``*``).
+
+    >>> from eventmask import parse
+    >>> takes_every_item(parse("ari;booking").items), takes_every_item(parse("*").items)
+    (True, False)
+    """
+    return all(isinstance(i, (AriFilter, EventItem)) for i in items) and any(
+        isinstance(i, AriFilter) and i.is_all for i in items
+    )
+
+
+def items_fit(mask: Mask) -> bool:
+    """Whether a `FastLine` that hands on the items it reads (`rows_fast`, `items_fast`,
+    `aggregate_fast`) takes `mask`: the fast path's masks, and those that take every item.
+
+    >>> from eventmask import parse
+    >>> items_fit(parse("ari:rate:*:*")), items_fit(parse("ari")), items_fit(parse("*"))
+    (True, True, False)
+    """
+    return fits(mask) or takes_every_item(mask.items)
+
+
 class FastLine:
     """The fast path for one mask: call it with a line; None means "ask the general path"."""
 
@@ -264,6 +290,7 @@ class FastLine:
         self._ari = catalogue.spellings([ARI])
         self._wanted = self._events | self._ari
         self._filters = [i for i in items if isinstance(i, AriFilter)]
+        self._every = takes_every_item(items)  # never so for `fits`: for a subclass
         self._needs = mask_needs(items, catalogue, self._scope)
         self._gate = gate_of(items)
         asked = self._asked
@@ -377,6 +404,8 @@ class FastLine:
         typed = doc.payload
         if typed is None:
             return None
+        if not typed and self._every:  # matched, though no item is picked: the general
+            return None  # path's to count
         asked = self._asked
         if asked is not None and not asked.at(doc.timestamp):
             return (None, len(typed), 0, False)

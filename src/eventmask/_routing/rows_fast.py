@@ -15,19 +15,18 @@ checks the two agree).  docs/filter.md, "Tables".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from .._catalogue import Catalogue
-from .._language.items import AriFilter, EventItem, Item
-from .filter_fast import _UNSET, FastLine, Result, fits
+from .filter_fast import _UNSET, FastLine, Result, items_fit
 from .pickers import ID_FIELDS
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
     from .predicates import Predicates
 
-__all__ = ["RowLine", "row_path", "takes_every_item", "values_of"]
+__all__ = ["RowLine", "row_path", "values_of"]
 
 # A table's columns that are not restriction keys: where a typed item holds them.
 _FIELDS: Final = {key: f"item.{field}" for field, key in ID_FIELDS.items()}
@@ -46,7 +45,7 @@ def row_path(
 ) -> RowLine | None:
     """The fast path for a table of `columns` of the items `mask` selects, handing each
     line's rows to `take`; None when the mask neither fits the fast path nor takes every
-    item (`takes_every_item`).
+    item (`filter_fast.items_fit`).
 
     >>> from eventmask import parse
     >>> got = []
@@ -58,22 +57,9 @@ def row_path(
     >>> got
     [('p', '2026-06-01', 100, None)]
     """
-    if not (fits(mask) or takes_every_item(mask.items)):
+    if not items_fit(mask):
         return None
     return RowLine(mask.items, property_id, catalogue, predicates, columns, take)
-
-
-def takes_every_item(items: Sequence[Item]) -> bool:
-    """Whether a mask of `items` takes every item of every ARI notification (``ari``,
-    ``ari:*:*:*``), with or without events: the fast path's masks but for that (not ``*``).
-
-    >>> from eventmask import parse
-    >>> takes_every_item(parse("ari;booking").items), takes_every_item(parse("*").items)
-    (True, False)
-    """
-    return all(isinstance(i, (AriFilter, EventItem)) for i in items) and any(
-        isinstance(i, AriFilter) and i.is_all for i in items
-    )
 
 
 class RowLine(FastLine):
@@ -94,20 +80,10 @@ class RowLine(FastLine):
         columns: tuple[str, ...],
         take: Callable[[list[tuple[Any, ...]]], None],
     ) -> None:
-        items = tuple(items)
-        self._every = takes_every_item(items)
         kept = {c for c in columns if c != "property_id" and c not in _FIELDS}
         super().__init__(items, property_id, catalogue, predicates, kept)
         self._take = take
         self._values = values_of(columns, self._keys)
-
-    def _maybe(self, line: bytes) -> Result | None:
-        result = super()._maybe(line)
-        # A notification of no items matches a mask that takes every item, though no
-        # item is picked: the general path's to count.
-        if self._every and result is not None and not result[1]:
-            return None
-        return result
 
     def _selected(self, line: bytes, doc: Any, typed: list[Any], picks: list[int]) -> Result | None:
         # The envelope names property_id once; a second may be an item's own, which
