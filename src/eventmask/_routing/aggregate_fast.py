@@ -18,18 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._catalogue import ARI, ARI_ID_KEYS, Catalogue
+from .._catalogue import ARI, Catalogue
 from .._language.items import AriFilter
-from .aggregate import Change, _new, reader_of, when_of
+from .aggregate import Change, _new, item_changes, reader_of, readers_for, when_of
 from .filter_fast import _UNSET, FastLine, Result, items_fit
-from .pickers import ID_FIELDS, inline
+from .pickers import inline
 
 if TYPE_CHECKING:
     from .._language.mask import Mask
     from .predicates import Predicates
-
-# The item keys of the ids and the date, where an item decoded as an object holds them.
-ROOM, RATE, DATE = ID_FIELDS["room"], ID_FIELDS["rate"], ID_FIELDS["date"]
 
 __all__ = ["SummingLine", "summing_path"]
 
@@ -106,11 +103,12 @@ class SummingLine(FastLine):
             for key, field in self._keys.items()
             if key in named
         )
-        self._readers = {key: read for key, _, read in self._fields}
+        # Read as objects: the keys asked (None, a filter that takes every restriction:
+        # every key but the ids and the date), each reader found as it is met.
+        every_key = any(f.restrictions is None for f in self._filters)
+        self._keys_asked = None if every_key else frozenset(named)
+        self._readers = readers_for(self._keys_asked, valued)
         self._valued = valued
-        # A filter that takes every restriction: every key but the ids and the date is a
-        # change, its reader found as the key is first met (`aggregate.changes`).
-        self._every_key = any(f.restrictions is None for f in self._filters)
 
     def _as_objects(self) -> bool:
         return self._in_order
@@ -131,11 +129,12 @@ class SummingLine(FastLine):
         if not chosen:
             return (None, len(typed), 0, False)
         prop, user, stamp = doc.property_id, doc.user_id, doc.timestamp
+        if self._objects:
+            self._take(item_changes(chosen, prop, stamp, user, self._keys_asked, self._readers,
+                                    self._valued))  # fmt: skip
+            return (None, len(typed), len(chosen), True)
         when = when_of(stamp)
         found = []
-        if self._objects:
-            self._take(self._in_keys_order(chosen, prop, stamp, when, user))
-            return (None, len(typed), len(chosen), True)
         for item in chosen:
             room, rate, day = item.room, item.rate, item.date
             for key, field, read in self._fields:
@@ -146,21 +145,3 @@ class SummingLine(FastLine):
                                                when, user, ARI)))  # fmt: skip
         self._take(found)
         return (None, len(typed), len(chosen), True)
-
-    def _in_keys_order(
-        self, chosen: list[dict[str, Any]], prop: Any, stamp: Any, when: Any, user: Any
-    ) -> list[Change]:
-        """The changes of items decoded as objects, each item's in its keys' order."""
-        readers, every = self._readers, self._every_key
-        found = []
-        for item in chosen:
-            room, rate, day = item.get(ROOM), item.get(RATE), item.get(DATE)
-            for key, raw in item.items():
-                read = readers.get(key)
-                if read is None:
-                    if not every or key in ARI_ID_KEYS:
-                        continue
-                    read = readers[key] = reader_of(key, self._valued)
-                found.append(_new(Change, (prop, room, rate, day, key, raw, read(raw), stamp,
-                                           when, user, ARI)))  # fmt: skip
-        return found
