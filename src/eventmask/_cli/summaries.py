@@ -31,6 +31,8 @@ from .cells import ITEM_IDS, row_objects, row_texts
 from .tables import write_cells, write_records, write_rows
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .._catalogue import Catalogue
     from .._language.mask import Mask
     from .._routing.aggregate import Change
@@ -303,15 +305,18 @@ class ChangeRows(_Streamed):
     def take(self, found: list[Change]) -> None:
         """Take the changes the fast path read, after the notifications taken before them."""
         self._read()
-        add = self.seen.add
-        self.rows += [row for c in found for row in add(c)]
+        self._rows_of(found)
         if len(self.rows) >= _BATCH:
             self.flush()
 
     def _read(self) -> None:
         if self.pending:
             lines, self.pending = self.pending, []
-            self.rows += [row for c in changes(lines, self.wanted) for row in self.seen.add(c)]
+            self._rows_of(changes(lines, self.wanted))
+
+    def _rows_of(self, found: Iterable[Change]) -> None:
+        add = self.seen.add
+        self.rows += [row for c in found for row in add(c)]
 
     def flush(self) -> None:
         """Write the changes the notifications taken so far make, in order."""

@@ -15,11 +15,11 @@ checks the two agree).  docs/filter.md, "Counting and the latest state".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._catalogue import ARI, Catalogue
-from .._language.items import AriFilter
+from .._language.items import AriFilter, Item
 from .aggregate import Change, _new, item_changes, reader_of, readers_for, when_of
 from .filter_fast import _UNSET, FastLine, Result, items_fit
 from .pickers import inline
@@ -57,10 +57,15 @@ def summing_path(
     if not items_fit(mask):
         return None
     filters = [i for i in mask.items if isinstance(i, AriFilter)]
-    in_order = in_order or any(f.restrictions is None for f in filters)
-    if in_order and not inline(filters):
+    if (in_order or _every_key(filters)) and not inline(filters):
         return None
     return SummingLine(mask.items, property_id, catalogue, predicates, take, valued, in_order)
+
+
+def _every_key(items: Iterable[Item]) -> bool:
+    """Whether a filter of `items` takes every restriction (``ari``, ``ari:*:<room type>:*``):
+    every key of an item is asked, in its order, which only items read as objects keep."""
+    return any(isinstance(i, AriFilter) and i.restrictions is None for i in items)
 
 
 class SummingLine(FastLine):
@@ -87,11 +92,10 @@ class SummingLine(FastLine):
         in_order: bool = False,
     ) -> None:
         items = tuple(items)
-        # Read by `_as_objects`, as the item type is made.  Every key (a filter of no
-        # restrictions) is read in the item's order too: a typed item names its fields.
-        self._in_order = in_order or any(
-            isinstance(i, AriFilter) and i.restrictions is None for i in items
-        )
+        every_key = _every_key(items)
+        # Read by `_as_objects`, as the item type is made.  Every key is read in the
+        # item's order too: a typed item names its fields.
+        self._in_order = in_order or every_key
         super().__init__(items, property_id, catalogue, predicates)
         self._take = take
         # Only the restrictions a filter names count (`aggregate.asked_restrictions`):
@@ -105,7 +109,6 @@ class SummingLine(FastLine):
         )
         # Read as objects: the keys asked (None, a filter that takes every restriction:
         # every key but the ids and the date), each reader found as it is met.
-        every_key = any(f.restrictions is None for f in self._filters)
         self._keys_asked = None if every_key else frozenset(named)
         self._readers = readers_for(self._keys_asked, valued)
         self._valued = valued
